@@ -1,0 +1,3 @@
+"""hero-pipeline: respectful news hero images from article prompts with Stable Diffusion."""
+
+__version__ = "0.1.0"

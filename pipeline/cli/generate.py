@@ -1,0 +1,94 @@
+"""`pipeline generate`: one article or prompt in, stored hero images out."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.errors import InputError
+
+SCHEDULER_NAMES = ["ddim", "pndm", "euler", "euler-a", "dpm++", "dpm++-karras", "unipc", "lms"]
+
+
+def read_source(article: str | None, prompt: str | None):
+    """The Article to generate from: an article file, `-` for stdin, or a prompt given inline."""
+    from pipeline.article import Article, decode_text, parse_article
+
+    if article is not None and prompt is not None:
+        raise click.UsageError("give either an ARTICLE file or --prompt, not both")
+    if prompt is not None:
+        if not prompt.strip():
+            raise InputError("the prompt is empty")
+        return Article(prompt=prompt.strip()), "--prompt"
+    if article is None:
+        raise click.UsageError("give an ARTICLE file (or - for stdin) or --prompt TEXT")
+    if article == "-":
+        return parse_article(decode_text(sys.stdin.buffer.read(), "standard input"), "standard input"), "stdin"
+    path = Path(article)
+    if path.is_dir():
+        raise InputError(f"{article} is a folder, not an article file")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"article file {article} does not exist") from None
+    except OSError as exc:
+        raise InputError(f"cannot read article file {article}: {exc.strerror}") from None
+    return parse_article(decode_text(data, article), article), article
+
+
+@click.command()
+@click.argument("article", required=False)
+@click.option("--prompt", "prompt", help="Use this image prompt instead of an article file.")
+@click.option(
+    "--model",
+    default="sdxl",
+    show_default=True,
+    envvar="PIPELINE_MODEL",
+    help="Built-in model (tiny), alias (see `pipeline models`), hub id, diffusers folder or .safetensors file.",
+)
+@click.option("--model-config", help="For a .safetensors file offline: a diffusers folder of the same architecture.")
+@click.option("--device", default="auto", show_default=True, help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
+@click.option(
+    "--dtype",
+    type=click.Choice(["auto", "float32", "float16", "bfloat16"]),
+    default="auto",
+    show_default=True,
+    help="auto is float16 on CUDA and float32 elsewhere.",
+)
+@click.option("--scheduler", type=click.Choice(SCHEDULER_NAMES), help="Sampler; default: the model's own.")
+@click.option("--seed", type=int, help="Seed of the first image (the next images use seed+1, ...); random when absent.")
+@click.option("--steps", "num_inference_steps", type=int, help="Denoising steps; default by model.")
+@click.option("--guidance", "guidance_scale", type=float, help="Classifier-free guidance scale; default by model.")
+@click.option("--width", type=int, help="Image width, a multiple of 8; default by model.")
+@click.option("--height", type=int, help="Image height, a multiple of 8; default by model.")
+@click.option("--num-images", type=int, default=1, show_default=True, help="How many images (consecutive seeds).")
+@click.option("--batch-size", type=int, default=1, show_default=True, help="Images per forward pass.")
+@click.option("--negative-prompt", help="Extra negative prompt, added to the style's.")
+@click.option("--style", help="Style preset (see `pipeline styles`).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True)
+@click.option("--threads", type=int, envvar="PIPELINE_THREADS", help="CPU threads for torch; default: torch's choice.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout; logs go to stderr.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+def generate(article, prompt, as_json, quiet, **options):
+    """Generate hero images for an ARTICLE file (- for stdin) or a --prompt.
+
+    An article file is the image prompt, a line `$$$`, then the article, title first.
+    """
+    from pipeline.generate import GenerateRequest, generate as run
+
+    parsed, source = read_source(article, prompt)
+    request = GenerateRequest(prompt=parsed.prompt, title=parsed.title, source=source, **options)
+
+    def log(message: str) -> None:
+        if not quiet:
+            click.echo(message, err=True)
+
+    result = run(request, log=log)
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+    else:
+        for image in result.images:
+            click.echo(str(image.path))

@@ -1,0 +1,64 @@
+"""Content hashes of model files and folders, cached by path, size and modification time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+_CHUNK = 1 << 20
+
+
+def _cache_file() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(root) / "hero-pipeline" / "file-hashes.json"
+
+
+def _load_cache() -> dict:
+    try:
+        return json.loads(_cache_file().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _store_cache(cache: dict) -> None:
+    path = _cache_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(cache, sort_keys=True))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # the cache only saves time; hashes are recomputed when it cannot be written
+
+
+def file_sha256(path: Path, cache: dict | None = None) -> str:
+    """SHA-256 of a file's bytes; reuses a cached value while size and mtime are unchanged."""
+    own_cache = cache is None
+    cache = _load_cache() if own_cache else cache
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    digest = cache.get(key)
+    if digest is None:
+        h = hashlib.sha256()
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                h.update(chunk)
+        digest = cache[key] = h.hexdigest()
+        if own_cache:
+            _store_cache(cache)
+    return digest
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """SHA-256 over the relative paths and content hashes of every file in a folder."""
+    cache = _load_cache()
+    before = len(cache)
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(path.relative_to(folder).as_posix().encode())
+        h.update(file_sha256(path, cache).encode())
+    if len(cache) != before:
+        _store_cache(cache)
+    return h.hexdigest()

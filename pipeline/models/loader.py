@@ -1,0 +1,375 @@
+"""The narrow model interface: load a Stable Diffusion pipeline from any source and generate images.
+
+This is the only place that imports torch, diffusers and transformers. Built-in models and real
+checkpoints end in the same `LoadedModel`, so they run through exactly the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from pipeline.errors import InputError, PipelineError
+from pipeline.fingerprint import file_sha256, folder_fingerprint
+from pipeline.models import ALIASES, ModelSource, resolve_model_source
+
+SCHEDULERS = {
+    "ddim": "DDIMScheduler",
+    "pndm": "PNDMScheduler",
+    "euler": "EulerDiscreteScheduler",
+    "euler-a": "EulerAncestralDiscreteScheduler",
+    "dpm++": "DPMSolverMultistepScheduler",
+    "dpm++-karras": "DPMSolverMultistepScheduler",
+    "unipc": "UniPCMultistepScheduler",
+    "lms": "LMSDiscreteScheduler",
+}
+"""Scheduler names accepted by `--scheduler`, mapped to diffusers classes."""
+
+# A1111's names, for the `Sampler:` field that existing metadata readers understand.
+SAMPLER_NAMES = {
+    "DDIMScheduler": "DDIM",
+    "PNDMScheduler": "PLMS",
+    "EulerDiscreteScheduler": "Euler",
+    "EulerAncestralDiscreteScheduler": "Euler a",
+    "DPMSolverMultistepScheduler": "DPM++ 2M",
+    "UniPCMultistepScheduler": "UniPC",
+    "LMSDiscreteScheduler": "LMS",
+}
+
+DEFAULTS_KEY = "_hero_pipeline_defaults"
+"""Key in model_index.json for this tool's defaults (diffusers ignores keys that start with `_`)."""
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a record needs to know about the loaded model."""
+
+    name: str
+    source: str
+    location: str
+    revision: str
+    pipeline_class: str
+    family: str
+    scheduler: str
+    device: str
+    dtype: str
+    token_limit: int
+    default_width: int
+    default_height: int
+    default_steps: int
+    default_guidance: float
+    components: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def choose_device(device: str = "auto") -> str:
+    """`auto` picks cuda, then mps, then cpu; an explicit device must be present."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    kind = device.split(":")[0]
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device} asked for, but torch sees no CUDA GPU here; use --device cpu")
+    if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise InputError(f"device {device} asked for, but MPS is not available here; use --device cpu")
+    if kind not in ("cuda", "mps", "cpu"):
+        raise InputError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps")
+    return device
+
+
+def choose_dtype(dtype: str, device: str) -> torch.dtype:
+    """`auto` means float16 on CUDA and float32 elsewhere."""
+    if dtype == "auto":
+        return torch.float16 if device.startswith("cuda") else torch.float32
+    return DTYPES[dtype]
+
+
+def _quiet_libraries() -> None:
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.set_verbosity_error()
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+
+
+def _hub_folder(repo_id: str) -> tuple[Path, str]:
+    """Download (or find in the local cache) a hub repository; return its folder and commit."""
+    from diffusers import DiffusionPipeline
+
+    try:
+        folder = Path(DiffusionPipeline.download(repo_id))
+    except Exception as exc:  # the hub raises many kinds; all mean the model cannot be had
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(
+            f"model {repo_id} is not available ({type(exc).__name__}: {first_line[:160]}); "
+            "check the id, your network and HF_TOKEN, or pass a local diffusers folder"
+        ) from None
+    return folder, folder.name
+
+
+def _from_folder(folder: Path, dtype: torch.dtype):
+    from diffusers import AutoPipelineForText2Image
+
+    index = json.loads((folder / "model_index.json").read_text())
+    kwargs = {"dtype": dtype, "local_files_only": True}
+    if "safety_checker" in index:
+        # Images are checked by the guidelines' own checks, which flag instead of blacking out.
+        kwargs.update(safety_checker=None, requires_safety_checker=False)
+    try:
+        return AutoPipelineForText2Image.from_pretrained(str(folder), **kwargs), index
+    except ValueError as exc:
+        raise InputError(f"{folder} holds a {index.get('_class_name')}, not a text-to-image pipeline ({exc})") from None
+    except (OSError, EnvironmentError) as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise InputError(f"cannot load the diffusers folder {folder}: {first[:200]}") from None
+
+
+def _single_file_family(path: Path) -> str:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            keys = handle.keys()
+    except Exception as exc:
+        raise InputError(f"{path} is not a readable .safetensors checkpoint ({exc})") from None
+    if any(key.startswith("conditioner.embedders.1.") for key in keys):
+        return "sdxl"
+    if any(key.startswith("model.diffusion_model.") for key in keys):
+        return "sd"
+    raise InputError(f"{path} does not look like a Stable Diffusion 1.x/2.x or SDXL checkpoint")
+
+
+def _from_single_file(path: Path, dtype: torch.dtype, config: str | None):
+    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
+
+    family = _single_file_family(path)
+    cls = StableDiffusionXLPipeline if family == "sdxl" else StableDiffusionPipeline
+    kwargs = {"dtype": dtype}
+    if config:
+        kwargs["config"] = config
+    if family == "sd":
+        kwargs.update(safety_checker=None, requires_safety_checker=False)
+    try:
+        return cls.from_single_file(str(path), **kwargs)
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(
+            f"cannot load {path.name} as a {cls.__name__} ({first[:160]}); "
+            "offline, pass --model-config with a diffusers folder of the same architecture"
+        ) from None
+
+
+def _from_builtin(name: str):
+    import diffusers
+
+    from pipeline.models.builtin import build_components
+
+    class_name, components, index = build_components(name)
+    cls = getattr(diffusers, class_name)
+    if "safety_checker" in cls._get_signature_keys(cls)[0]:
+        components.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe = cls(**components)
+    return pipe, index
+
+
+def load_model(
+    model: str,
+    *,
+    device: str = "auto",
+    dtype: str = "auto",
+    scheduler: str | None = None,
+    threads: int | None = None,
+    model_config: str | None = None,
+) -> "LoadedModel":
+    """Load `model` (built-in name, alias, hub id, diffusers folder or .safetensors file)."""
+    source = resolve_model_source(model)
+    if scheduler is not None and scheduler not in SCHEDULERS:
+        raise InputError(f"unknown scheduler {scheduler!r}; choose from {', '.join(SCHEDULERS)}")
+    if threads is not None:
+        torch.set_num_threads(threads)
+    device = choose_device(device)
+    torch_dtype = choose_dtype(dtype, device)
+    _quiet_libraries()
+
+    started = time.perf_counter()
+    index: dict = {}
+    if source.kind == "builtin":
+        pipe, index = _from_builtin(source.location)
+        from pipeline.models.builtin import config_dir
+
+        revision = "builtin:" + folder_fingerprint(config_dir(source.location))[:16]
+    elif source.kind == "folder":
+        pipe, index = _from_folder(Path(source.location), torch_dtype)
+        revision = "sha256:" + folder_fingerprint(Path(source.location))
+    elif source.kind == "hub":
+        folder, commit = _hub_folder(source.location)
+        pipe, index = _from_folder(folder, torch_dtype)
+        revision = commit
+    else:
+        pipe = _from_single_file(Path(source.location), torch_dtype, model_config)
+        revision = "sha256:" + file_sha256(Path(source.location))
+    pipe = pipe.to(device, torch_dtype)
+    pipe.set_progress_bar_config(disable=True)
+    if scheduler is not None:
+        pipe.scheduler = _make_scheduler(scheduler, pipe.scheduler.config)
+    return LoadedModel(pipe, source, revision, index, device, torch_dtype, time.perf_counter() - started)
+
+
+def _make_scheduler(name: str, config):
+    import diffusers
+
+    cls = getattr(diffusers, SCHEDULERS[name])
+    extra = {"use_karras_sigmas": True} if name.endswith("-karras") else {}
+    return cls.from_config(config, **extra)
+
+
+class LoadedModel:
+    """A loaded pipeline with the facts a record needs and one way to generate."""
+
+    def __init__(self, pipe, source: ModelSource, revision: str, index: dict, device: str, dtype, load_seconds: float):
+        self.pipe = pipe
+        self.source = source
+        self.load_seconds = load_seconds
+        self.family = "sdxl" if hasattr(pipe, "text_encoder_2") and pipe.text_encoder_2 is not None else "sd"
+        default_size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+        self.defaults = _defaults(source, self.family, index)
+        self.info = ModelInfo(
+            name=source.name,
+            source=source.kind,
+            location=source.location if source.kind in ("builtin", "hub") else Path(source.location).name,
+            revision=revision,
+            pipeline_class=type(pipe).__name__,
+            family=self.family,
+            scheduler=type(pipe.scheduler).__name__,
+            device=device,
+            dtype=str(dtype).replace("torch.", ""),
+            token_limit=pipe.tokenizer.model_max_length,
+            default_width=default_size,
+            default_height=default_size,
+            default_steps=int(self.defaults["num_inference_steps"]),
+            default_guidance=float(self.defaults["guidance_scale"]),
+        )
+
+    @property
+    def sampler_name(self) -> str:
+        return SAMPLER_NAMES.get(self.info.scheduler, self.info.scheduler)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens `text` takes in the (first) text encoder, without start and end tokens."""
+        return len(self.pipe.tokenizer(text, add_special_tokens=False, truncation=False).input_ids)
+
+    def _long_prompt_embeddings(self, prompts: list[str], negative_prompts: list[str]) -> dict:
+        """Embeddings for prompts over the token limit: 75-token windows, concatenated (compel)."""
+        from compel import CompelForSD, CompelForSDXL
+
+        wrapper_class = CompelForSDXL if self.family == "sdxl" else CompelForSD
+        wrapper = wrapper_class(self.pipe, device=self.pipe.device)
+        for inner in vars(wrapper).values():
+            if hasattr(inner, "parse_prompt_string"):
+                inner.parse_prompt_string = _literal_prompt  # news text is not prompt-weighting syntax
+        with torch.no_grad():
+            result = wrapper(prompts, negative_prompt=negative_prompts)
+        kwargs = {"prompt_embeds": result.embeds, "negative_prompt_embeds": result.negative_embeds}
+        if result.pooled_embeds is not None:
+            kwargs.update(
+                pooled_prompt_embeds=result.pooled_embeds,
+                negative_pooled_prompt_embeds=result.negative_pooled_embeds,
+            )
+        return kwargs
+
+    def generate(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str,
+        num_inference_steps: int,
+        guidance_scale: float,
+        height: int,
+        width: int,
+        seeds: list[int],
+        long_prompt: bool = False,
+    ) -> list:
+        """Generate one image per seed, in one batch. Seeded CPU generators make pixels reproducible."""
+        n = len(seeds)
+        generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+        if long_prompt:
+            text = self._long_prompt_embeddings([prompt] * n, [negative_prompt] * n)
+        else:
+            text = {"prompt": [prompt] * n, "negative_prompt": [negative_prompt] * n}
+        try:
+            with torch.inference_mode():
+                output = self.pipe(
+                    **text,
+                    num_inference_steps=num_inference_steps,
+                    guidance_scale=guidance_scale,
+                    height=height,
+                    width=width,
+                    generator=generators,
+                    output_type="pil",
+                )
+        except torch.cuda.OutOfMemoryError:
+            raise PipelineError(
+                f"the GPU ran out of memory for {n} image(s) of {width}x{height}; "
+                "use fewer images per batch or a smaller size"
+            ) from None
+        return list(output.images)
+
+    def export(self, folder: Path) -> None:
+        """Write the model as a standard diffusers folder."""
+        self.pipe.save_pretrained(str(folder), safe_serialization=True)
+        index_path = folder / "model_index.json"
+        index = json.loads(index_path.read_text())
+        index[DEFAULTS_KEY] = self.defaults
+        index_path.write_text(json.dumps(index, indent=2) + "\n")
+
+
+def _defaults(source: ModelSource, family: str, index: dict) -> dict:
+    """Steps and guidance when the user gives none: the folder's own, the alias's, or the family's."""
+    if DEFAULTS_KEY in index:
+        return dict(index[DEFAULTS_KEY])
+    if source.name in ALIASES:
+        alias = ALIASES[source.name]
+        return {"num_inference_steps": alias.num_inference_steps, "guidance_scale": alias.guidance_scale}
+    return {"num_inference_steps": 30, "guidance_scale": 5.0 if family == "sdxl" else 7.5}
+
+
+def _literal_prompt(text: str):
+    """Compel's parse step, replaced: the whole text is one fragment of weight 1."""
+    from compel.prompt_parser import Conjunction, FlattenedPrompt, Fragment
+
+    return Conjunction([FlattenedPrompt([Fragment(text, 1.0)])])
+
+
+def torch_threads() -> int:
+    return torch.get_num_threads()
+
+
+def library_versions() -> dict:
+    import diffusers
+    import transformers
+
+    from pipeline import __version__
+
+    return {
+        "hero-pipeline": __version__,
+        "diffusers": diffusers.__version__,
+        "transformers": transformers.__version__,
+        "torch": torch.__version__,
+        "python": ".".join(map(str, os.sys.version_info[:3])),
+    }

@@ -1,0 +1,112 @@
+"""Atomic, no-clobber writing of images and their records."""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from pipeline.errors import InputError, PipelineError
+
+TEMP_PREFIX = ".partial-"
+
+
+def check_writable(folder: Path) -> None:
+    """Create `folder` if needed and prove a file can be written there; InputError otherwise."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=TEMP_PREFIX):
+            pass
+    except FileExistsError:
+        raise InputError(f"output folder {folder} is a file, not a folder") from None
+    except OSError as exc:
+        raise InputError(f"output folder {folder} is not writable ({exc.strerror})") from None
+
+
+def _disk_error(exc: OSError, path: Path) -> PipelineError:
+    if exc.errno == errno.ENOSPC:
+        return PipelineError(f"no space left on the device while writing {path.name}; nothing was overwritten")
+    return PipelineError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def _write_temp(folder: Path, data: bytes) -> Path:
+    fd, name = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_new_files(folder: Path, stem: str, files: dict[str, bytes]) -> dict[str, Path]:
+    """Write files named `<stem><suffix>` for each suffix in `files`, atomically and never over existing ones.
+
+    Every file goes to a temporary name in `folder` first (written and fsynced); then each is linked
+    to its final name, which fails rather than replaces if the name exists. On a clash the stem gets
+    `-2`, `-3`, ... so every call gets names of its own. Returns the final paths by suffix.
+    """
+    temps: dict[str, Path] = {}
+    try:
+        for suffix, data in files.items():
+            temps[suffix] = _write_temp(folder, data)
+        for attempt in range(1, 1000):
+            candidate = stem if attempt == 1 else f"{stem}-{attempt}"
+            finals = {suffix: folder / f"{candidate}{suffix}" for suffix in files}
+            if any(path.exists() for path in finals.values()):
+                continue
+            linked: list[Path] = []
+            try:
+                for suffix, path in finals.items():
+                    os.link(temps[suffix], path)
+                    linked.append(path)
+            except FileExistsError:
+                for path in linked:
+                    path.unlink()
+                continue
+            _fsync_folder(folder)
+            return finals
+        raise PipelineError(f"could not find a free name for {stem} in {folder}")
+    except OSError as exc:
+        raise _disk_error(exc, folder / stem) from None
+    finally:
+        for temp in temps.values():
+            try:
+                temp.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def png_bytes(image, text_chunks: dict[str, str]) -> bytes:
+    """Encode a PIL image as PNG with the given text chunks (iTXt, so any Unicode survives)."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    for key, value in text_chunks.items():
+        info.add_itxt(key, value)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def json_bytes(record: dict) -> bytes:
+    return (json.dumps(record, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install the project with its test extras (CPU torch pinned first) and run the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip install -q torch==2.13.0
+python3 -m pip install -q -e '.[test]'
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PIPELINE_THREADS=1
+exec python3 -m pytest -q "$@"

@@ -1,0 +1,67 @@
+"""Shared test helpers: run the CLI in-process (CliRunner) or as a subprocess, on the built-in tiny model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Pixels depend on the CPU thread count: every test runs torch with one thread.
+os.environ.setdefault("PIPELINE_THREADS", "1")
+
+
+@pytest.fixture
+def cli():
+    """Invoke `pipeline ARGS...` in-process; returns the click Result (stdout and stderr kept apart)."""
+    from pipeline.cli import main
+
+    def invoke(*args, input=None, env=None):
+        runner = CliRunner()
+        return runner.invoke(main, [str(a) for a in args], input=input, env=env, catch_exceptions=False)
+
+    return invoke
+
+
+def subprocess_env(**extra) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("PIPELINE_THREADS", "1")
+    env.update(extra)
+    return env
+
+
+def run_pipeline(*args, input=None, cwd=None, timeout=600, **env) -> subprocess.CompletedProcess:
+    """Run `python -m pipeline ARGS...` in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *map(str, args)],
+        input=input,
+        capture_output=True,
+        cwd=cwd,
+        timeout=timeout,
+        env=subprocess_env(**env),
+    )
+
+
+def generate_json(cli, *args) -> dict:
+    """Run `generate --json` on tiny and return the parsed stdout; fails the test on a non-zero exit."""
+    result = cli("generate", "--model", "tiny", "--json", *args)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="session")
+def tiny_folder(tmp_path_factory) -> Path:
+    """The built-in tiny model exported as a diffusers folder (via the CLI)."""
+    from pipeline.cli import main
+
+    folder = tmp_path_factory.mktemp("models") / "tiny"
+    result = CliRunner().invoke(main, ["models", "export", "tiny", str(folder)], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return folder
