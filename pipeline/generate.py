@@ -45,6 +45,8 @@ class GenerateRequest:
     out_dir: Path = Path("outputs")
     threads: int | None = None
     model_config: str | None = None
+    seeds: tuple[int, ...] | None = None  # explicit seeds; when given, `seed` and `num_images` are not used
+    batch_key: str | None = None  # set by batch runs and kept in the record, so a rerun can find the image
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,11 @@ def check_request(request: GenerateRequest) -> None:
         raise InputError(f"`num-images` has to be between 1 and {MAX_IMAGES} but is {request.num_images}")
     if request.batch_size < 1:
         raise InputError(f"`batch-size` has to be at least 1 but is {request.batch_size}")
-    if request.seed is not None and not 0 <= request.seed < 2**63:
-        raise InputError(f"`seed` has to be between 0 and 2**63-1 but is {request.seed}")
+    for seed in (request.seed,) if request.seeds is None else request.seeds:
+        if seed is not None and not 0 <= seed < 2**63:
+            raise InputError(f"`seed` has to be between 0 and 2**63-1 but is {seed}")
+    if request.seeds is not None and not 1 <= len(request.seeds) <= MAX_IMAGES:
+        raise InputError(f"`seeds` has to hold between 1 and {MAX_IMAGES} seeds but holds {len(request.seeds)}")
     if request.threads is not None and request.threads < 1:
         raise InputError(f"`threads` has to be at least 1 but is {request.threads}")
 
@@ -120,8 +125,12 @@ def get_model(request: GenerateRequest):
     return model
 
 
-def generate(request: GenerateRequest, model=None, log=lambda message: None) -> GenerateResult:
-    """Run one generate job. `model` may be injected (a LoadedModel); otherwise it is loaded."""
+def generate(request: GenerateRequest, model=None, log=lambda message: None, store=None) -> GenerateResult:
+    """Run one generate job. `model` may be injected (a LoadedModel); otherwise it is loaded.
+
+    `store(out_dir, record, image) -> StoredImage` may replace `store_image`, e.g. to hand images to
+    another process that writes them; it is then responsible for its destination.
+    """
     # 1. Check inputs
     check_request(request)
     from pipeline.models import resolve_model_source
@@ -135,7 +144,8 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
         raise PromptBlocked(f"prompt refused by guideline {rule.id if rule else '?'}: {rule.matched if rule else ''}")
 
     # 3. Prepare the output folder and the model
-    check_writable(request.out_dir)
+    if store is None:
+        check_writable(request.out_dir)
     if model is None:
         log(f"loading model {request.model} ...")
         model = get_model(request)
@@ -145,7 +155,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
     steps = request.num_inference_steps or info.default_steps
     guidance = info.default_guidance if request.guidance_scale is None else request.guidance_scale
     base_seed = secrets.randbelow(2**32) if request.seed is None else request.seed
-    seeds = [base_seed + i for i in range(request.num_images)]
+    seeds = list(request.seeds) if request.seeds is not None else [base_seed + i for i in range(request.num_images)]
 
     # 4. Say how the prompt fits the text encoder; never cut it silently
     tokens = model.count_tokens(judgement.prompt)
@@ -235,18 +245,30 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                     "per_image_s": round(elapsed / len(batch_seeds), 4),
                 },
             }
-            name_params = {k: record[k] for k in ("final_prompt", "negative_prompt", "model", "width", "height")}
-            name_params.update(steps=steps, guidance=guidance, scheduler=info.scheduler, batch=batch_seeds)
-            stem = image_stem(request.title or request.prompt, seed, name_params)
-            png = png_bytes(
-                image,
-                {"parameters": a1111_parameters(record), "hero-pipeline": json_text(public_record(record))},
-            )
-            paths = write_new_files(request.out_dir, stem, {".png": png, ".json": json_bytes(record)})
-            stored = StoredImage(paths[".png"], paths[".json"], seed, record)
+            if request.batch_key is not None:
+                record["batch_key"] = request.batch_key
+            stored = (store or store_image)(request.out_dir, record, image)
             result.images.append(stored)
             log(f"wrote {stored.path}")
     return result
+
+
+def store_image(out_dir: Path, record: dict, image) -> StoredImage:
+    """Write one image as PNG (with its parameters embedded) and its JSON record, atomically, under new names."""
+    name_params = {k: record[k] for k in ("final_prompt", "negative_prompt", "model", "width", "height")}
+    name_params.update(
+        steps=record["num_inference_steps"],
+        guidance=record["guidance_scale"],
+        scheduler=record["scheduler"],
+        batch=record["batch"]["seeds"],
+    )
+    stem = image_stem(record["title"] or record["prompt"], record["seed"], name_params)
+    png = png_bytes(
+        image,
+        {"parameters": a1111_parameters(record), "hero-pipeline": json_text(public_record(record))},
+    )
+    paths = write_new_files(out_dir, stem, {".png": png, ".json": json_bytes(record)})
+    return StoredImage(paths[".png"], paths[".json"], record["seed"], record)
 
 
 def json_text(record: dict) -> str:

@@ -56,8 +56,10 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
+from pipeline.cli import batch as _batch  # noqa: E402
 from pipeline.cli import generate as _generate  # noqa: E402
 from pipeline.cli import models as _models  # noqa: E402
 
 main.add_command(_generate.generate)
 main.add_command(_models.models)
+main.add_command(_batch.batch)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from pipeline.errors import InputError, PipelineError
+from pipeline.errors import InputError, OutOfMemory
 from pipeline.fingerprint import file_sha256, folder_fingerprint
 from pipeline.models import ALIASES, ModelSource, resolve_model_source
 
@@ -324,7 +324,7 @@ class LoadedModel:
                     output_type="pil",
                 )
         except torch.cuda.OutOfMemoryError:
-            raise PipelineError(
+            raise OutOfMemory(
                 f"the GPU ran out of memory for {n} image(s) of {width}x{height}; "
                 "use fewer images per batch or a smaller size"
             ) from None
