@@ -281,7 +281,8 @@ def _check_job(path, table, number, defaults, errors, style_names) -> Job | None
     if "seeds" in merged:
         seeds = tuple(merged.pop("seeds"))
     elif "seed" in merged:
-        seeds = tuple(merged.pop("seed") + i for i in range(merged.pop("num-images", 1)))
+        first, count = merged.pop("seed"), merged.pop("num-images", 1)
+        seeds = tuple(range(first, first + count))
     else:
         errors.add(_place(number), "no seeds: give `seeds = [...]` (or `seed`) in the job or in [defaults]")
         return None
