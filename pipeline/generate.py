@@ -291,6 +291,7 @@ def reproduction_request(record: dict, out_dir: Path) -> GenerateRequest:
         dtype=record["dtype"],
         seed=batch["seeds"][0],
         num_images=len(batch["seeds"]),
+        seeds=tuple(batch["seeds"]),
         batch_size=len(batch["seeds"]),
         num_inference_steps=record["num_inference_steps"],
         guidance_scale=record["guidance_scale"],
