@@ -2,16 +2,16 @@
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
 import time
 
-import pytest
 from PIL import Image
 
 from batch_helpers import batch_json, stored_images, write_spec
-from conftest import REPO, run_pipeline, subprocess_env
+from conftest import run_pipeline, subprocess_env
 
 THREE_JOBS = """
 [[jobs]]
@@ -270,15 +270,19 @@ def test_live_bar_on_a_terminal(tmp_path):
     )  # fmt: skip
     os.close(follower)
     chunks = []
-    while True:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if not select.select([leader], [], [], 1)[0]:
+            continue
         try:
             chunk = os.read(leader, 4096)
-        except OSError:
+        except OSError:  # the terminal closed: the command has ended
             break
         if not chunk:
             break
         chunks.append(chunk)
-    process.wait(timeout=120)
+    process.wait(timeout=30)
+    os.close(leader)
     screen = b"".join(chunks).decode(errors="replace")
     assert process.returncode == 0, screen
     assert "2/2" in screen and "done 2 failed 0 blocked 0" in screen and "eta" in screen
