@@ -45,6 +45,7 @@ class GenerateRequest:
     out_dir: Path = Path("outputs")
     threads: int | None = None
     model_config: str | None = None
+    guidelines: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -129,10 +130,12 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
     resolve_model_source(request.model)  # unknown models fail before anything is loaded
 
     # 2. Apply guidelines
-    judgement = guidelines.judge(request.prompt, style=request.style, negative_prompt=request.negative_prompt)
+    policy = guidelines.load_guidelines(request.guidelines)
+    judgement = guidelines.judge(
+        request.prompt, style=request.style, negative_prompt=request.negative_prompt, guidelines=policy
+    )
     if judgement.verdict == "block":
-        rule = judgement.rules[0] if judgement.rules else None
-        raise PromptBlocked(f"prompt refused by guideline {rule.id if rule else '?'}: {rule.matched if rule else ''}")
+        raise PromptBlocked(judgement.refusal())
 
     # 3. Prepare the output folder and the model
     check_writable(request.out_dir)
@@ -192,12 +195,15 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                     "device": request.device,
                     "dtype": request.dtype,
                     "model_config": request.model_config,
+                    "guidelines": str(request.guidelines) if request.guidelines else None,
                 },
                 "source": request.source,
                 "final_prompt": judgement.prompt,
                 "negative_prompt": judgement.negative_prompt,
                 "guidelines": {
                     "version": judgement.guidelines_version,
+                    "digest": judgement.guidelines_digest,
+                    "source": policy.source,
                     "style": judgement.style,
                     "verdict": judgement.verdict,
                     "rules": [asdict(rule) for rule in judgement.rules],
@@ -275,6 +281,7 @@ def reproduction_request(record: dict, out_dir: Path) -> GenerateRequest:
         width=record["width"],
         height=record["height"],
         style=options["style"],
+        guidelines=Path(options["guidelines"]) if options.get("guidelines") else None,
         threads=record["threads"],
         out_dir=out_dir,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from pipeline.cli.guidelines_option import guidelines_option
 from pipeline.errors import InputError
 
 SCHEDULER_NAMES = ["ddim", "pndm", "euler", "euler-a", "dpm++", "dpm++-karras", "unipc", "lms"]
@@ -68,6 +69,7 @@ def read_source(article: str | None, prompt: str | None):
 @click.option("--batch-size", type=int, default=1, show_default=True, help="Images per forward pass.")
 @click.option("--negative-prompt", help="Extra negative prompt, added to the style's.")
 @click.option("--style", help="Style preset (see `pipeline styles`).")
+@guidelines_option
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True)
 @click.option("--threads", type=int, envvar="PIPELINE_THREADS", help="CPU threads for torch; default: torch's choice.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout; logs go to stderr.")
