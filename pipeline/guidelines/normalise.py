@@ -96,8 +96,14 @@ def readings(raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys([raw, *spellings]))
 
 
-def _word(raw: str, start: int, end: int) -> Word:
+# One-letter English words that may lead into a spaced-out word ("a t a n k" may be "a" + "tank").
+_ONE_LETTER_WORDS = ("a", "i")
+
+
+def _word(raw: str, start: int, end: int, spaced: bool = False) -> Word:
     spelled = readings(raw)
+    if spaced and raw[0] in _ONE_LETTER_WORDS and len(raw) > MIN_SPACED_LETTERS:
+        spelled = tuple(dict.fromkeys(spelled + readings(raw[1:])))
     return Word(spelled, tuple(dict.fromkeys(stem(reading) for reading in spelled)), start, end)
 
 
@@ -105,24 +111,24 @@ def words(text: str) -> list[Word]:
     """The words of `text` as matching sees them, with spans into `text` itself."""
     canon, origin = canonical_text(text)
     found = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(canon)]
-    merged: list[tuple[str, int, int]] = []
+    merged: list[tuple[str, int, int, bool]] = []
     index = 0
     while index < len(found):
         run = [found[index]]
-        while (
-            len(run[-1][0]) == 1
-            and index + len(run) < len(found)
-            and len(found[index + len(run)][0]) == 1
-            and _SPACED_GAP.fullmatch(canon[run[-1][2] : found[index + len(run)][1]])
-        ):
+        separator = None  # one spaced-out word uses one separator throughout: "a b-o-m-b" is "a" and "bomb"
+        while len(run[-1][0]) == 1 and index + len(run) < len(found) and len(found[index + len(run)][0]) == 1:
+            gap = canon[run[-1][2] : found[index + len(run)][1]]
+            if not _SPACED_GAP.fullmatch(gap) or separator not in (None, gap):
+                break
+            separator = gap
             run.append(found[index + len(run)])
         if len(run) >= MIN_SPACED_LETTERS and len(run[0][0]) == 1:
-            merged.append(("".join(part for part, _, _ in run), run[0][1], run[-1][2]))
+            merged.append(("".join(part for part, _, _ in run), run[0][1], run[-1][2], True))
             index += len(run)
         else:
-            merged.append(found[index])
+            merged.append((*found[index], False))
             index += 1
-    return [_word(raw, origin[start], origin[end - 1] + 1) for raw, start, end in merged]
+    return [_word(raw, origin[start], origin[end - 1] + 1, spaced) for raw, start, end, spaced in merged]
 
 
 def phrase_words(phrase: str) -> tuple[str, ...]:

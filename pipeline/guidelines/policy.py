@@ -206,7 +206,7 @@ def _styles(check: _Checker, raw: dict) -> dict[str, Style]:
             description=check.text(entry, "description", f"{where}.description", anchor=f"[{where}]"),
             template=template,
             negative_prompt=check.text(entry, "negative_prompt", f"{where}.negative_prompt", anchor=f"[{where}]",
-                                       empty=True),
+                                       empty=True) if "negative_prompt" in entry else "",
             photorealistic=photorealistic,
         )
     return styles
