@@ -12,6 +12,7 @@ POLICY = load_guidelines()
 EXAMPLES = {
     "gore-atrocity": ("a massacre in a village square", "massacre"),
     "dehumanising": ("refugees drawn as cockroaches", "refugees drawn as cockroaches"),
+    "violence-against-people": ("police shooting at protesters", "shooting at protesters"),
     "desecrated-flag": ("a Russian flag being trampled", "flag being trampled"),
     "hostage-execution": ("a hostage kneeling before a camera", "hostage"),
     "real-person-photoreal": ("Xi Jinping at a podium", "Xi Jinping"),
