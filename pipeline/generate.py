@@ -46,6 +46,7 @@ class GenerateRequest:
     threads: int | None = None
     model_config: str | None = None
     guidelines: Path | None = None
+    safety: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ def check_request(request: GenerateRequest) -> None:
         raise InputError(f"`batch-size` has to be at least 1 but is {request.batch_size}")
     if request.seed is not None and not 0 <= request.seed < 2**63:
         raise InputError(f"`seed` has to be between 0 and 2**63-1 but is {request.seed}")
+    if request.safety is not None and request.safety not in guidelines.STRENGTHS:
+        raise InputError(f"`safety` has to be one of {', '.join(guidelines.STRENGTHS)} but is {request.safety!r}")
     if request.threads is not None and request.threads < 1:
         raise InputError(f"`threads` has to be at least 1 but is {request.threads}")
 
@@ -143,6 +146,9 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
         log(f"loading model {request.model} ...")
         model = get_model(request)
     info = model.info
+    safety = model.safety_guidance(request.safety or policy.safety_strength, policy.safety_concept)
+    if safety["note"]:
+        log(safety["note"])
     width = request.width or info.default_width
     height = request.height or info.default_height
     steps = request.num_inference_steps or info.default_steps
@@ -179,6 +185,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
             width=width,
             seeds=batch_seeds,
             long_prompt=long_prompt,
+            safety=safety,
         )
         elapsed = time.perf_counter() - began
         for index, (seed, image) in enumerate(zip(batch_seeds, images)):
@@ -196,6 +203,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                     "dtype": request.dtype,
                     "model_config": request.model_config,
                     "guidelines": str(request.guidelines) if request.guidelines else None,
+                    "safety": request.safety,
                 },
                 "source": request.source,
                 "final_prompt": judgement.prompt,
@@ -208,6 +216,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                     "verdict": judgement.verdict,
                     "rules": [asdict(rule) for rule in judgement.rules],
                 },
+                "safety_guidance": safety,
                 "model": {
                     "name": request.model,
                     "source": info.source,
@@ -282,6 +291,7 @@ def reproduction_request(record: dict, out_dir: Path) -> GenerateRequest:
         height=record["height"],
         style=options["style"],
         guidelines=Path(options["guidelines"]) if options.get("guidelines") else None,
+        safety=options.get("safety"),
         threads=record["threads"],
         out_dir=out_dir,
     )

@@ -70,6 +70,11 @@ def read_source(article: str | None, prompt: str | None):
 @click.option("--negative-prompt", help="Extra negative prompt, added to the style's.")
 @click.option("--style", help="Style preset (see `pipeline styles`).")
 @guidelines_option
+@click.option(
+    "--safety",
+    type=click.Choice(["off", "medium", "strong", "max"]),
+    help="Safe Latent Diffusion strength (SD 1.x/2.x); default: the guidelines' [guidance] strength.",
+)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True)
 @click.option("--threads", type=int, envvar="PIPELINE_THREADS", help="CPU threads for torch; default: torch's choice.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout; logs go to stderr.")

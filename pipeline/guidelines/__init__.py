@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from pipeline.guidelines.judge import Judgement, RuleAction, judge
-from pipeline.guidelines.policy import Guidelines, Rule, Style, default_path, load_guidelines, parse_guidelines
+from pipeline.guidelines.policy import (
+    STRENGTHS,
+    Guidelines,
+    Rule,
+    Style,
+    default_path,
+    load_guidelines,
+    parse_guidelines,
+)
 
 
 def style_names(guidelines: Guidelines | None = None) -> list[str]:
@@ -12,6 +20,7 @@ def style_names(guidelines: Guidelines | None = None) -> list[str]:
 
 
 __all__ = [
+    "STRENGTHS",
     "Guidelines",
     "Judgement",
     "Rule",
