@@ -47,6 +47,8 @@ class GenerateRequest:
     model_config: str | None = None
     guidelines: Path | None = None
     safety: str | None = None
+    nsfw_check: str | None = None
+    clip_check: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,12 @@ class StoredImage:
     record_path: Path
     seed: int
     record: dict
+    reasons: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {"path": str(self.path), "record": str(self.record_path), "seed": self.seed}
+        data = {"path": str(self.path), "record": str(self.record_path), "seed": self.seed}
+        data.update(flagged=bool(self.reasons), reasons=list(self.reasons))
+        return data
 
 
 @dataclass
@@ -142,6 +147,9 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
 
     # 3. Prepare the output folder and the model
     check_writable(request.out_dir)
+    from pipeline.image_checks import destination, load_checks, run_checks
+
+    checks = load_checks(nsfw=request.nsfw_check, clip=request.clip_check, guidelines=policy)
     if model is None:
         log(f"loading model {request.model} ...")
         model = get_model(request)
@@ -188,7 +196,8 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
             safety=safety,
         )
         elapsed = time.perf_counter() - began
-        for index, (seed, image) in enumerate(zip(batch_seeds, images)):
+        flags = run_checks(checks, images)
+        for index, (seed, image, reasons) in enumerate(zip(batch_seeds, images, flags)):
             record = {
                 "schema": RECORD_SCHEMA,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -204,6 +213,8 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                     "model_config": request.model_config,
                     "guidelines": str(request.guidelines) if request.guidelines else None,
                     "safety": request.safety,
+                    "nsfw_check": request.nsfw_check,
+                    "clip_check": request.clip_check,
                 },
                 "source": request.source,
                 "final_prompt": judgement.prompt,
@@ -217,6 +228,12 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                     "rules": [asdict(rule) for rule in judgement.rules],
                 },
                 "safety_guidance": safety,
+                "image_checks": {
+                    "run": [check.name for check in checks],
+                    "flagged": bool(reasons),
+                    "reasons": reasons,
+                    "publishable": not reasons,
+                },
                 "model": {
                     "name": request.model,
                     "source": info.source,
@@ -257,8 +274,12 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                 image,
                 {"parameters": a1111_parameters(record), "hero-pipeline": json_text(public_record(record))},
             )
-            paths = write_new_files(request.out_dir, stem, {".png": png, ".json": json_bytes(record)})
-            stored = StoredImage(paths[".png"], paths[".json"], seed, record)
+            folder = destination(request.out_dir, reasons)
+            if reasons:
+                check_writable(folder)
+                log(f"flagged ({'; '.join(reasons)}): kept in quarantine")
+            paths = write_new_files(folder, stem, {".png": png, ".json": json_bytes(record)})
+            stored = StoredImage(paths[".png"], paths[".json"], seed, record, tuple(reasons))
             result.images.append(stored)
             log(f"wrote {stored.path}")
     return result
@@ -292,6 +313,8 @@ def reproduction_request(record: dict, out_dir: Path) -> GenerateRequest:
         style=options["style"],
         guidelines=Path(options["guidelines"]) if options.get("guidelines") else None,
         safety=options.get("safety"),
+        nsfw_check=options.get("nsfw_check"),
+        clip_check=options.get("clip_check"),
         threads=record["threads"],
         out_dir=out_dir,
     )

@@ -26,7 +26,7 @@ _TOP_KEYS = {"guidelines", "always", "guidance", "image_checks", "styles", "rule
 _GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negations"}
 _ALWAYS_KEYS = {"id", "rationale", "negative_prompt"}
 _GUIDANCE_KEYS = {"safety_concept", "strength"}
-_IMAGE_CHECK_KEYS = {"concepts", "threshold"}
+_IMAGE_CHECK_KEYS = {"concepts", "neutral", "threshold"}
 _STYLE_KEYS = {"description", "template", "negative_prompt", "photorealistic"}
 _RULE_KEYS = {
     "id", "action", "rationale", "terms", "exact", "unless", "near", "replacement", "plural", "photorealistic_only"
@@ -98,6 +98,7 @@ class Guidelines:
     safety_concept: str
     safety_strength: str
     image_concepts: tuple[str, ...] = field(default_factory=tuple)
+    image_neutral: tuple[str, ...] = field(default_factory=tuple)
     image_threshold: float = 0.5
 
     def style(self, name: str | None) -> Style:
@@ -117,7 +118,7 @@ def load_guidelines(path: str | Path | None = None) -> Guidelines:
     """Read and check a guidelines file (the shipped default when `path` is None)."""
     if path is None:
         source = default_path()
-        return parse_guidelines(source.read_bytes(), "default guidelines (prompts/guidelines.toml)")
+        return parse_guidelines(source.read_bytes(), "prompts/guidelines.toml (default)")
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -178,6 +179,8 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         safety_strength=strength,
         image_concepts=tuple(term.text for term in check.terms(image_checks, "concepts", "image_checks.concepts",
                                                                False, required=False)),
+        image_neutral=tuple(term.text for term in check.terms(image_checks, "neutral", "image_checks.neutral",
+                                                              False, required=False)),
         image_threshold=float(threshold),
     )
 
