@@ -159,3 +159,26 @@ def test_cli_refuses_a_missing_policy(cli, tmp_path):
     result = cli("check-prompt", "a chessboard", "--guidelines", tmp_path / "nope.toml")
     assert result.exit_code == 2
     assert result.stderr.strip() == f"Error: guidelines file {tmp_path / 'nope.toml'} does not exist"
+
+
+def test_a_built_wheel_ships_the_policy(tmp_path):
+    """The link pipeline/guidelines/default.toml -> prompts/guidelines.toml becomes a real file in the wheel."""
+    import shutil
+    import subprocess
+    import zipfile
+
+    pytest.importorskip("setuptools")
+    source = tmp_path / "src"
+    shutil.copytree(REPO, source, symlinks=True,
+                    ignore=shutil.ignore_patterns(".git", ".venv", "outputs", "__pycache__", "*.egg-info", "build"))
+    if not (source / "README.md").exists():
+        (source / "README.md").write_text("hero-pipeline\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path / "wheel",
+         source],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    [wheel] = (tmp_path / "wheel").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.read("pipeline/guidelines/default.toml") == POLICY.read_bytes()
