@@ -154,15 +154,15 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
         log(f"loading model {request.model} ...")
         model = get_model(request)
     info = model.info
-    safety = model.safety_guidance(request.safety or policy.safety_strength, policy.safety_concept)
-    if safety["note"]:
-        log(safety["note"])
     width = request.width or info.default_width
     height = request.height or info.default_height
     steps = request.num_inference_steps or info.default_steps
     guidance = info.default_guidance if request.guidance_scale is None else request.guidance_scale
     base_seed = secrets.randbelow(2**32) if request.seed is None else request.seed
     seeds = [base_seed + i for i in range(request.num_images)]
+    safety = model.safety_guidance(request.safety or policy.safety_strength, policy.safety_concept, guidance)
+    if safety["note"]:
+        log(safety["note"])
 
     # 4. Say how the prompt fits the text encoder; never cut it silently
     tokens = model.count_tokens(judgement.prompt)
@@ -312,7 +312,7 @@ def reproduction_request(record: dict, out_dir: Path) -> GenerateRequest:
         height=record["height"],
         style=options["style"],
         guidelines=Path(options["guidelines"]) if options.get("guidelines") else None,
-        safety=options.get("safety"),
+        safety=record.get("safety_guidance", {}).get("strength") or options.get("safety"),
         nsfw_check=options.get("nsfw_check"),
         clip_check=options.get("clip_check"),
         threads=record["threads"],

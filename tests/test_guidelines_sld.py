@@ -29,6 +29,7 @@ def test_safe_latent_diffusion_steers_the_tiny_model(cli, tmp_path):
     }
     assert np.abs(off_pixels - max_pixels).max() > 0  # the concept changed the denoising
     assert reproduction_request(strong, tmp_path).safety == "max"
+    assert reproduction_request(off, tmp_path).safety == "off"
 
 
 def test_default_strength_comes_from_the_policy(cli, tmp_path):
@@ -36,6 +37,7 @@ def test_default_strength_comes_from_the_policy(cli, tmp_path):
     assert record["safety_guidance"]["strength"] == POLICY.safety_strength == "medium"
     assert record["safety_guidance"]["method"] == "safe-latent-diffusion"
     assert record["options"]["safety"] is None
+    assert reproduction_request(record, tmp_path).safety == "medium"  # as recorded, whatever the policy says later
 
 
 def test_the_concept_comes_from_a_given_policy(cli, tmp_path):
@@ -84,3 +86,9 @@ def test_strengths_are_diffusers_presets(strength, preset):
 
     assert sld_parameters(strength) == getattr(SafetyConfig, preset)
     assert sld_parameters("off") == {"sld_guidance_scale": 0.0}
+
+
+def test_without_classifier_free_guidance_the_record_says_sld_is_off(cli, tmp_path):
+    _, record = generate_record(cli, tmp_path, "--guidance", "1", "--safety", "strong")
+    assert record["safety_guidance"]["method"] == "off" and record["safety_guidance"]["strength"] == "strong"
+    assert "turns classifier-free guidance off" in record["safety_guidance"]["note"]

@@ -266,11 +266,11 @@ class LoadedModel:
             default_guidance=float(self.defaults["guidance_scale"]),
         )
 
-    def safety_guidance(self, strength: str, concept: str) -> dict:
+    def safety_guidance(self, strength: str, concept: str, guidance_scale: float) -> dict:
         """How denoising is steered: Safe Latent Diffusion on SD 1.x/2.x, else only the negative prompt."""
         from pipeline.models.safety import describe
 
-        return describe(self.family, strength, concept)
+        return describe(self.family, strength, concept, guidance_scale)
 
     def _safe_pipe(self, concept: str):
         if getattr(self, "_safe", None) is None or self._safe.safety_concept != concept:

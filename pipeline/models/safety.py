@@ -19,10 +19,18 @@ SLD_PRESETS = {"off": None, "medium": "MEDIUM", "strong": "STRONG", "max": "MAX"
 SLD_FAMILIES = ("sd",)
 
 
-def describe(family: str, strength: str, concept: str) -> dict:
+def describe(family: str, strength: str, concept: str, guidance_scale: float) -> dict:
     """What the record says about guidance while denoising for a model `family` at `strength`."""
     if strength == "off":
         return {"method": "off", "strength": "off", "concept": None, "note": "safety guidance turned off"}
+    if guidance_scale <= 1 and family in SLD_FAMILIES:
+        return {
+            "method": "off",
+            "strength": strength,
+            "concept": None,
+            "note": f"guidance {guidance_scale} <= 1 turns classifier-free guidance off, and with it Safe Latent "
+            "Diffusion; the policy acts through the negative prompt only",
+        }
     if family not in SLD_FAMILIES:
         return {
             "method": "negative-prompt",
