@@ -102,7 +102,8 @@ def test_styles_lists_presets(cli):
     data = json.loads(cli("styles", "--json").stdout)
     assert data["guidelines_version"] == VERSION
     names = [style["name"] for style in data["styles"]]
-    assert len(names) >= 5 and {"editorial-illustration", "minimalist-flat", "watercolour", "isometric-3d"} <= set(names)
+    assert len(names) >= 5
+    assert {"editorial-illustration", "minimalist-flat", "watercolour", "isometric-3d"} <= set(names)
     assert [style["name"] for style in data["styles"] if style["default"]] == ["realistic-hd"]
     assert all(style["template"].startswith("{prompt}") for style in data["styles"])
 

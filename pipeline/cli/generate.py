@@ -75,8 +75,8 @@ def read_source(article: str | None, prompt: str | None):
     type=click.Choice(["off", "medium", "strong", "max"]),
     help="Safe Latent Diffusion strength (SD 1.x/2.x); default: the guidelines' [guidance] strength.",
 )
-@click.option("--nsfw-check", metavar="MODEL", help="Check images with diffusers' NSFW safety checker (folder or hub id).")
-@click.option("--clip-check", metavar="MODEL", help="Check images against the guidelines' concepts with this CLIP model.")
+@click.option("--nsfw-check", metavar="MODEL", help="Check images with diffusers' NSFW checker (folder or hub id).")
+@click.option("--clip-check", metavar="MODEL", help="Check images for the guidelines' concepts with this CLIP model.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True)
 @click.option("--threads", type=int, envvar="PIPELINE_THREADS", help="CPU threads for torch; default: torch's choice.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout; logs go to stderr.")

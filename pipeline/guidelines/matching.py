@@ -63,7 +63,6 @@ class Negation:
             previous -= 1
         return False
 
-
     def _ends_negation(self, last: int, found: list[Word]) -> bool:
         for phrase in self.phrases:
             first = last - len(phrase) + 1
@@ -73,6 +72,7 @@ class Negation:
 
 
 def negation_for(guidelines: Guidelines) -> Negation:
+    """The negation words of a policy, and the words of all its terms."""
     keys = {key for rule in guidelines.rules for term in rule.terms for key in term.keys}
     return Negation(guidelines.negations, frozenset(keys))
 
@@ -88,7 +88,9 @@ def rule_matches(rule: Rule, text: str, found: list[Word], negation: Negation) -
     matches = []
     for term in rule.terms:
         for first, last in term_spans(term, found):
-            if negation.covers(first, found, text, lists=rule.action == "rewrite") or any(a < last and first < b for a, b in innocent):
+            if negation.covers(first, found, text, lists=rule.action == "rewrite"):
+                continue
+            if any(a < last and first < b for a, b in innocent):
                 continue
             plural = _is_plural(term, found[last - 1])
             matches.append(Match(rule, term.text, found[first].start, found[last - 1].end, plural))
@@ -116,7 +118,7 @@ def _near_matches(rule: Rule, text: str, found: list[Word], negation: Negation) 
     return matches
 
 
-def photorealistic(text: str, found: list[Word], guidelines: Guidelines) -> bool:
+def photorealistic(found: list[Word], guidelines: Guidelines) -> bool:
     """Whether the prompt itself asks for a photographic look ("photo", "realistic", ...)."""
     return any(term_spans(term, found) for term in guidelines.photorealistic_terms)
 
@@ -124,7 +126,7 @@ def photorealistic(text: str, found: list[Word], guidelines: Guidelines) -> bool
 def find_matches(guidelines: Guidelines, text: str, *, photorealistic_style: bool) -> list[Match]:
     """Every rule match in `text`, in rule order then text order, without duplicates of one span."""
     found = words(text)
-    photo = photorealistic_style or photorealistic(text, found, guidelines)
+    photo = photorealistic_style or photorealistic(found, guidelines)
     negation = negation_for(guidelines)
     matches: list[Match] = []
     for rule in guidelines.rules:
