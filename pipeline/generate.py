@@ -13,7 +13,7 @@ from pipeline import guidelines
 from pipeline.errors import InputError, PromptBlocked
 from pipeline.metadata import a1111_parameters, public_record
 from pipeline.naming import image_stem
-from pipeline.storage import check_writable, json_bytes, png_bytes, write_new_files
+from pipeline.storage import check_writable, ensure_folder, json_bytes, png_bytes, write_new_files
 
 MIN_SIZE = 64
 MAX_SIZE = 4096
@@ -242,6 +242,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                 image,
                 {"parameters": a1111_parameters(record), "hero-pipeline": json_text(public_record(record))},
             )
+            ensure_folder(request.out_dir)
             paths = write_new_files(request.out_dir, stem, {".png": png, ".json": json_bytes(record)})
             stored = StoredImage(paths[".png"], paths[".json"], seed, record)
             result.images.append(stored)

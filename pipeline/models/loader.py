@@ -115,12 +115,19 @@ def _hub_folder(repo_id: str) -> tuple[Path, str]:
     try:
         folder = Path(DiffusionPipeline.download(repo_id))
     except Exception as exc:  # the hub raises many kinds; all mean the model cannot be had
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(
-            f"model {repo_id} is not available ({type(exc).__name__}: {first_line[:160]}); "
+            f"model {repo_id} is not available: {_first_line(exc)}; "
             "check the id, your network and HF_TOKEN, or pass a local diffusers folder"
         ) from None
     return folder, folder.name
+
+
+def _first_line(exc: Exception, limit: int = 140) -> str:
+    """The first line of an exception's message, shortened at a word boundary."""
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if len(line) > limit:
+        line = line[:limit].rsplit(" ", 1)[0] + " ..."
+    return line
 
 
 def _from_folder(folder: Path, dtype: torch.dtype):
@@ -135,9 +142,8 @@ def _from_folder(folder: Path, dtype: torch.dtype):
         return AutoPipelineForText2Image.from_pretrained(str(folder), **kwargs), index
     except ValueError as exc:
         raise InputError(f"{folder} holds a {index.get('_class_name')}, not a text-to-image pipeline ({exc})") from None
-    except (OSError, EnvironmentError) as exc:
-        first = (str(exc).strip().splitlines() or [""])[0]
-        raise InputError(f"cannot load the diffusers folder {folder}: {first[:200]}") from None
+    except OSError as exc:
+        raise InputError(f"cannot load the diffusers folder {folder}: {_first_line(exc)}") from None
 
 
 def _single_file_family(path: Path) -> str:
@@ -168,9 +174,8 @@ def _from_single_file(path: Path, dtype: torch.dtype, config: str | None):
     try:
         return cls.from_single_file(str(path), **kwargs)
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(
-            f"cannot load {path.name} as a {cls.__name__} ({first[:160]}); "
+            f"cannot load {path.name} as a {cls.__name__} ({_first_line(exc)}); "
             "offline, pass --model-config with a diffusers folder of the same architecture"
         ) from None
 
