@@ -224,3 +224,20 @@ def test_batch_of_two_matches_its_record_and_differs_by_seed(cli, tmp_path):
                          "--out", tmp_path)
     records = [json.loads(Path(image["record"]).read_text()) for image in data["images"]]
     assert [r["batch"] for r in records] == [{"seeds": [7, 8], "index": 0}, {"seeds": [7, 8], "index": 1}]
+
+
+def test_hub_id_loads_from_the_local_hub_cache_and_records_the_commit(cli, tiny_folder, tmp_path):
+    import shutil
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--newsroom--tiny-test"
+    shutil.copytree(tiny_folder, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    # huggingface_hub reads its cache location at import: a fresh process sees this one.
+    result = run_pipeline("generate", "--model", "newsroom/tiny-test", "--prompt", "A kite", "--seed", "8",
+                          "--out", tmp_path / "o", "--json", HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(tmp_path / "hub"))
+    assert result.returncode == 0, result.stderr.decode()
+    _, record = only_image(json.loads(result.stdout))
+    assert (record["model"]["source"], record["model"]["revision"]) == ("hub", commit)
+    assert record["model"]["location"] == "newsroom/tiny-test"
