@@ -236,7 +236,10 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                 },
             }
             name_params = {k: record[k] for k in ("final_prompt", "negative_prompt", "model", "width", "height")}
-            name_params.update(steps=steps, guidance=guidance, scheduler=info.scheduler, batch=batch_seeds)
+            name_params.update(
+                steps=steps, guidance=guidance, scheduler=info.scheduler, batch=batch_seeds,
+                device=info.device, dtype=info.dtype,
+            )
             stem = image_stem(request.title or request.prompt, seed, name_params)
             png = png_bytes(
                 image,

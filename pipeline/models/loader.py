@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -106,6 +107,8 @@ def _quiet_libraries() -> None:
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+    # Deprecation notices inside diffusers' own pipelines are not the user's concern.
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"diffusers(\.|$)")
 
 
 def _hub_folder(repo_id: str) -> tuple[Path, str]:
