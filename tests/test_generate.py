@@ -241,3 +241,37 @@ def test_hub_id_loads_from_the_local_hub_cache_and_records_the_commit(cli, tiny_
     _, record = only_image(json.loads(result.stdout))
     assert (record["model"]["source"], record["model"]["revision"]) == ("hub", commit)
     assert record["model"]["location"] == "newsroom/tiny-test"
+
+
+def test_single_safetensors_checkpoint_loads_offline_with_model_config(cli, tiny_folder, tmp_path):
+    from ldm_checkpoint import write_ldm_checkpoint
+
+    from pipeline.models.loader import load_model
+
+    checkpoint = tmp_path / "tiny-original.safetensors"
+    write_ldm_checkpoint(load_model(str(tiny_folder), device="cpu").pipe, checkpoint)
+    builtin, _ = only_image(generate_json(cli, "--prompt", "A kite", "--seed", "8", "--out", tmp_path / "a"))
+    result = cli("generate", "--model", checkpoint, "--model-config", tiny_folder, "--prompt", "A kite",
+                 "--seed", "8", "--out", tmp_path / "b", "--json", env={"HF_HUB_OFFLINE": "1"})
+    assert result.exit_code == 0, result.stderr
+    path, record = only_image(json.loads(result.stdout))
+    assert record["model"]["source"] == "single_file"
+    assert record["model"]["pipeline_class"] == "StableDiffusionPipeline"
+    assert record["model"]["revision"].startswith("sha256:")
+    assert record["model"]["location"] == "tiny-original.safetensors"
+    assert pixels(path) == pixels(builtin)
+
+
+def test_single_file_without_config_offline_says_how_to_fix(cli, tiny_folder, tmp_path):
+    from ldm_checkpoint import write_ldm_checkpoint
+
+    from pipeline.models.loader import load_model
+
+    checkpoint = tmp_path / "tiny-original.safetensors"
+    write_ldm_checkpoint(load_model(str(tiny_folder), device="cpu").pipe, checkpoint)
+    result = run_pipeline("generate", "--model", checkpoint, "--prompt", "A kite", "--out", tmp_path / "o",
+                          HF_HUB_OFFLINE="1")
+    assert result.returncode == 2
+    stderr = result.stderr.decode()
+    assert "Traceback" not in stderr and "--model-config" in stderr
+    assert not (tmp_path / "o").exists()

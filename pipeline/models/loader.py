@@ -174,8 +174,11 @@ def _from_single_file(path: Path, dtype: torch.dtype, config: str | None):
         kwargs["config"] = config
     if family == "sd":
         kwargs.update(safety_checker=None, requires_safety_checker=False)
+    index = {}
+    if config and (Path(config) / "model_index.json").is_file():
+        index = json.loads((Path(config) / "model_index.json").read_text())
     try:
-        return cls.from_single_file(str(path), **kwargs)
+        return cls.from_single_file(str(path), **kwargs), index
     except Exception as exc:
         raise InputError(
             f"cannot load {path.name} as a {cls.__name__} ({_first_line(exc)}); "
@@ -230,7 +233,7 @@ def load_model(
         pipe, index = _from_folder(folder, torch_dtype)
         revision = commit
     else:
-        pipe = _from_single_file(Path(source.location), torch_dtype, model_config)
+        pipe, index = _from_single_file(Path(source.location), torch_dtype, model_config)
         revision = "sha256:" + file_sha256(Path(source.location))
     pipe = pipe.to(device, torch_dtype)
     pipe.set_progress_bar_config(disable=True)
