@@ -13,7 +13,7 @@ from pipeline import guidelines
 from pipeline.errors import InputError, PromptBlocked
 from pipeline.metadata import a1111_parameters, public_record
 from pipeline.naming import image_stem
-from pipeline.storage import check_writable, json_bytes, png_bytes, write_new_files
+from pipeline.storage import check_writable, ensure_folder, json_bytes, png_bytes, write_new_files
 
 MIN_SIZE = 64
 MAX_SIZE = 4096
@@ -268,7 +268,10 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                 },
             }
             name_params = {k: record[k] for k in ("final_prompt", "negative_prompt", "model", "width", "height")}
-            name_params.update(steps=steps, guidance=guidance, scheduler=info.scheduler, batch=batch_seeds)
+            name_params.update(
+                steps=steps, guidance=guidance, scheduler=info.scheduler, batch=batch_seeds,
+                device=info.device, dtype=info.dtype,
+            )
             stem = image_stem(request.title or request.prompt, seed, name_params)
             png = png_bytes(
                 image,
@@ -276,8 +279,8 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
             )
             folder = destination(request.out_dir, reasons)
             if reasons:
-                check_writable(folder)
                 log(f"flagged ({'; '.join(reasons)}): kept in quarantine")
+            ensure_folder(folder)
             paths = write_new_files(folder, stem, {".png": png, ".json": json_bytes(record)})
             stored = StoredImage(paths[".png"], paths[".json"], seed, record, tuple(reasons))
             result.images.append(stored)
