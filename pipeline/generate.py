@@ -271,6 +271,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
             name_params.update(
                 steps=steps, guidance=guidance, scheduler=info.scheduler, batch=batch_seeds,
                 device=info.device, dtype=info.dtype,
+                safety=[safety["method"], safety["strength"], safety["concept"]],
             )
             stem = image_stem(request.title or request.prompt, seed, name_params)
             png = png_bytes(

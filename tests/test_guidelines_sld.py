@@ -17,7 +17,9 @@ POLICY = load_guidelines()
 def generate_record(cli, tmp_path, *args):
     data = generate_json(cli, "--prompt", "a chessboard", "--seed", "5", "--steps", "3", "--out", tmp_path, *args)
     entry = data["images"][0]
-    return np.asarray(Image.open(entry["path"])).astype(int), json.loads(Path(entry["record"]).read_text())
+    record = json.loads(Path(entry["record"]).read_text())
+    record["_name"] = Path(entry["path"]).name
+    return np.asarray(Image.open(entry["path"])).astype(int), record
 
 
 def test_safe_latent_diffusion_steers_the_tiny_model(cli, tmp_path):
@@ -28,6 +30,7 @@ def test_safe_latent_diffusion_steers_the_tiny_model(cli, tmp_path):
         "method": "safe-latent-diffusion", "strength": "max", "concept": POLICY.safety_concept, "note": "",
     }
     assert np.abs(off_pixels - max_pixels).max() > 0  # the concept changed the denoising
+    assert off["_name"] != strong["_name"]  # the name's hash covers the safety guidance
     assert reproduction_request(strong, tmp_path).safety == "max"
     assert reproduction_request(off, tmp_path).safety == "off"
 
