@@ -13,7 +13,7 @@ from pipeline import guidelines
 from pipeline.errors import InputError, PromptBlocked
 from pipeline.metadata import a1111_parameters, public_record
 from pipeline.naming import image_stem
-from pipeline.storage import check_writable, json_bytes, png_bytes, write_new_files
+from pipeline.storage import check_writable, ensure_folder, json_bytes, png_bytes, write_new_files
 
 MIN_SIZE = 64
 MAX_SIZE = 4096
@@ -45,6 +45,10 @@ class GenerateRequest:
     out_dir: Path = Path("outputs")
     threads: int | None = None
     model_config: str | None = None
+    guidelines: Path | None = None
+    safety: str | None = None
+    nsfw_check: str | None = None
+    clip_check: str | None = None
     seeds: tuple[int, ...] | None = None  # explicit seeds; when given, `seed` and `num_images` are not used
     batch_key: str | None = None  # set by batch runs and kept in the record, so a rerun can find the image
 
@@ -55,9 +59,12 @@ class StoredImage:
     record_path: Path
     seed: int
     record: dict
+    reasons: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {"path": str(self.path), "record": str(self.record_path), "seed": self.seed}
+        data = {"path": str(self.path), "record": str(self.record_path), "seed": self.seed}
+        data.update(flagged=bool(self.reasons), reasons=list(self.reasons))
+        return data
 
 
 @dataclass
@@ -95,6 +102,8 @@ def check_request(request: GenerateRequest) -> None:
             raise InputError(f"`seed` has to be between 0 and 2**63-1 but is {seed}")
     if request.seeds is not None and not 1 <= len(request.seeds) <= MAX_IMAGES:
         raise InputError(f"`seeds` has to hold between 1 and {MAX_IMAGES} seeds but holds {len(request.seeds)}")
+    if request.safety is not None and request.safety not in guidelines.STRENGTHS:
+        raise InputError(f"`safety` has to be one of {', '.join(guidelines.STRENGTHS)} but is {request.safety!r}")
     if request.threads is not None and request.threads < 1:
         raise InputError(f"`threads` has to be at least 1 but is {request.threads}")
 
@@ -138,14 +147,19 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
     resolve_model_source(request.model)  # unknown models fail before anything is loaded
 
     # 2. Apply guidelines
-    judgement = guidelines.judge(request.prompt, style=request.style, negative_prompt=request.negative_prompt)
+    policy = guidelines.load_guidelines(request.guidelines)
+    judgement = guidelines.judge(
+        request.prompt, style=request.style, negative_prompt=request.negative_prompt, guidelines=policy
+    )
     if judgement.verdict == "block":
-        rule = judgement.rules[0] if judgement.rules else None
-        raise PromptBlocked(f"prompt refused by guideline {rule.id if rule else '?'}: {rule.matched if rule else ''}")
+        raise PromptBlocked(judgement.refusal())
 
     # 3. Prepare the output folder and the model
     if store is None:
         check_writable(request.out_dir)
+    from pipeline.image_checks import load_checks, run_checks
+
+    checks = load_checks(nsfw=request.nsfw_check, clip=request.clip_check, guidelines=policy)
     if model is None:
         log(f"loading model {request.model} ...")
         model = get_model(request)
@@ -156,6 +170,9 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
     guidance = info.default_guidance if request.guidance_scale is None else request.guidance_scale
     base_seed = secrets.randbelow(2**32) if request.seed is None else request.seed
     seeds = list(request.seeds) if request.seeds is not None else [base_seed + i for i in range(request.num_images)]
+    safety = model.safety_guidance(request.safety or policy.safety_strength, policy.safety_concept, guidance)
+    if safety["note"]:
+        log(safety["note"])
 
     # 4. Say how the prompt fits the text encoder; never cut it silently
     tokens = model.count_tokens(judgement.prompt)
@@ -186,9 +203,11 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
             width=width,
             seeds=batch_seeds,
             long_prompt=long_prompt,
+            safety=safety,
         )
         elapsed = time.perf_counter() - began
-        for index, (seed, image) in enumerate(zip(batch_seeds, images)):
+        flags = run_checks(checks, images)
+        for index, (seed, image, reasons) in enumerate(zip(batch_seeds, images, flags)):
             record = {
                 "schema": RECORD_SCHEMA,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -202,15 +221,28 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
                     "device": request.device,
                     "dtype": request.dtype,
                     "model_config": request.model_config,
+                    "guidelines": str(request.guidelines) if request.guidelines else None,
+                    "safety": request.safety,
+                    "nsfw_check": request.nsfw_check,
+                    "clip_check": request.clip_check,
                 },
                 "source": request.source,
                 "final_prompt": judgement.prompt,
                 "negative_prompt": judgement.negative_prompt,
                 "guidelines": {
                     "version": judgement.guidelines_version,
+                    "digest": judgement.guidelines_digest,
+                    "source": policy.source,
                     "style": judgement.style,
                     "verdict": judgement.verdict,
                     "rules": [asdict(rule) for rule in judgement.rules],
+                },
+                "safety_guidance": safety,
+                "image_checks": {
+                    "run": [check.name for check in checks],
+                    "flagged": bool(reasons),
+                    "reasons": reasons,
+                    "publishable": not reasons,
                 },
                 "model": {
                     "name": request.model,
@@ -247,6 +279,8 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
             }
             if request.batch_key is not None:
                 record["batch_key"] = request.batch_key
+            if reasons:
+                log(f"flagged ({'; '.join(reasons)}): kept in quarantine")
             stored = (store or store_image)(request.out_dir, record, image)
             result.images.append(stored)
             log(f"wrote {stored.path}")
@@ -254,21 +288,29 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
 
 
 def store_image(out_dir: Path, record: dict, image) -> StoredImage:
-    """Write one image as PNG (with its parameters embedded) and its JSON record, atomically, under new names."""
+    """Write one image as PNG (parameters embedded) and its JSON record, atomically, under new names.
+
+    A flagged image goes to the quarantine folder instead of `out_dir`.
+    """
+    from pipeline.image_checks import destination
+
+    safety = record["safety_guidance"]
+    reasons = record["image_checks"]["reasons"]
     name_params = {k: record[k] for k in ("final_prompt", "negative_prompt", "model", "width", "height")}
     name_params.update(
-        steps=record["num_inference_steps"],
-        guidance=record["guidance_scale"],
-        scheduler=record["scheduler"],
-        batch=record["batch"]["seeds"],
+        steps=record["num_inference_steps"], guidance=record["guidance_scale"], scheduler=record["scheduler"],
+        batch=record["batch"]["seeds"], device=record["device"], dtype=record["dtype"],
+        safety=[safety["method"], safety["strength"], safety["concept"]],
     )
     stem = image_stem(record["title"] or record["prompt"], record["seed"], name_params)
     png = png_bytes(
         image,
         {"parameters": a1111_parameters(record), "hero-pipeline": json_text(public_record(record))},
     )
-    paths = write_new_files(out_dir, stem, {".png": png, ".json": json_bytes(record)})
-    return StoredImage(paths[".png"], paths[".json"], record["seed"], record)
+    folder = destination(out_dir, reasons)
+    ensure_folder(folder)
+    paths = write_new_files(folder, stem, {".png": png, ".json": json_bytes(record)})
+    return StoredImage(paths[".png"], paths[".json"], record["seed"], record, tuple(reasons))
 
 
 def json_text(record: dict) -> str:
@@ -298,6 +340,10 @@ def reproduction_request(record: dict, out_dir: Path) -> GenerateRequest:
         width=record["width"],
         height=record["height"],
         style=options["style"],
+        guidelines=Path(options["guidelines"]) if options.get("guidelines") else None,
+        safety=record.get("safety_guidance", {}).get("strength") or options.get("safety"),
+        nsfw_check=options.get("nsfw_check"),
+        clip_check=options.get("clip_check"),
         threads=record["threads"],
         out_dir=out_dir,
     )

@@ -17,7 +17,7 @@ prompt = "a lighthouse on a cliff <at> \\"night\\" & fog"
 seeds = [1, 2]
 styles = ["none", "editorial-illustration"]
 [[jobs]]
-prompt = "a white dove over a chessboard"
+prompt = "a massacre on a chessboard"
 seeds = [3]
 style = "none"
 """
@@ -47,28 +47,14 @@ class Figures(HTMLParser):
 
 @pytest.fixture(scope="module")
 def gallery(tmp_path_factory):
-    """A batch with one blocked job, run once for the tests in this module."""
+    """A batch with one job blocked by the guidelines, run once for the tests in this module."""
     from click.testing import CliRunner
 
-    from pipeline import guidelines
     from pipeline.cli import main
 
     folder = tmp_path_factory.mktemp("gallery")
-    real = guidelines.judge
-
-    def judge(prompt, **kwargs):
-        judgement = real(prompt, **kwargs)
-        if "dove" in prompt:
-            rule = guidelines.RuleAction(id="test-no-doves", action="block", matched="dove")
-            return guidelines.Judgement("block", judgement.prompt, judgement.negative_prompt, judgement.style, "t", (rule,))
-        return judgement
-
-    guidelines.judge = judge
-    try:
-        invoke = lambda *args: CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)  # noqa: E731
-        data = batch_json(invoke, write_spec(folder, SPEC), folder / "out", exit_code=3)
-    finally:
-        guidelines.judge = real
+    invoke = lambda *args: CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)  # noqa: E731
+    data = batch_json(invoke, write_spec(folder, SPEC), folder / "out", exit_code=3)
     return folder / "out", data
 
 
@@ -91,7 +77,7 @@ def test_gallery_lists_every_image_with_its_details(gallery):
             assert "guidelines" in figure["text"] and "flags" in figure["text"]
         else:
             assert figure["class"] == "blocked" and figure["src"] is None
-            assert "test-no-doves" in figure["text"]
+            assert "gore-atrocity" in figure["text"]
 
 
 def test_contact_sheet_holds_every_finished_image(gallery):

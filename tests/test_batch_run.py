@@ -29,21 +29,6 @@ style = "editorial-illustration"
 """
 
 
-def _block_doves(monkeypatch):
-    from pipeline import guidelines
-
-    real = guidelines.judge
-
-    def judge(prompt, **kwargs):
-        judgement = real(prompt, **kwargs)
-        if "dove" not in prompt:
-            return judgement
-        rule = guidelines.RuleAction(id="test-no-doves", action="block", matched="dove")
-        return guidelines.Judgement("block", judgement.prompt, judgement.negative_prompt, judgement.style, "t", (rule,))
-
-    monkeypatch.setattr(guidelines, "judge", judge)
-
-
 def _break_model_for(monkeypatch, word, error=RuntimeError("simulated model failure")):
     from pipeline.models.loader import LoadedModel
 
@@ -60,13 +45,13 @@ def _break_model_for(monkeypatch, word, error=RuntimeError("simulated model fail
     return calls
 
 
-def test_blocked_job_is_recorded_and_the_batch_goes_on(cli, tmp_path, monkeypatch):
-    _block_doves(monkeypatch)
-    data = batch_json(cli, write_spec(tmp_path, THREE_JOBS), tmp_path / "out", exit_code=3)
+def test_blocked_job_is_recorded_and_the_batch_goes_on(cli, tmp_path):
+    spec = write_spec(tmp_path, THREE_JOBS.replace("a white dove", "a massacre"))
+    data = batch_json(cli, spec, tmp_path / "out", exit_code=3)
     statuses = {(image["job"], image["seed"]): image["status"] for image in data["images"]}
     assert statuses == {(1, 1): "done", (1, 2): "done", (2, 1): "blocked", (2, 2): "blocked", (3, 3): "done"}
     blocked = [image for image in data["images"] if image["status"] == "blocked"]
-    assert all("test-no-doves" in image["reason"] for image in blocked)
+    assert all(image["reason"].startswith("prompt refused by guideline gore-atrocity") for image in blocked)
     assert (data["summary"]["done"], data["summary"]["blocked"], data["summary"]["failed"]) == (3, 2, 0)
     assert len(stored_images(tmp_path / "out")) == 3
     journal = [json.loads(line) for line in (tmp_path / "out" / "batch-journal.jsonl").read_text().splitlines()]
@@ -323,3 +308,23 @@ def test_a_batch_image_is_reproduced_from_its_record(cli, tmp_path):
     assert again.seed == 9
     with Image.open(second["path"]) as a, Image.open(again.path) as b:
         assert a.tobytes() == b.tobytes()
+
+
+def test_flagged_images_go_to_quarantine_and_resume_from_there(cli, tmp_path, monkeypatch):
+    """An image the image checks flag is kept in quarantine/, counted as flagged, shown, and never made twice."""
+    from pipeline import image_checks
+
+    monkeypatch.setattr(
+        image_checks, "run_checks", lambda checks, images: [["test check: seed flagged"] if i else [] for i in range(len(images))]
+    )
+    spec = write_spec(tmp_path, '[[jobs]]\nprompt = "a lighthouse"\nseeds = [1, 2]\nstyle = "none"\n')
+    out = tmp_path / "out"
+    data = batch_json(cli, spec, out, "--batch-size", "2")
+    assert (data["summary"]["done"], data["summary"]["flagged"]) == (2, 1)
+    clean, flagged = data["images"]
+    assert os.path.dirname(flagged["path"]) == str(out / "quarantine") and flagged["flags"] == ["test check: seed flagged"]
+    assert os.path.dirname(clean["path"]) == str(out) and clean["flags"] == []
+    assert 'src="quarantine/' in (out / "index.html").read_text()
+    again = batch_json(cli, spec, out)
+    assert (again["summary"]["skipped"], again["summary"]["done"], again["summary"]["flagged"]) == (2, 0, 1)
+    assert len(list((out / "quarantine").glob("*.png"))) == 1 and len(list(out.glob("*.png"))) == 2  # + contact sheet

@@ -15,8 +15,8 @@ def test_example_spec_expands_jobs_styles_and_seeds(cli, tmp_path):
     combos = [(image["job"], image["style"], image["seed"]) for image in data["images"]]
     assert combos == [
         (1, "editorial-illustration", 1), (1, "editorial-illustration", 2), (1, "editorial-illustration", 3),
-        (1, "none", 1), (1, "none", 2), (1, "none", 3),
-        (2, "editorial-illustration", 1), (2, "editorial-illustration", 2),
+        (1, "watercolour", 1), (1, "watercolour", 2), (1, "watercolour", 3),
+        (2, "minimalist-flat", 1), (2, "minimalist-flat", 2),
     ]  # fmt: skip
     assert data["summary"]["total"] == data["summary"]["done"] == 8
     assert len({image["key"] for image in data["images"]}) == 8

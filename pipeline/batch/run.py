@@ -17,7 +17,7 @@ from pipeline.batch.review import replace_file, write_review
 from pipeline.batch.spec import load_spec
 from pipeline.batch.state import Journal, OutputLock, done_entry, recover
 from pipeline.errors import InputError
-from pipeline.storage import check_writable
+from pipeline.storage import check_writable, ensure_folder
 
 SUMMARY_NAME = "batch-summary.json"
 
@@ -30,6 +30,7 @@ class BatchOptions:
     retry_failed: bool = False
     threads: int | None = None
     workers: int | None = None
+    guidelines: Path | None = None  # policy of jobs that name none; the shipped one when None
 
 
 @dataclass
@@ -46,11 +47,8 @@ class BatchResult:
 
 
 def _flags(record: dict) -> list:
-    """The flags a record carries: the guidelines' verdict `flag` and any flags of the image checks."""
-    flags = list(record.get("flags") or [])
-    if record.get("guidelines", {}).get("verdict") == "flag" and not flags:
-        flags.append("flagged by the guidelines")
-    return flags
+    """Why the image checks flagged the image (it is then kept in quarantine); empty when not flagged."""
+    return list(record.get("image_checks", {}).get("reasons") or [])
 
 
 def _image_entry(task, status: str, out_dir: Path, journal_entry: dict | None, record: dict | None) -> dict:
@@ -87,13 +85,11 @@ def stop_on_interrupt(stop: threading.Event, log):
 
 def run_batch(spec_path: Path, options: BatchOptions, progress: Progress | None = None, stop=None) -> BatchResult:
     """Run (or resume) the batch in `spec_path`; `stop` (a threading.Event) ends it between units."""
-    from pipeline import guidelines
-
     progress = progress or Progress("quiet")
     stop = stop or threading.Event()
     log = progress.log
     # 1. Check inputs: the whole spec, the batch size and the engine, before anything runs
-    spec = load_spec(spec_path, guidelines.style_names())
+    spec = load_spec(spec_path, options.guidelines)
     if options.batch_size < 1:
         raise InputError(f"`batch-size` has to be at least 1 but is {options.batch_size}")
     if options.workers is not None and options.workers < 1:
@@ -104,6 +100,7 @@ def run_batch(spec_path: Path, options: BatchOptions, progress: Progress | None 
     tasks = expand(spec)
     out_dir = options.out_dir
     check_writable(out_dir)
+    ensure_folder(out_dir)
     with OutputLock(out_dir):
         # 3. Make the folder agree with the journal after any crash, then choose what is left
         journal = Journal(out_dir)
@@ -132,7 +129,7 @@ def run_batch(spec_path: Path, options: BatchOptions, progress: Progress | None 
 
                     stored = store_image(out_dir, outcome.record, outcome.image)
                     outcome.path = stored.path
-                    journal.append(done_entry(key, outcome.record, stored.path, stored.record_path))
+                    journal.append(done_entry(key, outcome.record, stored.path, stored.record_path, out_dir))
                     records[key] = outcome.record
                 else:
                     journal.append({"key": key, "status": outcome.status, "reason": outcome.reason, "seed": outcome.task.seed})

@@ -38,6 +38,10 @@ OPTION_KEYS = {
     "seed": _INT,
     "seeds": _SEEDS,
     "num-images": _INT,
+    "guidelines": _STR,
+    "safety": _STR,
+    "nsfw-check": _STR,
+    "clip-check": _STR,
 }
 JOB_KEYS = {"article": _STR, "prompt": _STR, "title": _STR, **OPTION_KEYS}
 TOP_KEYS = ("defaults", "jobs")
@@ -131,6 +135,22 @@ def _check_table(table, allowed: dict, number: int | None, errors: SpecErrors) -
     return good
 
 
+def _policy_styles(spec_path: Path, options: dict, number, errors: SpecErrors, fallback: list[str]) -> list[str]:
+    """Style names of the table's own guidelines file (made absolute in `options`), else `fallback`."""
+    from pipeline.guidelines import load_guidelines, style_names
+
+    if "guidelines" not in options:
+        return fallback
+    path = Path(options["guidelines"])
+    options["guidelines"] = str(path if path.is_absolute() else spec_path.parent / path)
+    try:
+        return style_names(load_guidelines(options["guidelines"]))
+    except InputError as exc:
+        errors.add(_place(number, "guidelines"), str(exc))
+        del options["guidelines"]
+        return fallback
+
+
 def _check_values(options: dict, number: int | None, errors: SpecErrors, style_names: list[str]) -> None:
     """Values that have the right type but cannot be used, checked the way `generate` checks them."""
     from pipeline.cli.generate import SCHEDULER_NAMES
@@ -189,8 +209,14 @@ def request_for(options: dict, **fields):
         "negative-prompt": "negative_prompt",
         "seed": "seed",
         "num-images": "num_images",
+        "guidelines": "guidelines",
+        "safety": "safety",
+        "nsfw-check": "nsfw_check",
+        "clip-check": "clip_check",
     }
     given = {names[key]: value for key, value in options.items() if key in names}
+    if "guidelines" in given:
+        given["guidelines"] = Path(given["guidelines"])
     if "guidance_scale" in given:
         given["guidance_scale"] = float(given["guidance_scale"])
     return GenerateRequest(**{**given, **fields})
@@ -222,8 +248,14 @@ def _decode(data: bytes, path: Path) -> str:
         raise InputError(f"{path} is not valid UTF-8 (line {line}, byte {exc.start}); save it as UTF-8") from None
 
 
-def parse_spec(data: bytes, path: Path, style_names: list[str]) -> BatchSpec:
-    """Parse and validate spec bytes; every problem is reported, each with its place."""
+def parse_spec(data: bytes, path: Path, guidelines: Path | None = None) -> BatchSpec:
+    """Parse and validate spec bytes; every problem is reported, each with its place.
+
+    `guidelines` is the policy file of jobs that name none (the shipped policy when None).
+    """
+    from pipeline.guidelines import load_guidelines, style_names as names_of
+
+    style_names = names_of(load_guidelines(guidelines))
     text = _decode(data, path)
     try:
         document = tomllib.loads(text)
@@ -239,7 +271,10 @@ def parse_spec(data: bytes, path: Path, style_names: list[str]) -> BatchSpec:
         errors.add("key `defaults`", f"has to be a table ([defaults]), not {_describe(defaults_table)}")
     else:
         defaults = _check_table(defaults_table, OPTION_KEYS, None, errors)
+        style_names = _policy_styles(path, defaults, None, errors, style_names)
         _check_values(defaults, None, errors, style_names)
+    if guidelines is not None:
+        defaults.setdefault("guidelines", str(guidelines))
     job_tables = document.get("jobs")
     if job_tables is None or job_tables == []:
         errors.add("", "the spec has no jobs; add at least one [[jobs]] table with `article` or `prompt`")
@@ -260,7 +295,7 @@ def _check_job(path, table, number, defaults, errors, style_names) -> Job | None
     before = len(errors.messages)
     own = _check_table(table, JOB_KEYS, number, errors)
     options = {key: value for key, value in own.items() if key in OPTION_KEYS}
-    _check_values(options, number, errors, style_names)
+    _check_values(options, number, errors, _policy_styles(path, options, number, errors, style_names))
     if ("article" in own) == ("prompt" in own):
         errors.add(_place(number), "give exactly one of `article` (a file, relative to the spec) or `prompt`")
     if "title" in own and "article" in own:
@@ -296,8 +331,8 @@ def _check_job(path, table, number, defaults, errors, style_names) -> Job | None
     return Job(number=number, prompt=prompt, title=title, source=source, styles=styles, seeds=seeds, options=merged)
 
 
-def load_spec(path: Path, style_names: list[str]) -> BatchSpec:
-    """Read and validate the spec file at `path`."""
+def load_spec(path: Path, guidelines: Path | None = None) -> BatchSpec:
+    """Read and validate the spec file at `path`; `guidelines` as for `parse_spec`."""
     if path.is_dir():
         raise InputError(f"{path} is a folder, not a batch spec file")
     try:
@@ -306,4 +341,4 @@ def load_spec(path: Path, style_names: list[str]) -> BatchSpec:
         raise InputError(f"batch spec {path} does not exist") from None
     except OSError as exc:
         raise InputError(f"cannot read batch spec {path}: {exc.strerror}") from None
-    return parse_spec(data, path, style_names)
+    return parse_spec(data, path, guidelines)

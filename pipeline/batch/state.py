@@ -113,6 +113,13 @@ def _remove(paths, notes: list[str], why: str) -> None:
         notes.append(f"removed {path.name} ({why})")
 
 
+def _folders(out_dir: Path) -> list[Path]:
+    """Where a batch's images are: the output folder and its quarantine folder (flagged images)."""
+    from pipeline.image_checks import QUARANTINE
+
+    return [out_dir] + ([out_dir / QUARANTINE] if (out_dir / QUARANTINE).is_dir() else [])
+
+
 def recover(out_dir: Path, journal: Journal) -> list[str]:
     """Make the folder agree with the journal after a crash; say what was done.
 
@@ -120,32 +127,39 @@ def recover(out_dir: Path, journal: Journal) -> list[str]:
     of a journalled image and half a PNG+JSON pair (a crash between the two links) are removed.
     """
     notes: list[str] = []
-    _remove(sorted(out_dir.glob(f"{TEMP_PREFIX}*")), notes, "temporary file of an interrupted write")
-    for json_path in sorted(out_dir.glob("*.json")):
-        record = _record_of(json_path)
-        if record is None:
-            continue
-        key = image_key(record["batch_key"], record["seed"])
-        png_path = json_path.with_suffix(".png")
-        if not png_path.is_file() or not _png_whole(png_path):
-            _remove([json_path, png_path], notes, "half of an interrupted write")
-            continue
-        entry = journal.done(key, out_dir)
-        if entry is not None and entry["json"] == json_path.name:
-            continue
-        if entry is not None:
-            _remove([png_path, json_path], notes, f"second copy of {entry['png']}")
-            continue
-        journal.append(done_entry(key, record, png_path, json_path, adopted=True))
-        notes.append(f"kept {png_path.name} (written before the crash, now in the journal)")
-    for png_path in sorted(out_dir.glob("*.png")):
-        if not png_path.with_suffix(".json").exists() and _png_batch_record(png_path) is not None:
-            _remove([png_path], notes, "half of an interrupted write")
+    for folder in _folders(out_dir):
+        _remove(sorted(folder.glob(f"{TEMP_PREFIX}*")), notes, "temporary file of an interrupted write")
+        for json_path in sorted(folder.glob("*.json")):
+            _recover_pair(out_dir, json_path, journal, notes)
+        for png_path in sorted(folder.glob("*.png")):
+            if not png_path.with_suffix(".json").exists() and _png_batch_record(png_path) is not None:
+                _remove([png_path], notes, "half of an interrupted write")
     return notes
 
 
-def done_entry(key: str, record: dict, png_path: Path, json_path: Path, adopted: bool = False) -> dict:
-    entry = {"key": key, "status": "done", "png": png_path.name, "json": json_path.name, "seed": record["seed"]}
+def _recover_pair(out_dir: Path, json_path: Path, journal: Journal, notes: list[str]) -> None:
+    record = _record_of(json_path)
+    if record is None:
+        return
+    key = image_key(record["batch_key"], record["seed"])
+    png_path = json_path.with_suffix(".png")
+    if not png_path.is_file() or not _png_whole(png_path):
+        _remove([json_path, png_path], notes, "half of an interrupted write")
+        return
+    entry = journal.done(key, out_dir)
+    if entry is not None and out_dir / entry["json"] == json_path:
+        return
+    if entry is not None:
+        _remove([png_path, json_path], notes, f"second copy of {entry['png']}")
+        return
+    journal.append(done_entry(key, record, png_path, json_path, out_dir, adopted=True))
+    notes.append(f"kept {png_path.name} (written before the crash, now in the journal)")
+
+
+def done_entry(key: str, record: dict, png_path: Path, json_path: Path, out_dir: Path, adopted: bool = False) -> dict:
+    """A journal line for a stored image; paths are relative to the output folder (quarantine/... when flagged)."""
+    png, json_ = (path.relative_to(out_dir).as_posix() for path in (png_path, json_path))
+    entry = {"key": key, "status": "done", "png": png, "json": json_, "seed": record["seed"]}
     if adopted:
         entry["adopted"] = True
     return entry

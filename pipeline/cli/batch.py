@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from pipeline.cli.guidelines_option import guidelines_option
+
 
 def _summary_lines(summary: dict) -> list[str]:
     counts = ", ".join(f"{name} {summary[name]}" for name in ("done", "skipped", "failed", "blocked", "flagged", "pending"))
@@ -28,11 +30,12 @@ def _summary_lines(summary: dict) -> list[str]:
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where to generate.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=4, show_default=True, help="Images per forward pass; halved on out-of-memory.")
 @click.option("--retry-failed", is_flag=True, help="Try failed and blocked images again.")
+@guidelines_option
 @click.option("--threads", type=click.IntRange(min=1), envvar="PIPELINE_THREADS", help="CPU threads for torch (per Ray actor).")
 @click.option("--workers", type=click.IntRange(min=1), help="Ray actors; default: one per GPU, else one per free CPU.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and the images as one JSON object on stdout.")
-def batch(spec, out_dir, engine, batch_size, retry_failed, threads, workers, quiet, as_json):
+def batch(spec, out_dir, engine, batch_size, retry_failed, guidelines, threads, workers, quiet, as_json):
     """Generate every image of a batch SPEC file (TOML): its jobs x styles x seeds.
 
     A rerun with the same SPEC and --out skips finished images and completes the rest.
@@ -48,6 +51,7 @@ def batch(spec, out_dir, engine, batch_size, retry_failed, threads, workers, qui
         retry_failed=retry_failed,
         threads=threads,
         workers=workers,
+        guidelines=guidelines,
     )
     progress = Progress.for_stream(quiet)
     stop = threading.Event()
