@@ -65,6 +65,8 @@ def _fails(cli, spec, out):
         ('[[jobs]]\nprompt = "a"\n', "job 1: no seeds"),
         ('[[jobs]]\nprompt = "a"\nseeds = [1]\nmodel = "no-such-model-anywhere"\n', "job 1, key `model`"),
         ('[[jobs]]\nprompt = "a"\nseeds = [1]\nsteps = true\n', "job 1, key `steps`: has to be an integer, not a boolean"),
+        ('[[jobs]]\nprompt = "a"\nseeds = [1]\nguidelines = "nope.toml"\n', "job 1, key `guidelines`: guidelines file"),
+        ('[[jobs]]\nprompt = "a"\nseeds = [1]\nsafety = "extreme"\n', "job 1: `safety` has to be one of"),
         ("", "the spec has no jobs"),
         ("jobs = []\n", "the spec has no jobs"),
         ('[[jobs]]\nprompt = "a"\nseeds = [1]\n[extra]\nx = 1\n', "key `extra`: unknown top-level key"),
@@ -113,3 +115,19 @@ def test_batch_help_does_not_import_torch():
     assert done.returncode == 0, done.stderr
     assert "Generate every image of a batch SPEC file" in done.stdout
     assert done.stdout.strip().endswith("False")
+
+
+def test_a_jobs_own_guidelines_decide_its_styles(cli, tmp_path):
+    from conftest import REPO
+
+    policy = (REPO / "prompts" / "guidelines.toml").read_text()
+    assert "[styles.none]" in policy
+    (tmp_path / "house.toml").write_text(policy.replace("[styles.none]", "[styles.house-style]"))
+    body = '[[jobs]]\nprompt = "a lighthouse"\nseeds = [1]\nstyle = "house-style"\nguidelines = "house.toml"\n'
+    data = batch_json(cli, write_spec(tmp_path, body), tmp_path / "out")
+    record = json.loads(open(data["images"][0]["record"]).read())
+    assert record["guidelines"]["style"] == "house-style"
+    assert record["options"]["guidelines"] == str(tmp_path / "house.toml")
+    # Without its policy the style is unknown, and the spec is refused before anything runs.
+    stderr = _fails(cli, write_spec(tmp_path, body.replace('guidelines = "house.toml"\n', ""), name="b.toml"), tmp_path / "o2")
+    assert "job 1, key `style`: unknown style 'house-style'" in stderr
