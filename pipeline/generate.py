@@ -11,9 +11,9 @@ from pathlib import Path
 
 from pipeline import guidelines
 from pipeline.errors import InputError, PromptBlocked
-from pipeline.metadata import a1111_parameters, public_record
 from pipeline.naming import image_stem
-from pipeline.storage import check_writable, json_bytes, png_bytes, write_new_files
+from pipeline.storage import check_writable, json_bytes
+from pipeline.store import PublishOptions, open_catalogue, store_image
 
 MIN_SIZE = 64
 MAX_SIZE = 4096
@@ -45,6 +45,7 @@ class GenerateRequest:
     out_dir: Path = Path("outputs")
     threads: int | None = None
     model_config: str | None = None
+    publish: PublishOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,17 @@ class StoredImage:
     record_path: Path
     seed: int
     record: dict
+    id: int | None = None
+    renditions: tuple = ()
 
     def to_json(self) -> dict:
-        return {"path": str(self.path), "record": str(self.record_path), "seed": self.seed}
+        return {
+            "id": self.id,
+            "path": str(self.path),
+            "record": str(self.record_path),
+            "seed": self.seed,
+            "renditions": [{k: r[k] for k in ("name", "format", "path", "width", "height", "upscaled")} for r in self.renditions],
+        }
 
 
 @dataclass
@@ -136,6 +145,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
 
     # 3. Prepare the output folder and the model
     check_writable(request.out_dir)
+    catalogue = open_catalogue(request.out_dir, log=log)
     if model is None:
         log(f"loading model {request.model} ...")
         model = get_model(request)
@@ -162,6 +172,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
     from pipeline.models.loader import library_versions, torch_threads
 
     versions = library_versions()
+    run_id = catalogue.start_run("generate", asdict(request))
     result = GenerateResult()
     for start in range(0, len(seeds), request.batch_size):
         batch_seeds = seeds[start : start + request.batch_size]
@@ -238,14 +249,14 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
             name_params = {k: record[k] for k in ("final_prompt", "negative_prompt", "model", "width", "height")}
             name_params.update(steps=steps, guidance=guidance, scheduler=info.scheduler, batch=batch_seeds)
             stem = image_stem(request.title or request.prompt, seed, name_params)
-            png = png_bytes(
-                image,
-                {"parameters": a1111_parameters(record), "hero-pipeline": json_text(public_record(record))},
+            files = store_image(catalogue, run_id, image, record, stem, request.publish, log=log)
+            stored = StoredImage(
+                files.paths[".png"], files.paths[".json"], seed, files.record, files.image_id, tuple(files.renditions)
             )
-            paths = write_new_files(request.out_dir, stem, {".png": png, ".json": json_bytes(record)})
-            stored = StoredImage(paths[".png"], paths[".json"], seed, record)
             result.images.append(stored)
             log(f"wrote {stored.path}")
+    catalogue.finish_run(run_id, "done")
+    catalogue.close()
     return result
 
 

@@ -58,6 +58,11 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 from pipeline.cli import generate as _generate  # noqa: E402
 from pipeline.cli import models as _models  # noqa: E402
+from pipeline.cli import catalogue as _catalogue  # noqa: E402
 
 main.add_command(_generate.generate)
 main.add_command(_models.models)
+main.add_command(_catalogue.list_images)
+main.add_command(_catalogue.show)
+main.add_command(_catalogue.reproduce)
+main.add_command(_catalogue.doctor)

@@ -1,0 +1,213 @@
+"""Storing one generated image: master PNG, renditions and JSON record written atomically, then catalogued."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.catalogue import Catalogue, ImageEntry, RenditionEntry
+from pipeline.disclosure import check_text
+from pipeline.errors import InputError
+from pipeline.metadata import DEFAULT_CREDIT, a1111_parameters, public_record, xmp_packet
+from pipeline.publish import DEFAULT_FORMATS, EXTENSIONS, XMP_PNG_KEY, encode, parse_formats
+from pipeline.renditions import RenditionSpec, parse_renditions
+from pipeline.storage import json_bytes, png_bytes, write_new_files
+
+PAUSE_ENV = "PIPELINE_TEST_PAUSE_AT"
+PAUSE_MARK_ENV = "PIPELINE_TEST_PAUSE_MARK"
+"""Test hook, read only while storing: when PIPELINE_TEST_PAUSE_AT names a step (`temps-written`,
+`linked<suffix>` such as `linked.png`, or `before-catalogue`), the writer touches the file named by
+PIPELINE_TEST_PAUSE_MARK and sleeps there, so a test can kill it at exactly that point."""
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """How the published files of each image are made: renditions, formats, disclosure and metadata."""
+
+    renditions: tuple[RenditionSpec, ...] = ()
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    quality: int = 85
+    sharpen: bool = True
+    disclosure: str | None = None
+    credit: str = DEFAULT_CREDIT
+    alt_text: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "renditions": [f"{s.name}={s.width}x{s.height}" for s in self.renditions],
+            "formats": list(self.formats),
+            "quality": self.quality,
+            "sharpen": self.sharpen,
+            "disclosure": self.disclosure,
+            "credit": self.credit,
+            "alt_text": self.alt_text,
+        }
+
+
+def publish_options(
+    *,
+    renditions: str | None = None,
+    formats: str | None = None,
+    quality: int = 85,
+    sharpen: bool = True,
+    disclosure: str | None = None,
+    credit: str | None = None,
+    alt_text: str | None = None,
+) -> PublishOptions:
+    """Validated PublishOptions from CLI-style text; InputError names the bad value."""
+    if not 1 <= quality <= 100:
+        raise InputError(f"`quality` has to be between 1 and 100 but is {quality}")
+    if credit is not None and not credit.strip():
+        raise InputError("the credit line is empty")
+    if alt_text is not None and not alt_text.strip():
+        raise InputError("the alt text is empty")
+    return PublishOptions(
+        renditions=parse_renditions(renditions),
+        formats=parse_formats(formats),
+        quality=quality,
+        sharpen=sharpen,
+        disclosure=None if disclosure is None else check_text(disclosure),
+        credit=" ".join(credit.split()) if credit else DEFAULT_CREDIT,
+        alt_text=" ".join(alt_text.split()) if alt_text else None,
+    )
+
+
+@dataclass(frozen=True)
+class StoredFiles:
+    """Where one image's files went (final paths) and its catalogue id."""
+
+    image_id: int
+    paths: dict[str, Path]
+    record: dict
+    renditions: list[dict] = field(default_factory=list)
+
+
+def open_catalogue(root: Path, log=lambda message: None) -> Catalogue:
+    """The catalogue of an output folder, after cleaning up what killed runs left there."""
+    from pipeline.recovery import recover
+
+    catalogue = Catalogue.open(root)
+    recover(catalogue, log=log)
+    return catalogue
+
+
+def _pause(step: str) -> None:
+    if os.environ.get(PAUSE_ENV) == step:
+        mark = os.environ.get(PAUSE_MARK_ENV)
+        if mark:
+            Path(mark).write_text(str(os.getpid()))
+        time.sleep(3600)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def store_image(
+    catalogue: Catalogue,
+    run_id: int | None,
+    image,
+    record: dict,
+    stem: str,
+    publish: PublishOptions | None = None,
+    log=lambda message: None,
+) -> StoredFiles:
+    """Write one image's files under `stem` in the catalogue's folder, then index them.
+
+    1. Render and encode every rendition in every format (pure, in memory).
+    2. Write all files atomically with no clobbering; the JSON record is linked last, so a set
+       without its record is incomplete (and is cleaned up by the next run).
+    3. Index the image in one catalogue transaction, after its files exist.
+    """
+    from pipeline.disclosure import add_strip
+    from pipeline.renditions import render
+
+    publish = publish or PublishOptions()
+    folder = catalogue.root
+    alt_text = publish.alt_text or " ".join(record["prompt"].split())
+    record = {
+        **record,
+        "publishing": {**publish.to_dict(), "alt_text": alt_text},
+    }
+    parameters = a1111_parameters(record)
+    xmp = xmp_packet(alt_text=alt_text, credit=publish.credit, title=record.get("title"))
+
+    # 1. Renditions, in memory
+    files: dict[str, bytes] = {}
+    rendered: list[dict] = []
+    for spec in publish.renditions:
+        picture, info = render(image, spec, sharpen=publish.sharpen)
+        if publish.disclosure:
+            picture = add_strip(picture, publish.disclosure)
+        for fmt in publish.formats:
+            suffix = f".{spec.name}{EXTENSIONS[fmt]}"
+            data = encode(picture, fmt, quality=publish.quality, parameters=parameters, xmp=xmp)
+            files[suffix] = data
+            rendered.append(
+                {
+                    "name": spec.name,
+                    "format": fmt,
+                    "suffix": suffix,
+                    "width": spec.width,
+                    "height": spec.height,
+                    "sha256": sha256(data),
+                    **info.to_dict(),
+                    "native_size": [image.width, image.height],
+                    "disclosure": publish.disclosure,
+                }
+            )
+    record["renditions"] = rendered
+
+    # 2. Master, record and renditions on disk
+    png = png_bytes(
+        image,
+        {
+            "parameters": parameters,
+            "hero-pipeline": json.dumps(public_record(record), ensure_ascii=False, indent=2),
+            XMP_PNG_KEY: xmp.decode(),
+        },
+    )
+    record["image_sha256"] = sha256(png)
+    record_data = json_bytes(record)
+    files[".png"] = png
+    files[".json"] = record_data
+    paths = write_new_files(folder, stem, files, on_step=_pause)
+    published = [{**item, "path": str(paths[item["suffix"]])} for item in rendered]
+
+    # 3. Catalogue, after the files exist
+    _pause("before-catalogue")
+    entry = ImageEntry(
+        path=paths[".png"].name,
+        record_path=paths[".json"].name,
+        sha256=record["image_sha256"],
+        record_sha256=sha256(record_data),
+        record=record,
+        renditions=[
+            RenditionEntry(
+                r["name"], r["format"], paths[r["suffix"]].name, r["width"], r["height"], r["sha256"], r["upscaled"], r["scale"]
+            )
+            for r in rendered
+        ],
+        checks=checks_from_record(record),
+    )
+    image_id = catalogue.add_image(run_id, entry)
+    return StoredFiles(image_id, paths, record, published)
+
+
+def checks_from_record(record: dict) -> list[tuple[str, str, str]]:
+    """The checks a record states: the guidelines' verdict, and whether renditions were enlarged."""
+    checks = []
+    guidelines = record.get("guidelines") or {}
+    if guidelines:
+        rules = ", ".join(rule.get("id", "?") for rule in guidelines.get("rules", []))
+        checks.append(("guidelines", guidelines.get("verdict", "?"), rules))
+    enlarged = sorted({r["name"] for r in record.get("renditions", []) if r.get("upscaled")})
+    if record.get("renditions"):
+        checks.append(
+            ("native-size", "enlarged" if enlarged else "ok", ", ".join(enlarged) if enlarged else "")
+        )
+    return checks
