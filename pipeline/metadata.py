@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
 from xml.sax.saxutils import escape
 
@@ -37,11 +38,23 @@ def public_record(record: dict) -> dict:
     options = public.get("options", {})
     if public["model"]["source"] in ("folder", "single_file"):
         options["model"] = public["model"]["location"]
+        public["model"]["name"] = public["model"]["location"]
     if options.get("model_config"):
         options["model_config"] = "(local folder)"
     if public.get("source", "").startswith(("/", ".")) or "/" in public.get("source", ""):
         public["source"] = public["source"].rsplit("/", 1)[-1]
-    return public
+    return _without_local_paths(public)
+
+
+def _without_local_paths(value):
+    """Any remaining string that names an existing absolute path is cut to its last part."""
+    if isinstance(value, dict):
+        return {key: _without_local_paths(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_local_paths(item) for item in value]
+    if isinstance(value, str) and os.path.isabs(value) and "\n" not in value and os.path.exists(value):
+        return os.path.basename(value.rstrip("/\\")) or "(local path)"
+    return value
 
 
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
@@ -85,10 +98,10 @@ def xmp_packet(*, alt_text: str, credit: str, title: str | None = None, tool: st
     return packet.encode("utf-8")
 
 
-def exif_user_comment(parameters: str):
-    """EXIF with the `parameters` text as UserComment (UNICODE, as AUTOMATIC1111 writes it in JPEG and WebP)."""
+def exif_user_comment(parameters: str) -> bytes:
+    """EXIF bytes with the `parameters` text as UserComment (UNICODE, as AUTOMATIC1111 writes it in JPEG and WebP)."""
     from PIL import Image
 
     exif = Image.Exif()
     exif.get_ifd(0x8769)[0x9286] = b"UNICODE\x00" + parameters.encode("utf-16-be")
-    return exif
+    return exif.tobytes()
