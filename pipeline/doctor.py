@@ -20,7 +20,7 @@ from pipeline.recovery import (
     stem_of,
     unindexed_records,
 )
-from pipeline.storage import write_new_files
+from pipeline.storage import check_writable, write_new_files
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,8 @@ def doctor(root: Path, *, repair: bool = True) -> DoctorReport:
     if not root.is_dir():
         raise InputError(f"{root} is not a folder; give the output folder with --out")
     report = DoctorReport(root, repair)
+    if repair:
+        check_writable(root)
     try:
         catalogue = _open(root, report)
         _leftovers(root, report)
