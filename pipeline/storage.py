@@ -43,6 +43,7 @@ def _disk_error(exc: OSError, path: Path) -> PipelineError:
 def _write_temp(folder: Path, data: bytes) -> Path:
     fd, name = tempfile.mkstemp(dir=folder, prefix=f"{TEMP_PREFIX}{writer_tag()}-")
     try:
+        os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600; published files get the usual mode
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -51,6 +52,12 @@ def _write_temp(folder: Path, data: bytes) -> Path:
         os.unlink(name)
         raise
     return Path(name)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_folder(folder: Path) -> None:
