@@ -13,6 +13,7 @@ from pipeline.catalogue import Catalogue, ImageEntry, RenditionEntry
 from pipeline.disclosure import check_text
 from pipeline.errors import InputError
 from pipeline.metadata import DEFAULT_CREDIT, a1111_parameters, public_record, xmp_packet
+from pipeline.models.upscaler import check_upscaler_source, upscaler_name
 from pipeline.publish import DEFAULT_FORMATS, EXTENSIONS, XMP_PNG_KEY, encode, parse_formats
 from pipeline.renditions import RenditionSpec, parse_renditions
 from pipeline.storage import json_bytes, png_bytes, write_new_files
@@ -35,6 +36,7 @@ class PublishOptions:
     disclosure: str | None = None
     credit: str = DEFAULT_CREDIT
     alt_text: str | None = None
+    upscaler: str | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -45,6 +47,7 @@ class PublishOptions:
             "disclosure": self.disclosure,
             "credit": self.credit,
             "alt_text": self.alt_text,
+            "upscaler": upscaler_name(self.upscaler) if self.upscaler else None,
         }
 
 
@@ -57,6 +60,7 @@ def publish_options(
     disclosure: str | None = None,
     credit: str | None = None,
     alt_text: str | None = None,
+    upscaler: str | None = None,
 ) -> PublishOptions:
     """Validated PublishOptions from CLI-style text; InputError names the bad value."""
     if not 1 <= quality <= 100:
@@ -73,6 +77,7 @@ def publish_options(
         disclosure=None if disclosure is None else check_text(disclosure),
         credit=" ".join(credit.split()) if credit else DEFAULT_CREDIT,
         alt_text=" ".join(alt_text.split()) if alt_text else None,
+        upscaler=check_upscaler_source(upscaler) if upscaler else None,
     )
 
 
@@ -139,8 +144,14 @@ def store_image(
     # 1. Renditions, in memory
     files: dict[str, bytes] = {}
     rendered: list[dict] = []
+    hook, hook_name = None, None
+    if publish.upscaler and any(s.width > image.width or s.height > image.height for s in publish.renditions):
+        from pipeline.models.upscaler import load_upscaler
+
+        model = load_upscaler(publish.upscaler)
+        hook, hook_name = (lambda im, factor: model(im, factor, prompt=record["final_prompt"])), model.__name__
     for spec in publish.renditions:
-        picture, info = render(image, spec, sharpen=publish.sharpen)
+        picture, info = render(image, spec, sharpen=publish.sharpen, upscaler=hook, upscaler_name=hook_name)
         if publish.disclosure:
             picture = add_strip(picture, publish.disclosure)
         for fmt in publish.formats:

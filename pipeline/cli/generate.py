@@ -10,7 +10,7 @@ import click
 
 from pipeline.errors import InputError
 
-PUBLISH_OPTIONS = ("renditions", "formats", "quality", "sharpen", "disclosure", "credit", "alt_text")
+PUBLISH_OPTIONS = ("renditions", "formats", "quality", "sharpen", "disclosure", "credit", "alt_text", "upscaler")
 SCHEDULER_NAMES = ["ddim", "pndm", "euler", "euler-a", "dpm++", "dpm++-karras", "unipc", "lms"]
 
 
@@ -83,6 +83,11 @@ def read_source(article: str | None, prompt: str | None):
 @click.option("--disclosure", help='Draw a caption strip with this text on renditions, e.g. "AI-generated illustration".')
 @click.option("--credit", help="Credit line in the embedded metadata; default: AI-generated illustration.")
 @click.option("--alt-text", help="Alt text in the embedded metadata (dc:description); default: the prompt.")
+@click.option(
+    "--upscaler",
+    help="x4 super-resolution model (diffusers folder or cached hub id) for renditions larger than the image; "
+    "default: Lanczos resampling only.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout; logs go to stderr.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 def generate(article, prompt, as_json, quiet, **options):
