@@ -264,6 +264,10 @@ class Catalogue:
         with _transaction(self.db):
             self.db.execute("DELETE FROM images WHERE id = ?", (image_id,))
 
+    def update_rendition(self, rendition_id: int, path: str, sha256: str) -> None:
+        with _transaction(self.db):
+            self.db.execute("UPDATE renditions SET path = ?, sha256 = ? WHERE id = ?", (path, sha256, rendition_id))
+
     def remove_rendition(self, rendition_id: int) -> None:
         with _transaction(self.db):
             self.db.execute("DELETE FROM renditions WHERE id = ?", (rendition_id,))

@@ -150,20 +150,46 @@ def _rows(root: Path, catalogue: Catalogue, report: DoctorReport) -> None:
                 report.add("record file missing", row["record_path"], f"rewrote {restored['.json'].name} from the catalogue")
             else:
                 report.add("record file missing", row["record_path"], "would rewrite it from the catalogue")
-        if row["status"] != "modified" and file_sha256(master) != row["sha256"]:
+        master_intact = file_sha256(master) == row["sha256"]
+        if row["status"] != "modified" and not master_intact:
             report.add("image changed since it was written", row["path"], "status set to modified" if report.repair else "would set status modified")
             if report.repair:
                 catalogue.set_status(row["id"], "modified", "content hash differs from the one stored")
         for rendition in catalogue.renditions(row["id"]):
             path = root / rendition["path"]
             if not path.is_file():
-                report.add("rendition missing", rendition["path"], "removed from the catalogue" if report.repair else "would remove from the catalogue")
-                if report.repair:
+                if not report.repair:
+                    report.add("rendition missing", rendition["path"], "would render it again from the image")
+                elif master_intact and _render_again(root, catalogue, row, rendition):
+                    report.add("rendition missing", rendition["path"], "rendered it again from the image")
+                else:
+                    report.add("rendition missing", rendition["path"], "removed from the catalogue")
                     catalogue.remove_rendition(rendition["id"])
             elif file_sha256(path) != rendition["sha256"] and row["status"] != "modified":
                 report.add("rendition changed since it was written", rendition["path"], "status set to modified" if report.repair else "would set status modified")
                 if report.repair:
                     catalogue.set_status(row["id"], "modified", f"rendition {rendition['path']} differs from the one stored")
+
+
+def _render_again(root: Path, catalogue: Catalogue, row, rendition) -> bool:
+    """Render a lost rendition again from its intact master with the settings in its record; False if it cannot be."""
+    import json
+
+    from PIL import Image
+
+    from pipeline.store import publish_from_record, render_files, sha256
+
+    record = json.loads(row["record"])
+    stem = stem_of(row["record_path"])
+    item = next((r for r in record.get("renditions", []) if f"{stem}{r['suffix']}" == rendition["path"]), None)
+    if item is None or "publishing" not in record or item.get("upscaler") not in (None, "lanczos"):
+        return False  # made by a super-resolution model, which may not be at hand: not rendered again
+    with Image.open(root / row["path"]) as master:
+        files, _ = render_files(master.convert("RGB"), record, publish_from_record(record, only=item))
+    data = files[item["suffix"]]
+    written = write_new_files(root, stem, {item["suffix"]: data})[item["suffix"]]
+    catalogue.update_rendition(rendition["id"], written.name, sha256(data))
+    return True
 
 
 def _pretty(data: bytes) -> bytes:

@@ -128,9 +128,6 @@ def store_image(
        without its record is incomplete (and is cleaned up by the next run).
     3. Index the image in one catalogue transaction, after its files exist.
     """
-    from pipeline.disclosure import add_strip
-    from pipeline.renditions import render
-
     publish = publish or PublishOptions()
     folder = catalogue.root
     alt_text = publish.alt_text or " ".join(record["prompt"].split())
@@ -138,39 +135,10 @@ def store_image(
         **record,
         "publishing": {**publish.to_dict(), "alt_text": alt_text},
     }
-    parameters = a1111_parameters(record)
-    xmp = xmp_packet(alt_text=alt_text, credit=publish.credit, title=record.get("title"))
+    parameters, xmp = embedded_metadata(record)
 
     # 1. Renditions, in memory
-    files: dict[str, bytes] = {}
-    rendered: list[dict] = []
-    hook, hook_name = None, None
-    if publish.upscaler and any(s.width > image.width or s.height > image.height for s in publish.renditions):
-        from pipeline.models.upscaler import load_upscaler
-
-        model = load_upscaler(publish.upscaler)
-        hook, hook_name = (lambda im, factor: model(im, factor, prompt=record["final_prompt"])), model.__name__
-    for spec in publish.renditions:
-        picture, info = render(image, spec, sharpen=publish.sharpen, upscaler=hook, upscaler_name=hook_name)
-        if publish.disclosure:
-            picture = add_strip(picture, publish.disclosure)
-        for fmt in publish.formats:
-            suffix = f".{spec.name}{EXTENSIONS[fmt]}"
-            data = encode(picture, fmt, quality=publish.quality, parameters=parameters, xmp=xmp)
-            files[suffix] = data
-            rendered.append(
-                {
-                    "name": spec.name,
-                    "format": fmt,
-                    "suffix": suffix,
-                    "width": spec.width,
-                    "height": spec.height,
-                    "sha256": sha256(data),
-                    **info.to_dict(),
-                    "native_size": [image.width, image.height],
-                    "disclosure": publish.disclosure,
-                }
-            )
+    files, rendered = render_files(image, record, publish)
     record["renditions"] = rendered
 
     # 2. Master, record and renditions on disk
@@ -207,6 +175,70 @@ def store_image(
     )
     image_id = catalogue.add_image(run_id, entry)
     return StoredFiles(image_id, paths, record, published)
+
+
+def embedded_metadata(record: dict) -> tuple[str, bytes]:
+    """The A1111 `parameters` text and the XMP packet that every published file of a record carries."""
+    publishing = record["publishing"]
+    xmp = xmp_packet(alt_text=publishing["alt_text"], credit=publishing["credit"], title=record.get("title"))
+    return a1111_parameters(record), xmp
+
+
+def render_files(image, record: dict, publish: PublishOptions) -> tuple[dict[str, bytes], list[dict]]:
+    """Every rendition of `image` in every format, encoded with its metadata: (bytes by suffix, what was done)."""
+    from pipeline.disclosure import add_strip
+    from pipeline.renditions import render
+
+    parameters, xmp = embedded_metadata(record)
+    files: dict[str, bytes] = {}
+    rendered: list[dict] = []
+    hook, hook_name = None, None
+    if publish.upscaler and any(s.width > image.width or s.height > image.height for s in publish.renditions):
+        from pipeline.models.upscaler import load_upscaler
+
+        model = load_upscaler(publish.upscaler)
+        hook, hook_name = (lambda im, factor: model(im, factor, prompt=record["final_prompt"])), model.__name__
+    for spec in publish.renditions:
+        picture, info = render(image, spec, sharpen=publish.sharpen, upscaler=hook, upscaler_name=hook_name)
+        if publish.disclosure:
+            picture = add_strip(picture, publish.disclosure)
+        for fmt in publish.formats:
+            suffix = f".{spec.name}{EXTENSIONS[fmt]}"
+            data = encode(picture, fmt, quality=publish.quality, parameters=parameters, xmp=xmp)
+            files[suffix] = data
+            rendered.append(
+                {
+                    "name": spec.name,
+                    "format": fmt,
+                    "suffix": suffix,
+                    "width": spec.width,
+                    "height": spec.height,
+                    "sha256": sha256(data),
+                    **info.to_dict(),
+                    "native_size": [image.width, image.height],
+                    "disclosure": publish.disclosure,
+                }
+            )
+    return files, rendered
+
+
+def publish_from_record(record: dict, only: dict | None = None) -> PublishOptions:
+    """The PublishOptions a record was published with; `only` (a rendition entry) narrows it to that file."""
+    publishing = record["publishing"]
+    specs = parse_renditions(",".join(publishing["renditions"]) or None)
+    formats = tuple(publishing["formats"])
+    if only is not None:
+        specs = tuple(s for s in specs if s.name == only["name"])
+        formats = (only["format"],)
+    return PublishOptions(
+        renditions=specs,
+        formats=formats,
+        quality=publishing["quality"],
+        sharpen=publishing["sharpen"],
+        disclosure=publishing["disclosure"],
+        credit=publishing["credit"],
+        alt_text=publishing["alt_text"],
+    )
 
 
 def checks_from_record(record: dict) -> list[tuple[str, str, str]]:

@@ -93,6 +93,7 @@ def test_doctor_repairs_missing_files_changed_files_and_a_lost_catalogue(cli, fo
     gone_master, lost_record, changed = second["images"][0], first["images"][0], second["images"][1]
     Path(gone_master["path"]).unlink()
     Path(lost_record["record"]).unlink()
+    original_rendition = Path(lost_record["renditions"][0]["path"]).read_bytes()
     Path(lost_record["renditions"][0]["path"]).unlink()
     Path(changed["path"]).write_bytes(Path(changed["path"]).read_bytes() + b"tampered")
     check = cli("doctor", "--out", out, "--dry-run", "--json")
@@ -106,6 +107,9 @@ def test_doctor_repairs_missing_files_changed_files_and_a_lost_catalogue(cli, fo
         ("image changed since it was written", Path(changed["path"]).name),
     }
     assert json.loads(Path(lost_record["record"]).read_text())["seed"] == 7
+    lost_rendition = Path(lost_record["renditions"][0]["path"])
+    assert [f["action"] for f in report["findings"] if f["problem"] == "rendition missing"] == ["rendered it again from the image"]
+    assert lost_rendition.read_bytes() == original_rendition, "rendered again byte for byte"
     assert [e["id"] for e in run_json(cli, "list", "--out", out)] == [lost_record["id"], changed["id"]]
     assert [e["id"] for e in run_json(cli, "list", "--out", out, "--status", "modified")] == [changed["id"]]
     assert run_json(cli, "doctor", "--out", out, "--dry-run")["findings"] == []
