@@ -151,7 +151,9 @@ class Catalogue:
                     db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             elif version > SCHEMA_VERSION:
                 raise InputError(f"catalogue {path} has schema {version}, newer than this version understands")
-            db.execute("PRAGMA quick_check").fetchone()
+            check = db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"integrity check: {check}")
         except sqlite3.DatabaseError as exc:
             db.close()
             raise CatalogueCorrupt(

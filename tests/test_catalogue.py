@@ -121,11 +121,17 @@ def test_doctor_repairs_missing_files_changed_files_and_a_lost_catalogue(cli, fo
     assert sorted(e["seed"] for e in run_json(cli, "list", "--out", out)) == [4, 7]
 
 
-def test_corrupt_catalogue_is_refused_then_set_aside_and_rebuilt_by_doctor(cli, folder):
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_corrupt_catalogue_is_refused_then_set_aside_and_rebuilt_by_doctor(cli, folder, damage):
     out, first, second = folder
+    db = sqlite3.connect(out / "catalogue.sqlite")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
     for name in ("catalogue.sqlite-wal", "catalogue.sqlite-shm"):
         (out / name).unlink(missing_ok=True)
-    garbage = b"this is not a database" * 100
+    whole = (out / "catalogue.sqlite").read_bytes()
+    garbage = b"this is not a database" * 100 if damage == "garbage" else whole[: len(whole) // 2]
     (out / "catalogue.sqlite").write_bytes(garbage)
     images_before = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix in (".png", ".json", ".webp")}
     for args in (("list",), ("show", "1"), ("reproduce", "1")):
