@@ -13,7 +13,7 @@ from pipeline import guidelines
 from pipeline.errors import InputError, PromptBlocked
 from pipeline.naming import image_stem
 from pipeline.storage import check_writable, json_bytes
-from pipeline.store import PublishOptions, open_catalogue, store_image
+from pipeline.store import PublishOptions, Store
 
 MIN_SIZE = 64
 MAX_SIZE = 4096
@@ -145,7 +145,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
 
     # 3. Prepare the output folder and the model
     check_writable(request.out_dir)
-    catalogue = open_catalogue(request.out_dir, log=log)
+    store = Store(request.out_dir, command="generate", options=asdict(request), log=log)
     if model is None:
         log(f"loading model {request.model} ...")
         model = get_model(request)
@@ -172,7 +172,6 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
     from pipeline.models.loader import library_versions, torch_threads
 
     versions = library_versions()
-    run_id = catalogue.start_run("generate", asdict(request))
     result = GenerateResult()
     for start in range(0, len(seeds), request.batch_size):
         batch_seeds = seeds[start : start + request.batch_size]
@@ -247,16 +246,18 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                 },
             }
             name_params = {k: record[k] for k in ("final_prompt", "negative_prompt", "model", "width", "height")}
-            name_params.update(steps=steps, guidance=guidance, scheduler=info.scheduler, batch=batch_seeds)
+            name_params.update(
+                steps=steps, guidance=guidance, scheduler=info.scheduler, batch=batch_seeds,
+                device=info.device, dtype=info.dtype,
+            )
             stem = image_stem(request.title or request.prompt, seed, name_params)
-            files = store_image(catalogue, run_id, image, record, stem, request.publish, log=log)
+            files = store.save(image, record, stem, request.publish)
             stored = StoredImage(
                 files.paths[".png"], files.paths[".json"], seed, files.record, files.image_id, tuple(files.renditions)
             )
             result.images.append(stored)
             log(f"wrote {stored.path}")
-    catalogue.finish_run(run_id, "done")
-    catalogue.close()
+    store.close("done")
     return result
 
 

@@ -9,14 +9,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.catalogue import Catalogue, ImageEntry, RenditionEntry
+from pipeline.catalogue import Catalogue, ImageEntry, RenditionEntry, catalogue_path
 from pipeline.disclosure import check_text
 from pipeline.errors import InputError
 from pipeline.metadata import DEFAULT_CREDIT, a1111_parameters, public_record, xmp_packet
 from pipeline.models.upscaler import check_upscaler_source, upscaler_name
 from pipeline.publish import DEFAULT_FORMATS, EXTENSIONS, XMP_PNG_KEY, encode, parse_formats
 from pipeline.renditions import RenditionSpec, parse_renditions
-from pipeline.storage import json_bytes, png_bytes, write_new_files
+from pipeline.storage import ensure_folder, json_bytes, png_bytes, write_new_files
 
 PAUSE_ENV = "PIPELINE_TEST_PAUSE_AT"
 PAUSE_MARK_ENV = "PIPELINE_TEST_PAUSE_MARK"
@@ -98,6 +98,34 @@ def open_catalogue(root: Path, log=lambda message: None) -> Catalogue:
     catalogue = Catalogue.open(root)
     recover(catalogue, log=log)
     return catalogue
+
+
+class Store:
+    """The output folder of one run: opened (and cleaned of killed runs' leftovers) when its first image is stored.
+
+    Creating it checks an existing catalogue, so a corrupt one fails the run before anything is generated;
+    nothing is created until the first image is ready.
+    """
+
+    def __init__(self, root: Path, *, command: str, options: dict, log=lambda message: None):
+        self.root, self.command, self.options, self.log = root, command, options, log
+        self.catalogue: Catalogue | None = None
+        self.run_id: int | None = None
+        if catalogue_path(root).exists():
+            Catalogue.open(root, create=False).close()
+
+    def save(self, image, record: dict, stem: str, publish: PublishOptions | None = None) -> StoredFiles:
+        if self.catalogue is None:
+            ensure_folder(self.root)
+            self.catalogue = open_catalogue(self.root, log=self.log)
+            self.run_id = self.catalogue.start_run(self.command, self.options)
+        return store_image(self.catalogue, self.run_id, image, record, stem, publish, log=self.log)
+
+    def close(self, status: str = "done") -> None:
+        if self.catalogue is not None:
+            self.catalogue.finish_run(self.run_id, status)
+            self.catalogue.close()
+            self.catalogue = None
 
 
 def _pause(step: str) -> None:

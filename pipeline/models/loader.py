@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -106,6 +107,8 @@ def _quiet_libraries() -> None:
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+    # Deprecation notices inside diffusers' own pipelines are not the user's concern.
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"diffusers(\.|$)")
 
 
 def _hub_folder(repo_id: str) -> tuple[Path, str]:
@@ -115,12 +118,19 @@ def _hub_folder(repo_id: str) -> tuple[Path, str]:
     try:
         folder = Path(DiffusionPipeline.download(repo_id))
     except Exception as exc:  # the hub raises many kinds; all mean the model cannot be had
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(
-            f"model {repo_id} is not available ({type(exc).__name__}: {first_line[:160]}); "
+            f"model {repo_id} is not available: {_first_line(exc)}; "
             "check the id, your network and HF_TOKEN, or pass a local diffusers folder"
         ) from None
     return folder, folder.name
+
+
+def _first_line(exc: Exception, limit: int = 140) -> str:
+    """The first line of an exception's message, shortened at a word boundary."""
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if len(line) > limit:
+        line = line[:limit].rsplit(" ", 1)[0] + " ..."
+    return line
 
 
 def _from_folder(folder: Path, dtype: torch.dtype):
@@ -135,9 +145,8 @@ def _from_folder(folder: Path, dtype: torch.dtype):
         return AutoPipelineForText2Image.from_pretrained(str(folder), **kwargs), index
     except ValueError as exc:
         raise InputError(f"{folder} holds a {index.get('_class_name')}, not a text-to-image pipeline ({exc})") from None
-    except (OSError, EnvironmentError) as exc:
-        first = (str(exc).strip().splitlines() or [""])[0]
-        raise InputError(f"cannot load the diffusers folder {folder}: {first[:200]}") from None
+    except OSError as exc:
+        raise InputError(f"cannot load the diffusers folder {folder}: {_first_line(exc)}") from None
 
 
 def _single_file_family(path: Path) -> str:
@@ -165,12 +174,14 @@ def _from_single_file(path: Path, dtype: torch.dtype, config: str | None):
         kwargs["config"] = config
     if family == "sd":
         kwargs.update(safety_checker=None, requires_safety_checker=False)
+    index = {}
+    if config and (Path(config) / "model_index.json").is_file():
+        index = json.loads((Path(config) / "model_index.json").read_text())
     try:
-        return cls.from_single_file(str(path), **kwargs)
+        return cls.from_single_file(str(path), **kwargs), index
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(
-            f"cannot load {path.name} as a {cls.__name__} ({first[:160]}); "
+            f"cannot load {path.name} as a {cls.__name__} ({_first_line(exc)}); "
             "offline, pass --model-config with a diffusers folder of the same architecture"
         ) from None
 
@@ -222,7 +233,7 @@ def load_model(
         pipe, index = _from_folder(folder, torch_dtype)
         revision = commit
     else:
-        pipe = _from_single_file(Path(source.location), torch_dtype, model_config)
+        pipe, index = _from_single_file(Path(source.location), torch_dtype, model_config)
         revision = "sha256:" + file_sha256(Path(source.location))
     pipe = pipe.to(device, torch_dtype)
     pipe.set_progress_bar_config(disable=True)
