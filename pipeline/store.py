@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,13 +120,22 @@ class Store:
             ensure_folder(self.root)
             self.catalogue = open_catalogue(self.root, log=self.log)
             self.run_id = self.catalogue.start_run(self.command, self.options)
+            # A run left unclosed (an error, or the process ending) is recorded as failed.
+            self._finalizer = weakref.finalize(self, _end_run, self.catalogue, self.run_id, "failed")
         return store_image(self.catalogue, self.run_id, image, record, stem, publish, log=self.log)
 
     def close(self, status: str = "done") -> None:
         if self.catalogue is not None:
-            self.catalogue.finish_run(self.run_id, status)
-            self.catalogue.close()
+            self._finalizer.detach()
+            _end_run(self.catalogue, self.run_id, status)
             self.catalogue = None
+
+
+def _end_run(catalogue: Catalogue, run_id: int, status: str) -> None:
+    try:
+        catalogue.finish_run(run_id, status)
+    finally:
+        catalogue.close()
 
 
 def _pause(step: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import REPO, generate_json
+from conftest import REPO, generate_json, run_pipeline
 
 PROMPT = ("--prompt", "A white dove over a chessboard", "--steps", "2")
 
@@ -210,3 +210,17 @@ def test_commands_on_a_folder_without_catalogue(cli, tmp_path):
 def test_help(cli, command):
     result = cli(command, "--help")
     assert result.exit_code == 0 and "--out" in result.stdout and "--json" in result.stdout
+
+
+def test_runs_are_recorded_done_or_failed(cli, tmp_path):
+    out = tmp_path / "out"
+    generate_json(cli, *PROMPT, "--seed", "1", "--out", out)
+    # The second run, a process of its own, fails while storing (an upscaler that is not there).
+    failed = run_pipeline("generate", "--model", "tiny", *PROMPT, "--seed", "2", "--out", out, "--renditions", "hero",
+                          "--upscaler", "example-owner/no-such-x4-upscaler")
+    assert failed.returncode == 2, failed.stderr
+    db = sqlite3.connect(out / "catalogue.sqlite")
+    runs = db.execute("SELECT id, status, command, finished IS NOT NULL FROM runs ORDER BY id").fetchall()
+    db.close()
+    assert [(status, command, finished) for _, status, command, finished in runs] == [("done", "generate", 1), ("failed", "generate", 1)]
+    assert [e["run"] for e in run_json(cli, "list", "--out", out)] == [runs[0][0]]

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import generate_json
 
-sd_parsers = pytest.importorskip("sd_parsers", reason="sd-parsers is not installed (pip install -e '.[test]')")
+import sd_parsers  # a test dependency (the `test` extra): an independent reader of A1111 parameters
 
 EXIFTOOL = shutil.which("exiftool")
 needs_exiftool = pytest.mark.skipif(
