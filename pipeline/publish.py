@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import struct
 
 from PIL import Image
 
@@ -42,10 +44,15 @@ def parse_formats(text: str | None) -> tuple[str, ...]:
     return tuple(names)
 
 
+@functools.lru_cache(maxsize=1)
 def srgb_icc() -> bytes:
+    """An sRGB ICC profile with a fixed creation date, so the same pixels always encode to the same bytes."""
     from PIL import ImageCms
 
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    if not any(profile[84:100]):  # no profile ID (an MD5 that would cover the date): the date is free to fix
+        profile[24:36] = struct.pack(">6H", 2000, 1, 1, 0, 0, 0)
+    return bytes(profile)
 
 
 def encode(image: Image.Image, fmt: str, *, quality: int, parameters: str, xmp: bytes, text: dict | None = None) -> bytes:

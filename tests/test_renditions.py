@@ -129,3 +129,15 @@ def test_bad_publishing_options_are_refused(cli, tmp_path, args, message):
     assert result.exit_code == 2
     assert result.stderr.strip() == f"Error: {message}"
     assert not (tmp_path / "out").exists()
+
+
+def test_same_image_encodes_to_the_same_bytes():
+    import time
+
+    from pipeline import publish
+
+    image = Image.new("RGB", (64, 64), (30, 60, 90))
+    first = publish.encode(image, "webp", quality=80, parameters="p", xmp=b"<x/>")
+    publish.srgb_icc.cache_clear()
+    time.sleep(1.1)  # the ICC library stamps profiles with the current second
+    assert publish.encode(image, "webp", quality=80, parameters="p", xmp=b"<x/>") == first
