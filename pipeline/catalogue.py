@@ -244,15 +244,23 @@ class Catalogue:
                     (image_id, r.name, r.format, r.path, r.width, r.height, r.sha256, int(r.upscaled), r.scale),
                 )
             for name, verdict, detail in entry.checks:
-                self.db.execute(
-                    "INSERT INTO checks (image_id, name, verdict, detail, checked) VALUES (?,?,?,?,?)",
-                    (image_id, name, verdict, detail, now()),
-                )
+                self._insert_check(image_id, name, verdict, detail)
             self.db.execute(
                 "INSERT INTO statuses (image_id, status, reason, changed) VALUES (?,?,?,?)",
                 (image_id, entry.status, "stored", now()),
             )
         return image_id
+
+    def add_check(self, image_id: int, name: str, verdict: str, detail: str = "") -> None:
+        """Record the outcome of a check on a stored image (e.g. an image safety check)."""
+        with _transaction(self.db):
+            self._insert_check(image_id, name, verdict, detail)
+
+    def _insert_check(self, image_id: int, name: str, verdict: str, detail: str) -> None:
+        self.db.execute(
+            "INSERT INTO checks (image_id, name, verdict, detail, checked) VALUES (?,?,?,?,?)",
+            (image_id, name, verdict, detail, now()),
+        )
 
     def set_status(self, image_id: int, status: str, reason: str) -> None:
         with _transaction(self.db):

@@ -150,6 +150,11 @@ def _rows(root: Path, catalogue: Catalogue, report: DoctorReport) -> None:
                 report.add("record file missing", row["record_path"], f"rewrote {restored['.json'].name} from the catalogue")
             else:
                 report.add("record file missing", row["record_path"], "would rewrite it from the catalogue")
+        elif row["status"] != "modified" and file_sha256(record_path) != row["record_sha256"]:
+            report.add("record changed since it was written", row["record_path"], "status set to modified" if report.repair else "would set status modified")
+            if report.repair:
+                catalogue.set_status(row["id"], "modified", "record file differs from the one stored")
+                row = catalogue.image(row["id"])
         master_intact = file_sha256(master) == row["sha256"]
         if row["status"] != "modified" and not master_intact:
             report.add("image changed since it was written", row["path"], "status set to modified" if report.repair else "would set status modified")

@@ -113,12 +113,17 @@ def test_doctor_repairs_missing_files_changed_files_and_a_lost_catalogue(cli, fo
     assert [e["id"] for e in run_json(cli, "list", "--out", out)] == [lost_record["id"], changed["id"]]
     assert [e["id"] for e in run_json(cli, "list", "--out", out, "--status", "modified")] == [changed["id"]]
     assert run_json(cli, "doctor", "--out", out, "--dry-run")["findings"] == []
+    # An edited record is noticed too.
+    record_path = Path(lost_record["record"])
+    record_path.write_text(record_path.read_text().replace('"seed": 7', '"seed": 8', 1))
+    [finding] = run_json(cli, "doctor", "--out", out)["findings"]
+    assert finding == {"problem": "record changed since it was written", "path": record_path.name, "action": "status set to modified"}
     # A deleted catalogue is rebuilt from the records on disk.
     for name in ("catalogue.sqlite", "catalogue.sqlite-wal", "catalogue.sqlite-shm"):
         (out / name).unlink(missing_ok=True)
     rebuilt = run_json(cli, "doctor", "--out", out)
     assert rebuilt["consistent"] is True
-    assert sorted(e["seed"] for e in run_json(cli, "list", "--out", out)) == [4, 7]
+    assert sorted(e["seed"] for e in run_json(cli, "list", "--out", out)) == [4, 8]
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
@@ -224,3 +229,17 @@ def test_runs_are_recorded_done_or_failed(cli, tmp_path):
     db.close()
     assert [(status, command, finished) for _, status, command, finished in runs] == [("done", "generate", 1), ("failed", "generate", 1)]
     assert [e["run"] for e in run_json(cli, "list", "--out", out)] == [runs[0][0]]
+
+
+def test_checks_and_statuses_added_later_show_up_and_filter(cli, tmp_path):
+    from pipeline.catalogue import Catalogue
+
+    out = tmp_path / "out"
+    entry = generate_json(cli, *PROMPT, "--seed", "1", "--out", out)["images"][0]
+    with Catalogue.open(out, create=False) as catalogue:
+        catalogue.add_check(entry["id"], "image-safety", "flag", "looks like a weapon")
+        catalogue.set_status(entry["id"], "flagged", "image-safety flagged it")
+    shown = run_json(cli, "show", str(entry["id"]), "--out", out)
+    assert shown["checks"][-1] == {**shown["checks"][-1], "name": "image-safety", "verdict": "flag", "detail": "looks like a weapon"}
+    assert [s["status"] for s in shown["statuses"]] == ["ok", "flagged"]
+    assert [e["id"] for e in run_json(cli, "list", "--out", out, "--status", "flagged")] == [entry["id"]]
