@@ -36,11 +36,12 @@ class DoctorReport:
     repair: bool
     findings: list[Finding] = field(default_factory=list)
     notes: list[Finding] = field(default_factory=list)
+    remaining: list[Finding] = field(default_factory=list)
 
     @property
     def consistent(self) -> bool:
-        """After a repair: whether everything found was repaired; in a dry run: whether nothing was found."""
-        return not self.findings if not self.repair else all(f.action != "not repaired" for f in self.findings)
+        """Whether catalogue and disk agree now: after a repair, a fresh check found nothing left."""
+        return not (self.remaining if self.repair else self.findings)
 
     def add(self, problem: str, path: str, action: str) -> None:
         self.findings.append(Finding(problem, path, action))
@@ -51,6 +52,7 @@ class DoctorReport:
             "repaired": self.repair,
             "consistent": self.consistent,
             "findings": [asdict(f) for f in self.findings],
+            "remaining": [asdict(f) for f in self.remaining],
             "notes": [asdict(f) for f in self.notes],
         }
 
@@ -75,13 +77,12 @@ def _open(root: Path, report: DoctorReport) -> Catalogue | None:
         return Catalogue.open(root)
     try:
         return Catalogue.open(root, create=False)
-    except CatalogueCorrupt as error:
+    except CatalogueCorrupt:
         if not report.repair:
             report.add("corrupt catalogue", CATALOGUE_NAME, "would set it aside and rebuild it from the records")
             return None
         aside = _set_aside(path)
         report.add("corrupt catalogue", CATALOGUE_NAME, f"set aside as {aside.name}; rebuilt from the records")
-        del error
         return Catalogue.open(root)
 
 
@@ -110,9 +111,11 @@ def doctor(root: Path, *, repair: bool = True) -> DoctorReport:
                 if repair:
                     for run_id in interrupted_runs(catalogue):
                         report.add("run never finished", f"run {run_id}", "marked interrupted")
-        _strays(root, catalogue, report)
+        _strays(root, report)
     except OSError as exc:
         raise PipelineError(f"cannot repair {root}: {exc.strerror or exc}") from None
+    if repair:
+        report.remaining = doctor(root, repair=False).findings
     return report
 
 
@@ -182,7 +185,8 @@ def _render_again(root: Path, catalogue: Catalogue, row, rendition) -> bool:
 
     from PIL import Image
 
-    from pipeline.store import publish_from_record, render_files, sha256
+    from pipeline.publish import publish_from_record, render_files
+    from pipeline.store import sha256
 
     record = json.loads(row["record"])
     stem = stem_of(row["record_path"])
@@ -205,7 +209,7 @@ def _pretty(data: bytes) -> bytes:
     return json_bytes(json.loads(data))
 
 
-def _strays(root: Path, catalogue: Catalogue | None, report: DoctorReport) -> None:
+def _strays(root: Path, report: DoctorReport) -> None:
     """Records whose image is gone: not catalogue entries, so only noted, never deleted."""
     for path in sorted(root.glob("*.json")):
         if not (root / f"{stem_of(path.name)}.png").exists() and read_record(path) is not None:

@@ -13,7 +13,8 @@ from pipeline import guidelines
 from pipeline.errors import InputError, PromptBlocked
 from pipeline.naming import image_stem
 from pipeline.storage import check_writable, json_bytes
-from pipeline.store import PublishOptions, Store
+from pipeline.publish import PublishOptions
+from pipeline.store import Store
 
 MIN_SIZE = 64
 MAX_SIZE = 4096

@@ -11,12 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.catalogue import Catalogue, ImageEntry, RenditionEntry, catalogue_path
-from pipeline.disclosure import check_text
-from pipeline.errors import InputError
-from pipeline.metadata import DEFAULT_CREDIT, a1111_parameters, public_record, xmp_packet
-from pipeline.models.upscaler import check_upscaler_source, upscaler_name
-from pipeline.publish import DEFAULT_FORMATS, EXTENSIONS, XMP_PNG_KEY, encode, parse_formats
-from pipeline.renditions import RenditionSpec, parse_renditions
+from pipeline.metadata import public_record
+from pipeline.publish import XMP_PNG_KEY, PublishOptions, embedded_metadata, render_files
 from pipeline.storage import ensure_folder, json_bytes, png_bytes, write_new_files
 
 PAUSE_ENV = "PIPELINE_TEST_PAUSE_AT"
@@ -24,62 +20,6 @@ PAUSE_MARK_ENV = "PIPELINE_TEST_PAUSE_MARK"
 """Test hook, read only while storing: when PIPELINE_TEST_PAUSE_AT names a step (`temps-written`,
 `linked<suffix>` such as `linked.png`, or `before-catalogue`), the writer touches the file named by
 PIPELINE_TEST_PAUSE_MARK and sleeps there, so a test can kill it at exactly that point."""
-
-
-@dataclass(frozen=True)
-class PublishOptions:
-    """How the published files of each image are made: renditions, formats, disclosure and metadata."""
-
-    renditions: tuple[RenditionSpec, ...] = ()
-    formats: tuple[str, ...] = DEFAULT_FORMATS
-    quality: int = 85
-    sharpen: bool = True
-    disclosure: str | None = None
-    credit: str = DEFAULT_CREDIT
-    alt_text: str | None = None
-    upscaler: str | None = None
-
-    def to_dict(self) -> dict:
-        return {
-            "renditions": [f"{s.name}={s.width}x{s.height}" for s in self.renditions],
-            "formats": list(self.formats),
-            "quality": self.quality,
-            "sharpen": self.sharpen,
-            "disclosure": self.disclosure,
-            "credit": self.credit,
-            "alt_text": self.alt_text,
-            "upscaler": upscaler_name(self.upscaler) if self.upscaler else None,
-        }
-
-
-def publish_options(
-    *,
-    renditions: str | None = None,
-    formats: str | None = None,
-    quality: int = 85,
-    sharpen: bool = True,
-    disclosure: str | None = None,
-    credit: str | None = None,
-    alt_text: str | None = None,
-    upscaler: str | None = None,
-) -> PublishOptions:
-    """Validated PublishOptions from CLI-style text; InputError names the bad value."""
-    if not 1 <= quality <= 100:
-        raise InputError(f"`quality` has to be between 1 and 100 but is {quality}")
-    if credit is not None and not credit.strip():
-        raise InputError("the credit line is empty")
-    if alt_text is not None and not alt_text.strip():
-        raise InputError("the alt text is empty")
-    return PublishOptions(
-        renditions=parse_renditions(renditions),
-        formats=parse_formats(formats),
-        quality=quality,
-        sharpen=sharpen,
-        disclosure=None if disclosure is None else check_text(disclosure),
-        credit=" ".join(credit.split()) if credit else DEFAULT_CREDIT,
-        alt_text=" ".join(alt_text.split()) if alt_text else None,
-        upscaler=check_upscaler_source(upscaler) if upscaler else None,
-    )
 
 
 @dataclass(frozen=True)
@@ -213,70 +153,6 @@ def store_image(
     )
     image_id = catalogue.add_image(run_id, entry)
     return StoredFiles(image_id, paths, record, published)
-
-
-def embedded_metadata(record: dict) -> tuple[str, bytes]:
-    """The A1111 `parameters` text and the XMP packet that every published file of a record carries."""
-    publishing = record["publishing"]
-    xmp = xmp_packet(alt_text=publishing["alt_text"], credit=publishing["credit"], title=record.get("title"))
-    return a1111_parameters(record), xmp
-
-
-def render_files(image, record: dict, publish: PublishOptions) -> tuple[dict[str, bytes], list[dict]]:
-    """Every rendition of `image` in every format, encoded with its metadata: (bytes by suffix, what was done)."""
-    from pipeline.disclosure import add_strip
-    from pipeline.renditions import render
-
-    parameters, xmp = embedded_metadata(record)
-    files: dict[str, bytes] = {}
-    rendered: list[dict] = []
-    hook, hook_name = None, None
-    if publish.upscaler and any(s.width > image.width or s.height > image.height for s in publish.renditions):
-        from pipeline.models.upscaler import load_upscaler
-
-        model = load_upscaler(publish.upscaler)
-        hook, hook_name = (lambda im, factor: model(im, factor, prompt=record["final_prompt"])), model.__name__
-    for spec in publish.renditions:
-        picture, info = render(image, spec, sharpen=publish.sharpen, upscaler=hook, upscaler_name=hook_name)
-        if publish.disclosure:
-            picture = add_strip(picture, publish.disclosure)
-        for fmt in publish.formats:
-            suffix = f".{spec.name}{EXTENSIONS[fmt]}"
-            data = encode(picture, fmt, quality=publish.quality, parameters=parameters, xmp=xmp)
-            files[suffix] = data
-            rendered.append(
-                {
-                    "name": spec.name,
-                    "format": fmt,
-                    "suffix": suffix,
-                    "width": spec.width,
-                    "height": spec.height,
-                    "sha256": sha256(data),
-                    **info.to_dict(),
-                    "native_size": [image.width, image.height],
-                    "disclosure": publish.disclosure,
-                }
-            )
-    return files, rendered
-
-
-def publish_from_record(record: dict, only: dict | None = None) -> PublishOptions:
-    """The PublishOptions a record was published with; `only` (a rendition entry) narrows it to that file."""
-    publishing = record["publishing"]
-    specs = parse_renditions(",".join(publishing["renditions"]) or None)
-    formats = tuple(publishing["formats"])
-    if only is not None:
-        specs = tuple(s for s in specs if s.name == only["name"])
-        formats = (only["format"],)
-    return PublishOptions(
-        renditions=specs,
-        formats=formats,
-        quality=publishing["quality"],
-        sharpen=publishing["sharpen"],
-        disclosure=publishing["disclosure"],
-        credit=publishing["credit"],
-        alt_text=publishing["alt_text"],
-    )
 
 
 def checks_from_record(record: dict) -> list[tuple[str, str, str]]:

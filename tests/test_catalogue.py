@@ -99,6 +99,7 @@ def test_doctor_repairs_missing_files_changed_files_and_a_lost_catalogue(cli, fo
     check = cli("doctor", "--out", out, "--dry-run", "--json")
     assert check.exit_code == 1 and json.loads(check.stdout)["consistent"] is False
     report = run_json(cli, "doctor", "--out", out)
+    assert report["consistent"] is True and report["remaining"] == []
     problems = {(f["problem"], Path(f["path"]).name) for f in report["findings"]}
     assert problems == {
         ("image file missing", Path(gone_master["path"]).name),

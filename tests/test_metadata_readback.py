@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import generate_json
 
 import sd_parsers  # a test dependency (the `test` extra): an independent reader of A1111 parameters
 

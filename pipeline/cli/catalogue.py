@@ -130,6 +130,8 @@ def doctor(ctx, out_dir, as_json, dry_run):
     else:
         for finding in report.findings:
             click.echo(f"{finding.problem}: {finding.path}: {finding.action}")
+        for finding in report.remaining:
+            click.echo(f"still wrong: {finding.problem}: {finding.path}")
         for note in report.notes:
             click.echo(f"note: {note.problem}: {note.path}: {note.action}")
         click.echo("consistent" if report.consistent else "NOT consistent")

@@ -96,7 +96,7 @@ def generate(article, prompt, as_json, quiet, **options):
     An article file is the image prompt, a line `$$$`, then the article, title first.
     """
     from pipeline.generate import GenerateRequest, generate as run
-    from pipeline.store import publish_options
+    from pipeline.publish import publish_options
 
     publish = publish_options(**{k: options.pop(k) for k in PUBLISH_OPTIONS})
     parsed, source = read_source(article, prompt)
