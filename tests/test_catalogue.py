@@ -244,3 +244,28 @@ def test_checks_and_statuses_added_later_show_up_and_filter(cli, tmp_path):
     assert shown["checks"][-1] == {**shown["checks"][-1], "name": "image-safety", "verdict": "flag", "detail": "looks like a weapon"}
     assert [s["status"] for s in shown["statuses"]] == ["ok", "flagged"]
     assert [e["id"] for e in run_json(cli, "list", "--out", out, "--status", "flagged")] == [entry["id"]]
+
+
+def test_catalogue_commands_do_not_import_torch(cli, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import subprocess_env
+
+    out = tmp_path / "out"
+    generate_json(cli, *PROMPT, "--seed", "1", "--out", out, "--renditions", "card=32x32")
+    code = (
+        "import sys\n"
+        "from pipeline.cli import main\n"
+        f"for args in (['list', '--help'], ['show', '--help'], ['reproduce', '--help'], ['doctor', '--help'],\n"
+        f"             ['list', '--out', {str(out)!r}], ['show', '1', '--out', {str(out)!r}], ['doctor', '--out', {str(out)!r}]):\n"
+        "    try:\n"
+        "        main(args, prog_name='pipeline')\n"
+        "    except SystemExit as exit:\n"
+        "        assert not exit.code, (args, exit.code)\n"
+        "heavy = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env())
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY []" in result.stdout
