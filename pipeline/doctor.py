@@ -13,6 +13,7 @@ from pipeline.recovery import (
     adopt_records,
     clean_leftovers,
     file_sha256,
+    image_folders,
     incomplete_files,
     interrupted_runs,
     leftover_temps,
@@ -120,13 +121,13 @@ def doctor(root: Path, *, repair: bool = True) -> DoctorReport:
 
 
 def _leftovers(root: Path, report: DoctorReport) -> None:
-    names = [p.name for p in leftover_temps(root)] + incomplete_files(root)
-    if not names:
-        return
-    if report.repair:
-        names = clean_leftovers(root)
-    for name in names:
-        report.add("leftover of a killed run", name, "removed" if report.repair else "would remove")
+    for folder in image_folders(root):
+        names = [p.name for p in leftover_temps(folder)] + incomplete_files(folder)
+        if names and report.repair:
+            names = clean_leftovers(folder)
+        for name in names:
+            path = (folder / name).relative_to(root).as_posix()
+            report.add("leftover of a killed run", path, "removed" if report.repair else "would remove")
 
 
 def _records(root: Path, catalogue: Catalogue, report: DoctorReport) -> None:
@@ -149,7 +150,7 @@ def _rows(root: Path, catalogue: Catalogue, report: DoctorReport) -> None:
         if not record_path.is_file():
             if report.repair:
                 data = (row["record"] if row["record"].endswith("\n") else row["record"] + "\n").encode()
-                restored = write_new_files(root, stem_of(row["record_path"]), {".json": _pretty(data)})
+                restored = write_new_files(record_path.parent, stem_of(record_path.name), {".json": _pretty(data)})
                 report.add("record file missing", row["record_path"], f"rewrote {restored['.json'].name} from the catalogue")
             else:
                 report.add("record file missing", row["record_path"], "would rewrite it from the catalogue")
@@ -189,15 +190,16 @@ def _render_again(root: Path, catalogue: Catalogue, row, rendition) -> bool:
     from pipeline.store import sha256
 
     record = json.loads(row["record"])
-    stem = stem_of(row["record_path"])
-    item = next((r for r in record.get("renditions", []) if f"{stem}{r['suffix']}" == rendition["path"]), None)
+    folder = (root / row["record_path"]).parent
+    stem = stem_of(Path(row["record_path"]).name)
+    item = next((r for r in record.get("renditions", []) if f"{stem}{r['suffix']}" == Path(rendition["path"]).name), None)
     if item is None or "publishing" not in record or item.get("upscaler") not in (None, "lanczos"):
         return False  # made by a super-resolution model, which may not be at hand: not rendered again
     with Image.open(root / row["path"]) as master:
         files, _ = render_files(master.convert("RGB"), record, publish_from_record(record, only=item))
     data = files[item["suffix"]]
-    written = write_new_files(root, stem, {item["suffix"]: data})[item["suffix"]]
-    catalogue.update_rendition(rendition["id"], written.name, sha256(data))
+    written = write_new_files(folder, stem, {item["suffix"]: data})[item["suffix"]]
+    catalogue.update_rendition(rendition["id"], written.relative_to(root).as_posix(), sha256(data))
     return True
 
 
@@ -211,6 +213,7 @@ def _pretty(data: bytes) -> bytes:
 
 def _strays(root: Path, report: DoctorReport) -> None:
     """Records whose image is gone: not catalogue entries, so only noted, never deleted."""
-    for path in sorted(root.glob("*.json")):
-        if not (root / f"{stem_of(path.name)}.png").exists() and read_record(path) is not None:
-            report.notes.append(Finding("record without its image", path.name, "left as it is"))
+    for folder in image_folders(root):
+        for path in sorted(folder.glob("*.json")):
+            if not (folder / f"{stem_of(path.name)}.png").exists() and read_record(path) is not None:
+                report.notes.append(Finding("record without its image", path.relative_to(root).as_posix(), "left as it is"))

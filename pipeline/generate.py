@@ -12,8 +12,8 @@ from pathlib import Path
 from pipeline import guidelines
 from pipeline.errors import InputError, PromptBlocked
 from pipeline.naming import image_stem
-from pipeline.storage import check_writable, json_bytes
 from pipeline.publish import PublishOptions
+from pipeline.storage import check_writable, json_bytes
 from pipeline.store import Store
 
 MIN_SIZE = 64
@@ -46,6 +46,12 @@ class GenerateRequest:
     out_dir: Path = Path("outputs")
     threads: int | None = None
     model_config: str | None = None
+    guidelines: Path | None = None
+    safety: str | None = None
+    nsfw_check: str | None = None
+    clip_check: str | None = None
+    seeds: tuple[int, ...] | None = None  # explicit seeds; when given, `seed` and `num_images` are not used
+    batch_key: str | None = None  # set by batch runs and kept in the record, so a rerun can find the image
     publish: PublishOptions | None = None
 
 
@@ -55,17 +61,15 @@ class StoredImage:
     record_path: Path
     seed: int
     record: dict
+    reasons: tuple[str, ...] = ()
     id: int | None = None
     renditions: tuple = ()
 
     def to_json(self) -> dict:
-        return {
-            "id": self.id,
-            "path": str(self.path),
-            "record": str(self.record_path),
-            "seed": self.seed,
-            "renditions": [{k: r[k] for k in ("name", "format", "path", "width", "height", "upscaled")} for r in self.renditions],
-        }
+        data = {"id": self.id, "path": str(self.path), "record": str(self.record_path), "seed": self.seed}
+        data.update(flagged=bool(self.reasons), reasons=list(self.reasons))
+        data["renditions"] = [{k: r[k] for k in ("name", "format", "path", "width", "height", "upscaled")} for r in self.renditions]
+        return data
 
 
 @dataclass
@@ -98,8 +102,13 @@ def check_request(request: GenerateRequest) -> None:
         raise InputError(f"`num-images` has to be between 1 and {MAX_IMAGES} but is {request.num_images}")
     if request.batch_size < 1:
         raise InputError(f"`batch-size` has to be at least 1 but is {request.batch_size}")
-    if request.seed is not None and not 0 <= request.seed < 2**63:
-        raise InputError(f"`seed` has to be between 0 and 2**63-1 but is {request.seed}")
+    for seed in (request.seed,) if request.seeds is None else request.seeds:
+        if seed is not None and not 0 <= seed < 2**63:
+            raise InputError(f"`seed` has to be between 0 and 2**63-1 but is {seed}")
+    if request.seeds is not None and not 1 <= len(request.seeds) <= MAX_IMAGES:
+        raise InputError(f"`seeds` has to hold between 1 and {MAX_IMAGES} seeds but holds {len(request.seeds)}")
+    if request.safety is not None and request.safety not in guidelines.STRENGTHS:
+        raise InputError(f"`safety` has to be one of {', '.join(guidelines.STRENGTHS)} but is {request.safety!r}")
     if request.threads is not None and request.threads < 1:
         raise InputError(f"`threads` has to be at least 1 but is {request.threads}")
 
@@ -130,8 +139,12 @@ def get_model(request: GenerateRequest):
     return model
 
 
-def generate(request: GenerateRequest, model=None, log=lambda message: None) -> GenerateResult:
-    """Run one generate job. `model` may be injected (a LoadedModel); otherwise it is loaded."""
+def generate(request: GenerateRequest, model=None, log=lambda message: None, store=None) -> GenerateResult:
+    """Run one generate job. `model` may be injected (a LoadedModel); otherwise it is loaded.
+
+    `store(out_dir, record, image) -> StoredImage` may replace `store_image`, e.g. to hand images to
+    another process that writes them; it is then responsible for its destination.
+    """
     # 1. Check inputs
     check_request(request)
     from pipeline.models import resolve_model_source
@@ -139,14 +152,22 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
     resolve_model_source(request.model)  # unknown models fail before anything is loaded
 
     # 2. Apply guidelines
-    judgement = guidelines.judge(request.prompt, style=request.style, negative_prompt=request.negative_prompt)
+    policy = guidelines.load_guidelines(request.guidelines)
+    judgement = guidelines.judge(
+        request.prompt, style=request.style, negative_prompt=request.negative_prompt, guidelines=policy
+    )
     if judgement.verdict == "block":
-        rule = judgement.rules[0] if judgement.rules else None
-        raise PromptBlocked(f"prompt refused by guideline {rule.id if rule else '?'}: {rule.matched if rule else ''}")
+        raise PromptBlocked(judgement.refusal())
 
     # 3. Prepare the output folder and the model
-    check_writable(request.out_dir)
-    store = Store(request.out_dir, command="generate", options=asdict(request), log=log)
+    catalogued = None
+    if store is None:
+        check_writable(request.out_dir)
+        catalogued = Store(request.out_dir, command="generate", options=asdict(request), log=log)
+        store = lambda out_dir, record, image: store_image(out_dir, record, image, request.publish, catalogued)  # noqa: E731
+    from pipeline.image_checks import load_checks, run_checks
+
+    checks = load_checks(nsfw=request.nsfw_check, clip=request.clip_check, guidelines=policy)
     if model is None:
         log(f"loading model {request.model} ...")
         model = get_model(request)
@@ -156,7 +177,10 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
     steps = request.num_inference_steps or info.default_steps
     guidance = info.default_guidance if request.guidance_scale is None else request.guidance_scale
     base_seed = secrets.randbelow(2**32) if request.seed is None else request.seed
-    seeds = [base_seed + i for i in range(request.num_images)]
+    seeds = list(request.seeds) if request.seeds is not None else [base_seed + i for i in range(request.num_images)]
+    safety = model.safety_guidance(request.safety or policy.safety_strength, policy.safety_concept, guidance)
+    if safety["note"]:
+        log(safety["note"])
 
     # 4. Say how the prompt fits the text encoder; never cut it silently
     tokens = model.count_tokens(judgement.prompt)
@@ -187,9 +211,11 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
             width=width,
             seeds=batch_seeds,
             long_prompt=long_prompt,
+            safety=safety,
         )
         elapsed = time.perf_counter() - began
-        for index, (seed, image) in enumerate(zip(batch_seeds, images)):
+        flags = run_checks(checks, images)
+        for index, (seed, image, reasons) in enumerate(zip(batch_seeds, images, flags)):
             record = {
                 "schema": RECORD_SCHEMA,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -203,15 +229,28 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                     "device": request.device,
                     "dtype": request.dtype,
                     "model_config": request.model_config,
+                    "guidelines": str(request.guidelines) if request.guidelines else None,
+                    "safety": request.safety,
+                    "nsfw_check": request.nsfw_check,
+                    "clip_check": request.clip_check,
                 },
                 "source": request.source,
                 "final_prompt": judgement.prompt,
                 "negative_prompt": judgement.negative_prompt,
                 "guidelines": {
                     "version": judgement.guidelines_version,
+                    "digest": judgement.guidelines_digest,
+                    "source": policy.source,
                     "style": judgement.style,
                     "verdict": judgement.verdict,
                     "rules": [asdict(rule) for rule in judgement.rules],
+                },
+                "safety_guidance": safety,
+                "image_checks": {
+                    "run": [check.name for check in checks],
+                    "flagged": bool(reasons),
+                    "reasons": reasons,
+                    "publishable": not reasons,
                 },
                 "model": {
                     "name": request.model,
@@ -246,20 +285,42 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                     "per_image_s": round(elapsed / len(batch_seeds), 4),
                 },
             }
-            name_params = {k: record[k] for k in ("final_prompt", "negative_prompt", "model", "width", "height")}
-            name_params.update(
-                steps=steps, guidance=guidance, scheduler=info.scheduler, batch=batch_seeds,
-                device=info.device, dtype=info.dtype,
-            )
-            stem = image_stem(request.title or request.prompt, seed, name_params)
-            files = store.save(image, record, stem, request.publish)
-            stored = StoredImage(
-                files.paths[".png"], files.paths[".json"], seed, files.record, files.image_id, tuple(files.renditions)
-            )
+            if request.batch_key is not None:
+                record["batch_key"] = request.batch_key
+            if reasons:
+                log(f"flagged ({'; '.join(reasons)}): kept in quarantine")
+            stored = (store or store_image)(request.out_dir, record, image)
             result.images.append(stored)
             log(f"wrote {stored.path}")
-    store.close("done")
+    if catalogued is not None:
+        catalogued.close("done")
     return result
+
+
+def store_image(out_dir: Path, record: dict, image, publish: PublishOptions | None = None, catalogued=None) -> StoredImage:
+    """Write one image as PNG (parameters embedded), its renditions and JSON record, atomically, under new
+    names, and index it in the output folder's catalogue (`catalogued`, or one shared by this process).
+
+    A flagged image goes to the quarantine folder instead of `out_dir`.
+    """
+    from pipeline.image_checks import destination
+    from pipeline.store import shared_store
+
+    safety = record["safety_guidance"]
+    reasons = record["image_checks"]["reasons"]
+    name_params = {k: record[k] for k in ("final_prompt", "negative_prompt", "model", "width", "height")}
+    name_params.update(
+        steps=record["num_inference_steps"], guidance=record["guidance_scale"], scheduler=record["scheduler"],
+        batch=record["batch"]["seeds"], device=record["device"], dtype=record["dtype"],
+        safety=[safety["method"], safety["strength"], safety["concept"]],
+    )
+    stem = image_stem(record["title"] or record["prompt"], record["seed"], name_params)
+    catalogued = catalogued or shared_store(out_dir)
+    files = catalogued.save(image, record, stem, publish, folder=destination(out_dir, reasons))
+    paths = files.paths
+    return StoredImage(
+        paths[".png"], paths[".json"], record["seed"], files.record, tuple(reasons), files.image_id, tuple(files.renditions)
+    )
 
 
 def json_text(record: dict) -> str:
@@ -282,12 +343,17 @@ def reproduction_request(record: dict, out_dir: Path) -> GenerateRequest:
         dtype=record["dtype"],
         seed=batch["seeds"][0],
         num_images=len(batch["seeds"]),
+        seeds=tuple(batch["seeds"]),
         batch_size=len(batch["seeds"]),
         num_inference_steps=record["num_inference_steps"],
         guidance_scale=record["guidance_scale"],
         width=record["width"],
         height=record["height"],
         style=options["style"],
+        guidelines=Path(options["guidelines"]) if options.get("guidelines") else None,
+        safety=record.get("safety_guidance", {}).get("strength") or options.get("safety"),
+        nsfw_check=options.get("nsfw_check"),
+        clip_check=options.get("clip_check"),
         threads=record["threads"],
         out_dir=out_dir,
     )

@@ -111,28 +111,40 @@ def read_record(path: Path) -> dict | None:
     return None
 
 
+def image_folders(root: Path) -> list[Path]:
+    """The output folder and the folders in it (such as quarantine) where images are stored."""
+    if not root.is_dir():
+        return []
+    return [root] + sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _relative(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
 def entry_from_disk(root: Path, record_path: Path, record: dict) -> ImageEntry:
     """The catalogue entry for a record and the files beside it; renditions missing on disk are left out."""
     from pipeline.store import checks_from_record
 
     stem = stem_of(record_path.name)
-    master = root / f"{stem}.png"
+    master = record_path.parent / f"{stem}.png"
     digest = file_sha256(master)
     expected = record.get("image_sha256")
-    status = "modified" if expected and expected != digest else "ok"
+    flagged = bool((record.get("image_checks") or {}).get("reasons"))
+    status = "modified" if expected and expected != digest else "flagged" if flagged else "ok"
     renditions = []
     for item in record.get("renditions", []):
-        path = root / f"{stem}{item['suffix']}"
+        path = record_path.parent / f"{stem}{item['suffix']}"
         if path.is_file():
             renditions.append(
                 RenditionEntry(
-                    item["name"], item["format"], path.name, item["width"], item["height"],
+                    item["name"], item["format"], _relative(root, path), item["width"], item["height"],
                     file_sha256(path), bool(item.get("upscaled")), item.get("scale"),
                 )
             )
     return ImageEntry(
-        path=master.name,
-        record_path=record_path.name,
+        path=_relative(root, master),
+        record_path=_relative(root, record_path),
         sha256=digest,
         record_sha256=file_sha256(record_path),
         record=record,
@@ -146,12 +158,13 @@ def unindexed_records(root: Path, catalogue: Catalogue) -> list[tuple[Path, dict
     """Records on disk that the catalogue lacks (with their master image present)."""
     known = catalogue.indexed_record_paths()
     found = []
-    for path in sorted(root.glob("*.json")):
-        if path.name in known or path.name.startswith("."):
-            continue
-        record = read_record(path)
-        if record is not None and (root / f"{stem_of(path.name)}.png").is_file():
-            found.append((path, record))
+    for folder in image_folders(root):
+        for path in sorted(folder.glob("*.json")):
+            if _relative(root, path) in known or path.name.startswith("."):
+                continue
+            record = read_record(path)
+            if record is not None and (folder / f"{stem_of(path.name)}.png").is_file():
+                found.append((path, record))
     return found
 
 
@@ -160,7 +173,7 @@ def adopt_records(root: Path, catalogue: Catalogue) -> list[str]:
     adopted = []
     for path, record in unindexed_records(root, catalogue):
         catalogue.add_image(None, entry_from_disk(root, path, record))
-        adopted.append(path.name)
+        adopted.append(_relative(root, path))
     return adopted
 
 
@@ -177,7 +190,7 @@ def interrupted_runs(catalogue: Catalogue) -> list[int]:
 
 def recover(catalogue: Catalogue, log=lambda message: None) -> dict:
     """What every run does first in its output folder: clean leftovers, index orphaned records, close dead runs."""
-    removed = clean_leftovers(catalogue.root)
+    removed = [name for folder in image_folders(catalogue.root) for name in clean_leftovers(folder)]
     adopted = adopt_records(catalogue.root, catalogue)
     interrupted = interrupted_runs(catalogue)
     if removed:

@@ -48,27 +48,44 @@ class Store:
     nothing is created until the first image is ready.
     """
 
-    def __init__(self, root: Path, *, command: str, options: dict, log=lambda message: None):
-        self.root, self.command, self.options, self.log = root, command, options, log
+    def __init__(self, root: Path, *, command: str, options: dict, log=lambda message: None, unclosed: str = "failed"):
+        self.root, self.command, self.options, self.log, self.unclosed = root, command, options, log, unclosed
         self.catalogue: Catalogue | None = None
         self.run_id: int | None = None
         if catalogue_path(root).exists():
             Catalogue.open(root, create=False).close()
 
-    def save(self, image, record: dict, stem: str, publish: PublishOptions | None = None) -> StoredFiles:
+    def save(
+        self, image, record: dict, stem: str, publish: PublishOptions | None = None, folder: Path | None = None
+    ) -> StoredFiles:
+        """Store one image under `stem` in `folder` (the output folder, or a folder inside it such as quarantine)."""
         if self.catalogue is None:
             ensure_folder(self.root)
             self.catalogue = open_catalogue(self.root, log=self.log)
             self.run_id = self.catalogue.start_run(self.command, self.options)
-            # A run left unclosed (an error, or the process ending) is recorded as failed.
-            self._finalizer = weakref.finalize(self, _end_run, self.catalogue, self.run_id, "failed")
-        return store_image(self.catalogue, self.run_id, image, record, stem, publish, log=self.log)
+            # A run left unclosed (an error, or the process ending) is recorded as such.
+            self._finalizer = weakref.finalize(self, _end_run, self.catalogue, self.run_id, self.unclosed)
+        return store_image(self.catalogue, self.run_id, image, record, stem, publish, log=self.log, folder=folder)
 
     def close(self, status: str = "done") -> None:
         if self.catalogue is not None:
             self._finalizer.detach()
             _end_run(self.catalogue, self.run_id, status)
             self.catalogue = None
+
+
+_SHARED: dict[Path, Store] = {}
+
+
+def shared_store(root: Path) -> Store:
+    """This process's store for an output folder, for callers that store images one by one (a batch driver).
+
+    Its run stays `running` while the process lives and is recorded as `ended` when it exits.
+    """
+    key = root.resolve()
+    if key not in _SHARED:
+        _SHARED[key] = Store(root, command="store", options={}, unclosed="ended")
+    return _SHARED[key]
 
 
 def _end_run(catalogue: Catalogue, run_id: int, status: str) -> None:
@@ -98,8 +115,9 @@ def store_image(
     stem: str,
     publish: PublishOptions | None = None,
     log=lambda message: None,
+    folder: Path | None = None,
 ) -> StoredFiles:
-    """Write one image's files under `stem` in the catalogue's folder, then index them.
+    """Write one image's files under `stem` in `folder` (default: the catalogue's folder), then index them.
 
     1. Render and encode every rendition in every format (pure, in memory).
     2. Write all files atomically with no clobbering; the JSON record is linked last, so a set
@@ -107,7 +125,8 @@ def store_image(
     3. Index the image in one catalogue transaction, after its files exist.
     """
     publish = publish or PublishOptions()
-    folder = catalogue.root
+    folder = folder or catalogue.root
+    ensure_folder(folder)
     alt_text = publish.alt_text or " ".join(record["prompt"].split())
     record = {
         **record,
@@ -138,14 +157,15 @@ def store_image(
     # 3. Catalogue, after the files exist
     _pause("before-catalogue")
     entry = ImageEntry(
-        path=paths[".png"].name,
-        record_path=paths[".json"].name,
+        path=catalogue.relative(paths[".png"]),
+        record_path=catalogue.relative(paths[".json"]),
+        status="flagged" if record.get("image_checks", {}).get("reasons") else "ok",
         sha256=record["image_sha256"],
         record_sha256=sha256(record_data),
         record=record,
         renditions=[
             RenditionEntry(
-                r["name"], r["format"], paths[r["suffix"]].name, r["width"], r["height"], r["sha256"], r["upscaled"], r["scale"]
+                r["name"], r["format"], catalogue.relative(paths[r["suffix"]]), r["width"], r["height"], r["sha256"], r["upscaled"], r["scale"]
             )
             for r in rendered
         ],
@@ -162,6 +182,10 @@ def checks_from_record(record: dict) -> list[tuple[str, str, str]]:
     if guidelines:
         rules = ", ".join(rule.get("id", "?") for rule in guidelines.get("rules", []))
         checks.append(("guidelines", guidelines.get("verdict", "?"), rules))
+    image_checks = record.get("image_checks") or {}
+    if image_checks:
+        reasons = image_checks.get("reasons") or []
+        checks.append(("image-checks", "flag" if reasons else "pass", "; ".join(reasons)))
     enlarged = sorted({r["name"] for r in record.get("renditions", []) if r.get("upscaled")})
     if record.get("renditions"):
         checks.append(

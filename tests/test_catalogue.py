@@ -59,7 +59,7 @@ def test_show_by_id_and_by_any_path_of_the_image(cli, folder):
     by_id = run_json(cli, "show", str(image["id"]), "--out", out)
     assert by_id["path"] == image["path"] and by_id["seed"] == 7
     assert by_id["record_data"]["seed"] == 7
-    assert {c["name"] for c in by_id["checks"]} == {"guidelines", "native-size"}
+    assert {c["name"]: c["verdict"] for c in by_id["checks"]} == {"guidelines": "allow", "native-size": "enlarged", "image-checks": "pass"}
     assert by_id["statuses"][0]["status"] == "ok"
     assert run_json(cli, "show", image["path"], "--out", out)["id"] == image["id"]
     assert run_json(cli, "show", image["renditions"][0]["path"], "--out", out)["id"] == image["id"]
@@ -265,3 +265,23 @@ def test_catalogue_commands_do_not_import_torch(cli, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env())
     assert result.returncode == 0, result.stderr
     assert f"CODES {[0] * len(runs)} HEAVY []" in result.stdout
+
+
+def test_flagged_images_are_catalogued_in_quarantine(cli, tmp_path):
+    from test_guidelines_image_checks import tiny_nsfw_checker
+
+    out = tmp_path / "out"
+    checker = tiny_nsfw_checker(tmp_path / "nsfw-flags", flag=True)
+    entry = generate_json(cli, *PROMPT, "--seed", "1", "--out", out, "--nsfw-check", checker, "--renditions", "card=32x32")["images"][0]
+    assert Path(entry["path"]).parent == out / "quarantine"
+    [listed] = run_json(cli, "list", "--out", out, "--status", "flagged")
+    assert listed["id"] == entry["id"] and listed["path"] == entry["path"]
+    assert Path(listed["renditions"][0]["path"]).parent == out / "quarantine"
+    shown = run_json(cli, "show", entry["path"], "--out", out)
+    assert {c["name"]: c["verdict"] for c in shown["checks"]}["image-checks"] == "flag"
+    # The catalogue is rebuilt with the quarantined image in place, and doctor finds nothing else.
+    for name in ("catalogue.sqlite", "catalogue.sqlite-wal", "catalogue.sqlite-shm"):
+        (out / name).unlink(missing_ok=True)
+    assert run_json(cli, "doctor", "--out", out)["consistent"] is True
+    [rebuilt] = run_json(cli, "list", "--out", out)
+    assert rebuilt["path"] == entry["path"] and rebuilt["status"] == "flagged" and len(rebuilt["renditions"]) == 2

@@ -202,7 +202,15 @@ def test_long_prompt_is_encoded_whole_and_said(cli, tmp_path):
 
 
 def test_short_prompt_uses_the_standard_encoder(cli, tmp_path):
-    _, record = only_image(generate_json(cli, "--prompt", "A kite", "--style", "none", "--seed", "1", "--out", tmp_path))
+    # The tiny model's byte-level tokenizer spends a token per byte: the policy's full negative prompt would not fit.
+    text = (REPO / "prompts" / "guidelines.toml").read_text()
+    start = text.index('negative_prompt = """weapons')
+    end = text.index('"""', start + len('negative_prompt = """')) + 3
+    policy = tmp_path / "short-negative.toml"
+    policy.write_text(text[:start] + 'negative_prompt = "text"' + text[end:])
+    _, record = only_image(generate_json(cli, "--prompt", "A kite", "--style", "none", "--seed", "1",
+                                         "--guidelines", policy, "--out", tmp_path / "out"))
+    assert record["negative_prompt"] == "text"
     assert record["text_encoding"]["method"] == "standard"
 
 

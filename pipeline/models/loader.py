@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from pipeline.errors import InputError, PipelineError
+from pipeline.errors import InputError, OutOfMemory
 from pipeline.fingerprint import file_sha256, folder_fingerprint
 from pipeline.models import ALIASES, ModelSource, resolve_model_source
 
@@ -277,6 +277,19 @@ class LoadedModel:
             default_guidance=float(self.defaults["guidance_scale"]),
         )
 
+    def safety_guidance(self, strength: str, concept: str, guidance_scale: float) -> dict:
+        """How denoising is steered: Safe Latent Diffusion on SD 1.x/2.x, else only the negative prompt."""
+        from pipeline.models.safety import describe
+
+        return describe(self.family, strength, concept, guidance_scale)
+
+    def _safe_pipe(self, concept: str):
+        if getattr(self, "_safe", None) is None or self._safe.safety_concept != concept:
+            from pipeline.models.safety import safe_pipeline
+
+            self._safe = safe_pipeline(self.pipe, concept)
+        return self._safe
+
     @property
     def sampler_name(self) -> str:
         return SAMPLER_NAMES.get(self.info.scheduler, self.info.scheduler)
@@ -315,6 +328,7 @@ class LoadedModel:
         width: int,
         seeds: list[int],
         long_prompt: bool = False,
+        safety: dict | None = None,
     ) -> list:
         """Generate one image per seed, in one batch. Seeded CPU generators make pixels reproducible."""
         n = len(seeds)
@@ -323,10 +337,18 @@ class LoadedModel:
             text = self._long_prompt_embeddings([prompt] * n, [negative_prompt] * n)
         else:
             text = {"prompt": [prompt] * n, "negative_prompt": [negative_prompt] * n}
+        pipe, sld = self.pipe, {}
+        if safety is not None and safety["method"] == "safe-latent-diffusion":
+            from pipeline.models.safety import sld_parameters
+
+            pipe, sld = self._safe_pipe(safety["concept"]), sld_parameters(safety["strength"])
+            pipe.embeddings = (text["prompt_embeds"], text["negative_prompt_embeds"]) if long_prompt else None
+            text = {"prompt": [prompt] * n, "negative_prompt": [negative_prompt] * n}
         try:
             with torch.inference_mode():
-                output = self.pipe(
+                output = pipe(
                     **text,
+                    **sld,
                     num_inference_steps=num_inference_steps,
                     guidance_scale=guidance_scale,
                     height=height,
@@ -335,7 +357,7 @@ class LoadedModel:
                     output_type="pil",
                 )
         except torch.cuda.OutOfMemoryError:
-            raise PipelineError(
+            raise OutOfMemory(
                 f"the GPU ran out of memory for {n} image(s) of {width}x{height}; "
                 "use fewer images per batch or a smaller size"
             ) from None
