@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import secrets
 import time
@@ -13,7 +14,7 @@ from pipeline import guidelines
 from pipeline.errors import InputError, PromptBlocked
 from pipeline.naming import image_stem
 from pipeline.publish import PublishOptions
-from pipeline.storage import check_writable, json_bytes
+from pipeline.storage import check_writable
 from pipeline.store import Store
 
 MIN_SIZE = 64
@@ -164,7 +165,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
     if store is None:
         check_writable(request.out_dir)
         catalogued = Store(request.out_dir, command="generate", options=asdict(request), log=log)
-        store = lambda out_dir, record, image: store_image(out_dir, record, image, request.publish, catalogued)  # noqa: E731
+        store = functools.partial(store_image, publish=request.publish, catalogued=catalogued)
     from pipeline.image_checks import load_checks, run_checks
 
     checks = load_checks(nsfw=request.nsfw_check, clip=request.clip_check, guidelines=policy)
@@ -321,10 +322,6 @@ def store_image(out_dir: Path, record: dict, image, publish: PublishOptions | No
     return StoredImage(
         paths[".png"], paths[".json"], record["seed"], files.record, tuple(reasons), files.image_id, tuple(files.renditions)
     )
-
-
-def json_text(record: dict) -> str:
-    return json_bytes(record).decode()
 
 
 def reproduction_request(record: dict, out_dir: Path) -> GenerateRequest:
