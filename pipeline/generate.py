@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import secrets
 import time
@@ -11,9 +12,10 @@ from pathlib import Path
 
 from pipeline import guidelines
 from pipeline.errors import InputError, PromptBlocked
-from pipeline.metadata import a1111_parameters, public_record
 from pipeline.naming import image_stem
-from pipeline.storage import check_writable, ensure_folder, json_bytes, png_bytes, write_new_files
+from pipeline.publish import PublishOptions
+from pipeline.storage import check_writable
+from pipeline.store import Store
 
 MIN_SIZE = 64
 MAX_SIZE = 4096
@@ -51,6 +53,7 @@ class GenerateRequest:
     clip_check: str | None = None
     seeds: tuple[int, ...] | None = None  # explicit seeds; when given, `seed` and `num_images` are not used
     batch_key: str | None = None  # set by batch runs and kept in the record, so a rerun can find the image
+    publish: PublishOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,13 @@ class StoredImage:
     seed: int
     record: dict
     reasons: tuple[str, ...] = ()
+    id: int | None = None
+    renditions: tuple = ()
 
     def to_json(self) -> dict:
-        data = {"path": str(self.path), "record": str(self.record_path), "seed": self.seed}
+        data = {"id": self.id, "path": str(self.path), "record": str(self.record_path), "seed": self.seed}
         data.update(flagged=bool(self.reasons), reasons=list(self.reasons))
+        data["renditions"] = [{k: r[k] for k in ("name", "format", "path", "width", "height", "upscaled")} for r in self.renditions]
         return data
 
 
@@ -155,8 +161,11 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
         raise PromptBlocked(judgement.refusal())
 
     # 3. Prepare the output folder and the model
+    catalogued = None
     if store is None:
         check_writable(request.out_dir)
+        catalogued = Store(request.out_dir, command="generate", options=asdict(request), log=log)
+        store = functools.partial(store_image, publish=request.publish, catalogued=catalogued)
     from pipeline.image_checks import load_checks, run_checks
 
     checks = load_checks(nsfw=request.nsfw_check, clip=request.clip_check, guidelines=policy)
@@ -284,15 +293,19 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
             stored = (store or store_image)(request.out_dir, record, image)
             result.images.append(stored)
             log(f"wrote {stored.path}")
+    if catalogued is not None:
+        catalogued.close("done")
     return result
 
 
-def store_image(out_dir: Path, record: dict, image) -> StoredImage:
-    """Write one image as PNG (parameters embedded) and its JSON record, atomically, under new names.
+def store_image(out_dir: Path, record: dict, image, publish: PublishOptions | None = None, catalogued=None) -> StoredImage:
+    """Write one image as PNG (parameters embedded), its renditions and JSON record, atomically, under new
+    names, and index it in the output folder's catalogue (`catalogued`, or one shared by this process).
 
     A flagged image goes to the quarantine folder instead of `out_dir`.
     """
     from pipeline.image_checks import destination
+    from pipeline.store import shared_store
 
     safety = record["safety_guidance"]
     reasons = record["image_checks"]["reasons"]
@@ -303,18 +316,12 @@ def store_image(out_dir: Path, record: dict, image) -> StoredImage:
         safety=[safety["method"], safety["strength"], safety["concept"]],
     )
     stem = image_stem(record["title"] or record["prompt"], record["seed"], name_params)
-    png = png_bytes(
-        image,
-        {"parameters": a1111_parameters(record), "hero-pipeline": json_text(public_record(record))},
+    catalogued = catalogued or shared_store(out_dir)
+    files = catalogued.save(image, record, stem, publish, folder=destination(out_dir, reasons))
+    paths = files.paths
+    return StoredImage(
+        paths[".png"], paths[".json"], record["seed"], files.record, tuple(reasons), files.image_id, tuple(files.renditions)
     )
-    folder = destination(out_dir, reasons)
-    ensure_folder(folder)
-    paths = write_new_files(folder, stem, {".png": png, ".json": json_bytes(record)})
-    return StoredImage(paths[".png"], paths[".json"], record["seed"], record, tuple(reasons))
-
-
-def json_text(record: dict) -> str:
-    return json_bytes(record).decode()
 
 
 def reproduction_request(record: dict, out_dir: Path) -> GenerateRequest:

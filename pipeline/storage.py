@@ -6,12 +6,20 @@ import errno
 import io
 import json
 import os
+import re
+import socket
 import tempfile
 from pathlib import Path
 
 from pipeline.errors import InputError, PipelineError
 
 TEMP_PREFIX = ".partial-"
+
+
+def writer_tag() -> str:
+    """`<host>-<pid>` of this process, as carried in its temporary file names so leftovers can be traced."""
+    host = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
+    return f"{host}-{os.getpid()}"
 
 
 def check_writable(folder: Path) -> None:
@@ -36,14 +44,15 @@ def ensure_folder(folder: Path) -> None:
 
 
 def _disk_error(exc: OSError, path: Path) -> PipelineError:
-    if exc.errno == errno.ENOSPC:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return PipelineError(f"no space left on the device while writing {path.name}; nothing was overwritten")
     return PipelineError(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def _write_temp(folder: Path, data: bytes) -> Path:
-    fd, name = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX)
+    fd, name = tempfile.mkstemp(dir=folder, prefix=f"{TEMP_PREFIX}{writer_tag()}-")
     try:
+        os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600; published files get the usual mode
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -52,6 +61,12 @@ def _write_temp(folder: Path, data: bytes) -> Path:
         os.unlink(name)
         raise
     return Path(name)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -67,17 +82,21 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def write_new_files(folder: Path, stem: str, files: dict[str, bytes]) -> dict[str, Path]:
+def write_new_files(folder: Path, stem: str, files: dict[str, bytes], on_step=None) -> dict[str, Path]:
     """Write files named `<stem><suffix>` for each suffix in `files`, atomically and never over existing ones.
 
     Every file goes to a temporary name in `folder` first (written and fsynced); then each is linked
     to its final name, which fails rather than replaces if the name exists. On a clash the stem gets
-    `-2`, `-3`, ... so every call gets names of its own. Returns the final paths by suffix.
+    `-2`, `-3`, ... so every call gets names of its own. Files are linked in the order given, so the
+    last one marks a complete set. Returns the final paths by suffix. `on_step(name)` is called after
+    the temporary files are written and after each link (a hook for crash tests).
     """
+    on_step = on_step or (lambda step: None)
     temps: dict[str, Path] = {}
     try:
         for suffix, data in files.items():
             temps[suffix] = _write_temp(folder, data)
+        on_step("temps-written")
         for attempt in range(1, 1000):
             candidate = stem if attempt == 1 else f"{stem}-{attempt}"
             finals = {suffix: folder / f"{candidate}{suffix}" for suffix in files}
@@ -88,6 +107,7 @@ def write_new_files(folder: Path, stem: str, files: dict[str, bytes]) -> dict[st
                 for suffix, path in finals.items():
                     os.link(temps[suffix], path)
                     linked.append(path)
+                    on_step(f"linked{suffix}")
             except FileExistsError:
                 for path in linked:
                     path.unlink()

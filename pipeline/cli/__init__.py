@@ -59,6 +59,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 from pipeline.cli import batch as _batch  # noqa: E402
 from pipeline.cli import generate as _generate  # noqa: E402
 from pipeline.cli import models as _models  # noqa: E402
+from pipeline.cli import catalogue as _catalogue  # noqa: E402
 from pipeline.cli import check_prompt as _check_prompt  # noqa: E402
 from pipeline.cli import styles as _styles  # noqa: E402
 
@@ -67,3 +68,7 @@ main.add_command(_models.models)
 main.add_command(_styles.styles)
 main.add_command(_check_prompt.check_prompt)
 main.add_command(_batch.batch)
+main.add_command(_catalogue.list_images)
+main.add_command(_catalogue.show)
+main.add_command(_catalogue.reproduce)
+main.add_command(_catalogue.doctor)

@@ -11,6 +11,7 @@ import click
 from pipeline.cli.guidelines_option import guidelines_option
 from pipeline.errors import InputError
 
+PUBLISH_OPTIONS = ("renditions", "formats", "quality", "sharpen", "disclosure", "credit", "alt_text", "upscaler")
 SCHEDULER_NAMES = ["ddim", "pndm", "euler", "euler-a", "dpm++", "dpm++-karras", "unipc", "lms"]
 
 
@@ -79,6 +80,23 @@ def read_source(article: str | None, prompt: str | None):
 @click.option("--clip-check", metavar="MODEL", help="Check images for the guidelines' concepts with this CLIP model.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True)
 @click.option("--threads", type=int, envvar="PIPELINE_THREADS", help="CPU threads for torch; default: torch's choice.")
+@click.option(
+    "--renditions",
+    default="none",
+    show_default=True,
+    help="Renditions to publish: comma-separated hero, og, square, thumb, all, NAME=WIDTHxHEIGHT, or none.",
+)
+@click.option("--formats", default="webp,jpeg", show_default=True, help="Rendition formats: png, webp, jpeg, avif.")
+@click.option("--quality", type=int, default=85, show_default=True, help="Rendition quality for WebP, JPEG and AVIF (1-100).")
+@click.option("--sharpen/--no-sharpen", default=True, show_default=True, help="Mild unsharp mask after resampling.")
+@click.option("--disclosure", help='Draw a caption strip with this text on renditions, e.g. "AI-generated illustration".')
+@click.option("--credit", help="Credit line in the embedded metadata; default: AI-generated illustration.")
+@click.option("--alt-text", help="Alt text in the embedded metadata (dc:description); default: the prompt.")
+@click.option(
+    "--upscaler",
+    help="x4 super-resolution model (diffusers folder or cached hub id) for renditions larger than the image; "
+    "default: Lanczos resampling only.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout; logs go to stderr.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 def generate(article, prompt, as_json, quiet, **options):
@@ -87,9 +105,11 @@ def generate(article, prompt, as_json, quiet, **options):
     An article file is the image prompt, a line `$$$`, then the article, title first.
     """
     from pipeline.generate import GenerateRequest, generate as run
+    from pipeline.publish import publish_options
 
+    publish = publish_options(**{k: options.pop(k) for k in PUBLISH_OPTIONS})
     parsed, source = read_source(article, prompt)
-    request = GenerateRequest(prompt=parsed.prompt, title=parsed.title, source=source, **options)
+    request = GenerateRequest(prompt=parsed.prompt, title=parsed.title, source=source, publish=publish, **options)
 
     def log(message: str) -> None:
         if not quiet:

@@ -1,0 +1,139 @@
+"""`pipeline list`, `show`, `reproduce` and `doctor`: the catalogue of an output folder from the command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import click
+
+OUT_OPTION = click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True,
+    help="The output folder whose catalogue to use.",
+)
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+
+
+def _open(out_dir: Path):
+    from pipeline.catalogue import Catalogue
+    from pipeline.errors import InputError
+
+    if not out_dir.is_dir():
+        raise InputError(f"output folder {out_dir} does not exist; check --out")
+    return Catalogue.open(out_dir, create=False)
+
+
+def _moment(ctx, param, value: str | None) -> str | None:
+    """A date or date-time as the catalogue stores it (UTC, ISO 8601); naive times are taken as UTC."""
+    if value is None:
+        return None
+    try:
+        if len(value.strip()) == 10:
+            return date.fromisoformat(value.strip()).isoformat()
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO date-time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+@click.command("list")
+@click.option("--run", type=int, help="Only images of this run id.")
+@click.option("--article", help="Only images whose article file or title contains this text.")
+@click.option("--status", help="Only images with this status (ok, modified, ...).")
+@click.option("--since", callback=_moment, help="Only images created at or after this date (YYYY-MM-DD) or time.")
+@click.option("--until", callback=_moment, help="Only images created before this date or time.")
+@OUT_OPTION
+@JSON_OPTION
+def list_images(run, article, status, since, until, out_dir, as_json):
+    """List the catalogued images of an output folder, oldest first."""
+    with _open(out_dir) as catalogue:
+        rows = catalogue.images(run=run, article=article, status=status, since=since, until=until)
+        entries = [catalogue.describe(row) for row in rows]
+    if as_json:
+        click.echo(json.dumps(entries, ensure_ascii=False))
+        return
+    for entry in entries:
+        click.echo(f"{entry['id']}\t{entry['status']}\t{entry['seed']}\t{entry['created']}\t{entry['path']}")
+
+
+@click.command("show")
+@click.argument("id_or_path")
+@OUT_OPTION
+@JSON_OPTION
+def show(id_or_path, out_dir, as_json):
+    """Show everything the catalogue holds about one image (by id, or by the path of any of its files)."""
+    with _open(out_dir) as catalogue:
+        entry = catalogue.describe(catalogue.resolve(id_or_path), full=True)
+    if as_json:
+        click.echo(json.dumps(entry, ensure_ascii=False))
+        return
+    record = entry.pop("record_data")
+    for key in ("id", "path", "record", "prompt", "title", "article", "seed", "model", "style", "status", "created", "run", "sha256"):
+        click.echo(f"{key}: {entry[key]}")
+    click.echo(f"size: {entry['size'][0]}x{entry['size'][1]}")
+    click.echo(f"final prompt: {record.get('final_prompt')}")
+    click.echo(f"negative prompt: {record.get('negative_prompt')}")
+    click.echo(f"steps: {record.get('num_inference_steps')}, guidance: {record.get('guidance_scale')}, sampler: {record.get('sampler')}")
+    for r in entry["renditions"]:
+        note = f" (enlarged x{r['scale']:g} beyond the native size)" if r["upscaled"] else ""
+        click.echo(f"rendition {r['name']} {r['format']} {r['width']}x{r['height']}: {r['path']}{note}")
+    for c in entry["checks"]:
+        click.echo(f"check {c['name']}: {c['verdict']}{' (' + c['detail'] + ')' if c['detail'] else ''}")
+    for s in entry["statuses"]:
+        click.echo(f"status {s['status']} at {s['changed']}: {s['reason']}")
+
+
+@click.command("reproduce")
+@click.argument("id_or_path")
+@OUT_OPTION
+@JSON_OPTION
+@click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+@click.pass_context
+def reproduce(ctx, id_or_path, out_dir, as_json, quiet):
+    """Regenerate an image from its stored record and report whether the pixels match (exit 1 if not)."""
+    from pipeline.reproduce import reproduce as run
+
+    def log(message: str) -> None:
+        if not quiet:
+            click.echo(message, err=True)
+
+    with _open(out_dir) as catalogue:
+        result = run(catalogue, id_or_path, log=log)
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+    elif result.identical:
+        click.echo(f"identical: image {result.image_id} ({result.path}) was reproduced pixel for pixel")
+    if not result.identical:
+        click.echo(
+            f"pixels differ: image {result.image_id} ({result.path}): {result.differing_pixels} pixel(s), "
+            f"largest difference {result.max_difference}",
+            err=True,
+        )
+        ctx.exit(1)
+
+
+@click.command("doctor")
+@OUT_OPTION
+@JSON_OPTION
+@click.option("--dry-run", is_flag=True, help="Only report what is wrong (exit 1 if anything is); change nothing.")
+@click.pass_context
+def doctor(ctx, out_dir, as_json, dry_run):
+    """Find and repair mismatches between the catalogue and the files of an output folder."""
+    from pipeline.doctor import doctor as run
+
+    report = run(out_dir, repair=not dry_run)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        for finding in report.findings:
+            click.echo(f"{finding.problem}: {finding.path}: {finding.action}")
+        for finding in report.remaining:
+            click.echo(f"still wrong: {finding.problem}: {finding.path}")
+        for note in report.notes:
+            click.echo(f"note: {note.problem}: {note.path}: {note.action}")
+        click.echo("consistent" if report.consistent else "NOT consistent")
+    if not report.consistent:
+        ctx.exit(1)

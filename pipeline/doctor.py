@@ -1,0 +1,219 @@
+"""The doctor: find every mismatch between an output folder's catalogue and its files, and repair it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipeline.catalogue import CATALOGUE_NAME, Catalogue, CatalogueCorrupt, catalogue_path
+from pipeline.errors import InputError, PipelineError
+from pipeline.recovery import (
+    adopt_records,
+    clean_leftovers,
+    file_sha256,
+    image_folders,
+    incomplete_files,
+    interrupted_runs,
+    leftover_temps,
+    read_record,
+    stem_of,
+    unindexed_records,
+)
+from pipeline.storage import check_writable, write_new_files
+
+
+@dataclass(frozen=True)
+class Finding:
+    problem: str
+    path: str
+    action: str
+
+
+@dataclass
+class DoctorReport:
+    root: Path
+    repair: bool
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)
+    remaining: list[Finding] = field(default_factory=list)
+
+    @property
+    def consistent(self) -> bool:
+        """Whether catalogue and disk agree now: after a repair, a fresh check found nothing left."""
+        return not (self.remaining if self.repair else self.findings)
+
+    def add(self, problem: str, path: str, action: str) -> None:
+        self.findings.append(Finding(problem, path, action))
+
+    def to_json(self) -> dict:
+        return {
+            "root": str(self.root),
+            "repaired": self.repair,
+            "consistent": self.consistent,
+            "findings": [asdict(f) for f in self.findings],
+            "remaining": [asdict(f) for f in self.remaining],
+            "notes": [asdict(f) for f in self.notes],
+        }
+
+
+def _set_aside(path: Path) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            os.replace(source, Path(f"{target}{suffix}"))
+    return target
+
+
+def _open(root: Path, report: DoctorReport) -> Catalogue | None:
+    path = catalogue_path(root)
+    if not path.exists():
+        if not report.repair:
+            report.add("no catalogue", CATALOGUE_NAME, "would create it from the records")
+            return None
+        report.add("no catalogue", CATALOGUE_NAME, "created it from the records")
+        return Catalogue.open(root)
+    try:
+        return Catalogue.open(root, create=False)
+    except CatalogueCorrupt:
+        if not report.repair:
+            report.add("corrupt catalogue", CATALOGUE_NAME, "would set it aside and rebuild it from the records")
+            return None
+        aside = _set_aside(path)
+        report.add("corrupt catalogue", CATALOGUE_NAME, f"set aside as {aside.name}; rebuilt from the records")
+        return Catalogue.open(root)
+
+
+def doctor(root: Path, *, repair: bool = True) -> DoctorReport:
+    """Check an output folder and (unless `repair` is False) make catalogue and disk agree again.
+
+    1. The catalogue itself: missing (created) or corrupt (set aside, never deleted, and rebuilt).
+    2. Leftovers of killed runs: temporary files and the incomplete image sets they began (removed).
+    3. Records on disk that the catalogue lacks (indexed).
+    4. Catalogue rows whose files are gone (removed; a lost record is rewritten from the catalogue's copy)
+       or changed since they were written (status `modified`).
+    5. Runs whose process died (marked `interrupted`).
+    """
+    if not root.is_dir():
+        raise InputError(f"{root} is not a folder; give the output folder with --out")
+    report = DoctorReport(root, repair)
+    if repair:
+        check_writable(root)
+    try:
+        catalogue = _open(root, report)
+        _leftovers(root, report)
+        if catalogue is not None:
+            with catalogue:
+                _records(root, catalogue, report)
+                _rows(root, catalogue, report)
+                if repair:
+                    for run_id in interrupted_runs(catalogue):
+                        report.add("run never finished", f"run {run_id}", "marked interrupted")
+        _strays(root, report)
+    except OSError as exc:
+        raise PipelineError(f"cannot repair {root}: {exc.strerror or exc}") from None
+    if repair:
+        report.remaining = doctor(root, repair=False).findings
+    return report
+
+
+def _leftovers(root: Path, report: DoctorReport) -> None:
+    for folder in image_folders(root):
+        names = [p.name for p in leftover_temps(folder)] + incomplete_files(folder)
+        if names and report.repair:
+            names = clean_leftovers(folder)
+        for name in names:
+            path = (folder / name).relative_to(root).as_posix()
+            report.add("leftover of a killed run", path, "removed" if report.repair else "would remove")
+
+
+def _records(root: Path, catalogue: Catalogue, report: DoctorReport) -> None:
+    if report.repair:
+        for name in adopt_records(root, catalogue):
+            report.add("image not in the catalogue", name, "catalogued")
+    else:
+        for path, _ in unindexed_records(root, catalogue):
+            report.add("image not in the catalogue", path.name, "would catalogue")
+
+
+def _rows(root: Path, catalogue: Catalogue, report: DoctorReport) -> None:
+    for row in catalogue.images():
+        master, record_path = root / row["path"], root / row["record_path"]
+        if not master.is_file():
+            report.add("image file missing", row["path"], "removed from the catalogue" if report.repair else "would remove from the catalogue")
+            if report.repair:
+                catalogue.remove_image(row["id"])
+            continue
+        if not record_path.is_file():
+            if report.repair:
+                data = (row["record"] if row["record"].endswith("\n") else row["record"] + "\n").encode()
+                restored = write_new_files(record_path.parent, stem_of(record_path.name), {".json": _pretty(data)})
+                report.add("record file missing", row["record_path"], f"rewrote {restored['.json'].name} from the catalogue")
+            else:
+                report.add("record file missing", row["record_path"], "would rewrite it from the catalogue")
+        elif row["status"] != "modified" and file_sha256(record_path) != row["record_sha256"]:
+            report.add("record changed since it was written", row["record_path"], "status set to modified" if report.repair else "would set status modified")
+            if report.repair:
+                catalogue.set_status(row["id"], "modified", "record file differs from the one stored")
+                row = catalogue.image(row["id"])
+        master_intact = file_sha256(master) == row["sha256"]
+        if row["status"] != "modified" and not master_intact:
+            report.add("image changed since it was written", row["path"], "status set to modified" if report.repair else "would set status modified")
+            if report.repair:
+                catalogue.set_status(row["id"], "modified", "content hash differs from the one stored")
+        for rendition in catalogue.renditions(row["id"]):
+            path = root / rendition["path"]
+            if not path.is_file():
+                if not report.repair:
+                    report.add("rendition missing", rendition["path"], "would render it again from the image")
+                elif master_intact and _render_again(root, catalogue, row, rendition):
+                    report.add("rendition missing", rendition["path"], "rendered it again from the image")
+                else:
+                    report.add("rendition missing", rendition["path"], "removed from the catalogue")
+                    catalogue.remove_rendition(rendition["id"])
+            elif file_sha256(path) != rendition["sha256"] and row["status"] != "modified":
+                report.add("rendition changed since it was written", rendition["path"], "status set to modified" if report.repair else "would set status modified")
+                if report.repair:
+                    catalogue.set_status(row["id"], "modified", f"rendition {rendition['path']} differs from the one stored")
+
+
+def _render_again(root: Path, catalogue: Catalogue, row, rendition) -> bool:
+    """Render a lost rendition again from its intact master with the settings in its record; False if it cannot be."""
+    import json
+
+    from PIL import Image
+
+    from pipeline.publish import publish_from_record, render_files
+    from pipeline.store import sha256
+
+    record = json.loads(row["record"])
+    folder = (root / row["record_path"]).parent
+    stem = stem_of(Path(row["record_path"]).name)
+    item = next((r for r in record.get("renditions", []) if f"{stem}{r['suffix']}" == Path(rendition["path"]).name), None)
+    if item is None or "publishing" not in record or item.get("upscaler") not in (None, "lanczos"):
+        return False  # made by a super-resolution model, which may not be at hand: not rendered again
+    with Image.open(root / row["path"]) as master:
+        files, _ = render_files(master.convert("RGB"), record, publish_from_record(record, only=item))
+    data = files[item["suffix"]]
+    written = write_new_files(folder, stem, {item["suffix"]: data})[item["suffix"]]
+    catalogue.update_rendition(rendition["id"], written.relative_to(root).as_posix(), sha256(data))
+    return True
+
+
+def _pretty(data: bytes) -> bytes:
+    import json
+
+    from pipeline.storage import json_bytes
+
+    return json_bytes(json.loads(data))
+
+
+def _strays(root: Path, report: DoctorReport) -> None:
+    """Records whose image is gone: not catalogue entries, so only noted, never deleted."""
+    for folder in image_folders(root):
+        for path in sorted(folder.glob("*.json")):
+            if not (folder / f"{stem_of(path.name)}.png").exists() and read_record(path) is not None:
+                report.notes.append(Finding("record without its image", path.relative_to(root).as_posix(), "left as it is"))

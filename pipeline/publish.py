@@ -1,0 +1,208 @@
+"""What is published for an image: renditions in web formats (PNG, WebP, JPEG, AVIF), each with provenance metadata."""
+
+from __future__ import annotations
+
+import functools
+import io
+import hashlib
+import struct
+from dataclasses import dataclass
+
+from PIL import Image
+
+from pipeline.disclosure import check_text
+from pipeline.errors import InputError
+from pipeline.metadata import DEFAULT_CREDIT, a1111_parameters, exif_user_comment, xmp_packet
+from pipeline.models.upscaler import check_upscaler_source, upscaler_name
+from pipeline.renditions import RenditionSpec, parse_renditions
+
+EXTENSIONS = {"png": ".png", "webp": ".webp", "jpeg": ".jpg", "avif": ".avif"}
+_PIL_FORMATS = {"png": "PNG", "webp": "WEBP", "jpeg": "JPEG", "avif": "AVIF"}
+DEFAULT_FORMATS = ("webp", "jpeg")
+XMP_PNG_KEY = "XML:com.adobe.xmp"
+
+
+def supported_formats() -> list[str]:
+    """The formats this Pillow build can write."""
+    from PIL import features
+
+    return [name for name in EXTENSIONS if name != "avif" or features.check("avif")]
+
+
+def parse_formats(text: str | None) -> tuple[str, ...]:
+    """Parse `webp,jpeg` (jpg is jpeg) into format names; InputError names an unknown or unsupported one."""
+    if text is None:
+        return DEFAULT_FORMATS
+    names: list[str] = []
+    for item in (part.strip().lower() for part in text.split(",")):
+        if not item:
+            continue
+        item = "jpeg" if item == "jpg" else item
+        if item not in EXTENSIONS:
+            raise InputError(f"unknown format {item!r}; choose from {', '.join(EXTENSIONS)}")
+        if item not in supported_formats():
+            raise InputError(f"format {item!r} is not supported by this Pillow build; choose from {', '.join(supported_formats())}")
+        if item not in names:
+            names.append(item)
+    if not names:
+        raise InputError("no format given; choose from " + ", ".join(supported_formats()))
+    return tuple(names)
+
+
+@functools.lru_cache(maxsize=1)
+def srgb_icc() -> bytes:
+    """An sRGB ICC profile with a fixed creation date, so the same pixels always encode to the same bytes."""
+    from PIL import ImageCms
+
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    if not any(profile[84:100]):  # no profile ID (an MD5 that would cover the date): the date is free to fix
+        profile[24:36] = struct.pack(">6H", 2000, 1, 1, 0, 0, 0)
+    return bytes(profile)
+
+
+def encode(image: Image.Image, fmt: str, *, quality: int, parameters: str, xmp: bytes, text: dict | None = None) -> bytes:
+    """The bytes of `image` in `fmt`, tagged sRGB, with A1111 `parameters` and the XMP packet embedded.
+
+    PNG carries `parameters` (and any extra `text`) as iTXt chunks and the XMP as an iTXt
+    `XML:com.adobe.xmp` chunk; JPEG, WebP and AVIF carry `parameters` as EXIF UserComment and the
+    XMP in their own XMP slot.
+    """
+    buffer = io.BytesIO()
+    options: dict = {"icc_profile": srgb_icc()}
+    if fmt == "png":
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        for key, value in {"parameters": parameters, **(text or {}), XMP_PNG_KEY: xmp.decode()}.items():
+            info.add_itxt(key, value)
+        options.update(pnginfo=info, optimize=False)
+    else:
+        options.update(exif=exif_user_comment(parameters), xmp=xmp, quality=quality)
+        if fmt == "jpeg":
+            options.update(optimize=True, progressive=True, subsampling="4:2:0" if quality < 90 else "4:4:4")
+        elif fmt == "webp":
+            options.update(method=4)
+        elif fmt == "avif":
+            options.update(speed=8)
+    image.save(buffer, format=_PIL_FORMATS[fmt], **options)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """How the published files of each image are made: renditions, formats, disclosure and metadata."""
+
+    renditions: tuple[RenditionSpec, ...] = ()
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    quality: int = 85
+    sharpen: bool = True
+    disclosure: str | None = None
+    credit: str = DEFAULT_CREDIT
+    alt_text: str | None = None
+    upscaler: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "renditions": [f"{s.name}={s.width}x{s.height}" for s in self.renditions],
+            "formats": list(self.formats),
+            "quality": self.quality,
+            "sharpen": self.sharpen,
+            "disclosure": self.disclosure,
+            "credit": self.credit,
+            "alt_text": self.alt_text,
+            "upscaler": upscaler_name(self.upscaler) if self.upscaler else None,
+        }
+
+
+def publish_options(
+    *,
+    renditions: str | None = None,
+    formats: str | None = None,
+    quality: int = 85,
+    sharpen: bool = True,
+    disclosure: str | None = None,
+    credit: str | None = None,
+    alt_text: str | None = None,
+    upscaler: str | None = None,
+) -> PublishOptions:
+    """Validated PublishOptions from CLI-style text; InputError names the bad value."""
+    if not 1 <= quality <= 100:
+        raise InputError(f"`quality` has to be between 1 and 100 but is {quality}")
+    if credit is not None and not credit.strip():
+        raise InputError("the credit line is empty")
+    if alt_text is not None and not alt_text.strip():
+        raise InputError("the alt text is empty")
+    return PublishOptions(
+        renditions=parse_renditions(renditions),
+        formats=parse_formats(formats),
+        quality=quality,
+        sharpen=sharpen,
+        disclosure=None if disclosure is None else check_text(disclosure),
+        credit=" ".join(credit.split()) if credit else DEFAULT_CREDIT,
+        alt_text=" ".join(alt_text.split()) if alt_text else None,
+        upscaler=check_upscaler_source(upscaler) if upscaler else None,
+    )
+
+
+def embedded_metadata(record: dict) -> tuple[str, bytes]:
+    """The A1111 `parameters` text and the XMP packet that every published file of a record carries."""
+    publishing = record["publishing"]
+    xmp = xmp_packet(alt_text=publishing["alt_text"], credit=publishing["credit"], title=record.get("title"))
+    return a1111_parameters(record), xmp
+
+
+def render_files(image, record: dict, publish: PublishOptions) -> tuple[dict[str, bytes], list[dict]]:
+    """Every rendition of `image` in every format, encoded with its metadata: (bytes by suffix, what was done)."""
+    from pipeline.disclosure import add_strip
+    from pipeline.renditions import render
+
+    parameters, xmp = embedded_metadata(record)
+    files: dict[str, bytes] = {}
+    rendered: list[dict] = []
+    hook, hook_name = None, None
+    if publish.upscaler and any(s.width > image.width or s.height > image.height for s in publish.renditions):
+        from pipeline.models.upscaler import load_upscaler
+
+        model = load_upscaler(publish.upscaler)
+        hook, hook_name = (lambda im, factor: model(im, factor, prompt=record["final_prompt"])), model.__name__
+    for spec in publish.renditions:
+        picture, info = render(image, spec, sharpen=publish.sharpen, upscaler=hook, upscaler_name=hook_name)
+        if publish.disclosure:
+            picture = add_strip(picture, publish.disclosure)
+        for fmt in publish.formats:
+            suffix = f".{spec.name}{EXTENSIONS[fmt]}"
+            data = encode(picture, fmt, quality=publish.quality, parameters=parameters, xmp=xmp)
+            files[suffix] = data
+            rendered.append(
+                {
+                    "name": spec.name,
+                    "format": fmt,
+                    "suffix": suffix,
+                    "width": spec.width,
+                    "height": spec.height,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    **info.to_dict(),
+                    "native_size": [image.width, image.height],
+                    "disclosure": publish.disclosure,
+                }
+            )
+    return files, rendered
+
+
+def publish_from_record(record: dict, only: dict | None = None) -> PublishOptions:
+    """The PublishOptions a record was published with; `only` (a rendition entry) narrows it to that file."""
+    publishing = record["publishing"]
+    specs = parse_renditions(",".join(publishing["renditions"]) or None)
+    formats = tuple(publishing["formats"])
+    if only is not None:
+        specs = tuple(s for s in specs if s.name == only["name"])
+        formats = (only["format"],)
+    return PublishOptions(
+        renditions=specs,
+        formats=formats,
+        quality=publishing["quality"],
+        sharpen=publishing["sharpen"],
+        disclosure=publishing["disclosure"],
+        credit=publishing["credit"],
+        alt_text=publishing["alt_text"],
+    )

@@ -1,0 +1,200 @@
+"""Recovery after a killed run: remove its temporary and incomplete files, index records the catalogue lacks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+from pipeline.catalogue import Catalogue, ImageEntry, RenditionEntry
+from pipeline.storage import TEMP_PREFIX, writer_tag
+
+STALE_SECONDS = 24 * 3600
+"""Temporary files of writers on other hosts (a shared folder) count as leftovers after this long."""
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def writer_alive(temp: Path) -> bool:
+    """Whether the process that named a `.partial-<host>-<pid>-...` file may still be writing it."""
+    host, _, rest = temp.name[len(TEMP_PREFIX) :].partition("-")
+    pid_text = rest.partition("-")[0]
+    if pid_text.isdigit() and host == writer_tag().rsplit("-", 1)[0]:
+        return _pid_alive(int(pid_text))
+    try:
+        return time.time() - temp.stat().st_mtime < STALE_SECONDS
+    except FileNotFoundError:
+        return False
+
+
+def stem_of(name: str) -> str:
+    """`<stem>` of `<stem>.png`, `<stem>.json` or a rendition `<stem>.<name>.<ext>` (stems have no dots)."""
+    return name.split(".", 1)[0]
+
+
+def leftover_temps(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.name.startswith(TEMP_PREFIX) and p.is_file() and not writer_alive(p))
+
+
+def incomplete_files(root: Path) -> list[str]:
+    """Final names of image sets that a dead writer began to link but never completed.
+
+    A writer links each finished temporary file to its final name and removes the temporary files
+    only after the JSON record, linked last, is in place. So a final file that shares its inode with
+    a dead writer's temporary file, and whose record is absent, belongs to a set that never completed.
+    """
+    inodes = set()
+    for temp in leftover_temps(root):
+        try:
+            stat = temp.stat()
+            inodes.add((stat.st_dev, stat.st_ino))
+        except FileNotFoundError:
+            pass
+    if not inodes:
+        return []
+    names = []
+    for path in sorted(root.iterdir()):
+        if path.name.startswith(TEMP_PREFIX) or not path.is_file():
+            continue
+        stat = path.stat()
+        if (stat.st_dev, stat.st_ino) in inodes and not (root / f"{stem_of(path.name)}.json").exists():
+            names.append(path.name)
+    return names
+
+
+def clean_leftovers(root: Path) -> list[str]:
+    """Remove the incomplete image sets of dead writers, then their temporary files; returns the names removed.
+
+    Sets whose record was linked are complete and stay.
+    """
+    removed = []
+    for name in incomplete_files(root):
+        (root / name).unlink(missing_ok=True)
+        removed.append(name)
+    for temp in leftover_temps(root):
+        temp.unlink(missing_ok=True)
+        removed.append(temp.name)
+    return removed
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_record(path: Path) -> dict | None:
+    """A hero-pipeline record from a JSON file, or None when the file is not one."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(record, dict) and {"schema", "prompt", "seed", "batch"} <= record.keys():
+        return record
+    return None
+
+
+def image_folders(root: Path) -> list[Path]:
+    """The output folder and the folders in it (such as quarantine) where images are stored."""
+    if not root.is_dir():
+        return []
+    return [root] + sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _relative(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def entry_from_disk(root: Path, record_path: Path, record: dict) -> ImageEntry:
+    """The catalogue entry for a record and the files beside it; renditions missing on disk are left out."""
+    from pipeline.store import checks_from_record
+
+    stem = stem_of(record_path.name)
+    master = record_path.parent / f"{stem}.png"
+    digest = file_sha256(master)
+    expected = record.get("image_sha256")
+    flagged = bool((record.get("image_checks") or {}).get("reasons"))
+    status = "modified" if expected and expected != digest else "flagged" if flagged else "ok"
+    renditions = []
+    for item in record.get("renditions", []):
+        path = record_path.parent / f"{stem}{item['suffix']}"
+        if path.is_file():
+            renditions.append(
+                RenditionEntry(
+                    item["name"], item["format"], _relative(root, path), item["width"], item["height"],
+                    file_sha256(path), bool(item.get("upscaled")), item.get("scale"),
+                )
+            )
+    return ImageEntry(
+        path=_relative(root, master),
+        record_path=_relative(root, record_path),
+        sha256=digest,
+        record_sha256=file_sha256(record_path),
+        record=record,
+        status=status,
+        renditions=renditions,
+        checks=checks_from_record(record),
+    )
+
+
+def unindexed_records(root: Path, catalogue: Catalogue) -> list[tuple[Path, dict]]:
+    """Records on disk that the catalogue lacks (with their master image present)."""
+    known = catalogue.indexed_record_paths()
+    found = []
+    for folder in image_folders(root):
+        for path in sorted(folder.glob("*.json")):
+            if _relative(root, path) in known or path.name.startswith("."):
+                continue
+            record = read_record(path)
+            if record is not None and (folder / f"{stem_of(path.name)}.png").is_file():
+                found.append((path, record))
+    return found
+
+
+def adopt_records(root: Path, catalogue: Catalogue) -> list[str]:
+    """Index every complete record that the catalogue lacks (e.g. a run killed before its commit)."""
+    adopted = []
+    for path, record in unindexed_records(root, catalogue):
+        catalogue.add_image(None, entry_from_disk(root, path, record))
+        adopted.append(_relative(root, path))
+    return adopted
+
+
+def interrupted_runs(catalogue: Catalogue) -> list[int]:
+    """Mark runs still `running` whose process on this host is gone as `interrupted`."""
+    marked = []
+    host = socket.gethostname()
+    for run in catalogue.runs():
+        if run["status"] == "running" and run["host"] == host and run["pid"] and not _pid_alive(run["pid"]):
+            catalogue.finish_run(run["id"], "interrupted")
+            marked.append(run["id"])
+    return marked
+
+
+def recover(catalogue: Catalogue, log=lambda message: None) -> dict:
+    """What every run does first in its output folder: clean leftovers, index orphaned records, close dead runs."""
+    removed = [name for folder in image_folders(catalogue.root) for name in clean_leftovers(folder)]
+    adopted = adopt_records(catalogue.root, catalogue)
+    interrupted = interrupted_runs(catalogue)
+    if removed:
+        log(f"removed {len(removed)} leftover file(s) of a killed run")
+    if adopted:
+        log(f"catalogued {len(adopted)} image(s) found on disk without a catalogue entry")
+    return {"removed": removed, "adopted": adopted, "interrupted": interrupted}
