@@ -15,6 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Pixels depend on the CPU thread count: every test runs torch with one thread.
 os.environ.setdefault("PIPELINE_THREADS", "1")
+# Renditions (on by default) cost about a second per image; tests that check them ask for them by name.
+os.environ.setdefault("PIPELINE_RENDITIONS", "none")
 
 
 @pytest.fixture

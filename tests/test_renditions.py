@@ -141,3 +141,13 @@ def test_same_image_encodes_to_the_same_bytes():
     publish.srgb_icc.cache_clear()
     time.sleep(1.1)  # the ICC library stamps profiles with the current second
     assert publish.encode(image, "webp", quality=80, parameters="p", xmp=b"<x/>") == first
+
+
+def test_generate_publishes_the_default_renditions_unless_told_otherwise(cli, tmp_path):
+    # conftest turns renditions off for speed; a user's plain `generate` gets them all.
+    result = cli("generate", "--model", "tiny", *TINY, "--seed", "5", "--out", tmp_path, "--json",
+                 env={"PIPELINE_RENDITIONS": None})
+    assert result.exit_code == 0, result.stderr
+    [entry] = json.loads(result.stdout)["images"]
+    assert sorted({r["name"] for r in entry["renditions"]}) == sorted(DEFAULT_RENDITIONS)
+    assert {Path(r["path"]).suffix for r in entry["renditions"]} == {".webp", ".jpg"}

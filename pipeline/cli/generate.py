@@ -82,9 +82,11 @@ def read_source(article: str | None, prompt: str | None):
 @click.option("--threads", type=int, envvar="PIPELINE_THREADS", help="CPU threads for torch; default: torch's choice.")
 @click.option(
     "--renditions",
-    default="none",
+    default="all",
     show_default=True,
-    help="Renditions to publish: comma-separated hero, og, square, thumb, all, NAME=WIDTHxHEIGHT, or none.",
+    envvar="PIPELINE_RENDITIONS",
+    help="Renditions to publish: comma-separated hero, og, square, thumb, all, NAME=WIDTHxHEIGHT, or none "
+    "(or $PIPELINE_RENDITIONS).",
 )
 @click.option("--formats", default="webp,jpeg", show_default=True, help="Rendition formats: png, webp, jpeg, avif.")
 @click.option("--quality", type=int, default=85, show_default=True, help="Rendition quality for WebP, JPEG and AVIF (1-100).")
