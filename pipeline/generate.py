@@ -316,6 +316,10 @@ def store_image(out_dir: Path, record: dict, image, publish: PublishOptions | No
         safety=[safety["method"], safety["strength"], safety["concept"]],
     )
     stem = image_stem(record["title"] or record["prompt"], record["seed"], name_params)
+    if reasons and publish is not None and publish.renditions:
+        # A flagged image is kept for review, never published: it gets no renditions.
+        record = {**record, "renditions_withheld": "flagged by the image checks"}
+        publish = replace(publish, renditions=())
     catalogued = catalogued or shared_store(out_dir)
     files = catalogued.save(image, record, stem, publish, folder=destination(out_dir, reasons))
     paths = files.paths

@@ -276,7 +276,8 @@ def test_flagged_images_are_catalogued_in_quarantine(cli, tmp_path):
     assert Path(entry["path"]).parent == out / "quarantine"
     [listed] = run_json(cli, "list", "--out", out, "--status", "flagged")
     assert listed["id"] == entry["id"] and listed["path"] == entry["path"]
-    assert Path(listed["renditions"][0]["path"]).parent == out / "quarantine"
+    assert listed["renditions"] == []  # never published
+    assert json.loads(Path(entry["record"]).read_text())["renditions_withheld"] == "flagged by the image checks"
     shown = run_json(cli, "show", entry["path"], "--out", out)
     assert {c["name"]: c["verdict"] for c in shown["checks"]}["image-checks"] == "flag"
     # The catalogue is rebuilt with the quarantined image in place, and doctor finds nothing else.
@@ -284,4 +285,4 @@ def test_flagged_images_are_catalogued_in_quarantine(cli, tmp_path):
         (out / name).unlink(missing_ok=True)
     assert run_json(cli, "doctor", "--out", out)["consistent"] is True
     [rebuilt] = run_json(cli, "list", "--out", out)
-    assert rebuilt["path"] == entry["path"] and rebuilt["status"] == "flagged" and len(rebuilt["renditions"]) == 2
+    assert rebuilt["path"] == entry["path"] and rebuilt["status"] == "flagged" and rebuilt["renditions"] == []
