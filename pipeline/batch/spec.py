@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.errors import InputError
+from pipeline.inputs import read_input
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -228,13 +229,7 @@ def _read_article(spec_path: Path, name: str, number: int, errors: SpecErrors):
     path = Path(name) if Path(name).is_absolute() else spec_path.parent / name
     place = _place(number, "article")
     try:
-        return parse_article(decode_text(path.read_bytes(), str(path)), str(path)), str(path)
-    except FileNotFoundError:
-        errors.add(place, f"article file {path} does not exist")
-    except IsADirectoryError:
-        errors.add(place, f"{path} is a folder, not an article file")
-    except OSError as exc:
-        errors.add(place, f"cannot read article file {path}: {exc.strerror}")
+        return parse_article(decode_text(read_input(path, "article file"), str(path)), str(path)), str(path)
     except InputError as exc:
         errors.add(place, str(exc))
     return None, str(path)
@@ -333,12 +328,4 @@ def _check_job(path, table, number, defaults, errors, style_names) -> Job | None
 
 def load_spec(path: Path, guidelines: Path | None = None) -> BatchSpec:
     """Read and validate the spec file at `path`; `guidelines` as for `parse_spec`."""
-    if path.is_dir():
-        raise InputError(f"{path} is a folder, not a batch spec file")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"batch spec {path} does not exist") from None
-    except OSError as exc:
-        raise InputError(f"cannot read batch spec {path}: {exc.strerror}") from None
-    return parse_spec(data, path, guidelines)
+    return parse_spec(read_input(path, "batch spec"), path, guidelines)

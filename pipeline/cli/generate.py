@@ -10,6 +10,7 @@ import click
 
 from pipeline.cli.guidelines_option import guidelines_option
 from pipeline.errors import InputError
+from pipeline.inputs import read_input
 
 PUBLISH_OPTIONS = ("renditions", "formats", "quality", "sharpen", "disclosure", "credit", "alt_text", "upscaler")
 SCHEDULER_NAMES = ["ddim", "pndm", "euler", "euler-a", "dpm++", "dpm++-karras", "unipc", "lms"]
@@ -29,15 +30,7 @@ def read_source(article: str | None, prompt: str | None):
         raise click.UsageError("give an ARTICLE file (or - for stdin) or --prompt TEXT")
     if article == "-":
         return parse_article(decode_text(sys.stdin.buffer.read(), "standard input"), "standard input"), "stdin"
-    path = Path(article)
-    if path.is_dir():
-        raise InputError(f"{article} is a folder, not an article file")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"article file {article} does not exist") from None
-    except OSError as exc:
-        raise InputError(f"cannot read article file {article}: {exc.strerror}") from None
+    data = read_input(Path(article), "article file")
     return parse_article(decode_text(data, article), article), article
 
 

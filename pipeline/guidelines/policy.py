@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from pipeline.errors import InputError
+from pipeline.inputs import read_input
 from pipeline.guidelines.normalise import phrase_words, stem
 
 if sys.version_info >= (3, 11):
@@ -120,15 +121,7 @@ def load_guidelines(path: str | Path | None = None) -> Guidelines:
         source = default_path()
         return parse_guidelines(source.read_bytes(), "prompts/guidelines.toml (default)")
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"guidelines file {path} does not exist") from None
-    except IsADirectoryError:
-        raise InputError(f"guidelines file {path} is a folder") from None
-    except OSError as exc:
-        raise InputError(f"cannot read guidelines file {path}: {exc.strerror}") from None
-    return parse_guidelines(data, str(path))
+    return parse_guidelines(read_input(path, "guidelines file"), str(path))
 
 
 def parse_guidelines(data: bytes, source: str) -> Guidelines:
