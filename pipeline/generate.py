@@ -12,6 +12,7 @@ from pathlib import Path
 from pipeline import guidelines
 from pipeline.errors import InputError, PromptBlocked
 from pipeline.metadata import a1111_parameters, public_record
+from pipeline.models.accel import AccelOptions
 from pipeline.naming import image_stem
 from pipeline.storage import check_writable, json_bytes, png_bytes, write_new_files
 
@@ -45,6 +46,7 @@ class GenerateRequest:
     out_dir: Path = Path("outputs")
     threads: int | None = None
     model_config: str | None = None
+    accel: AccelOptions = AccelOptions()
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def get_model(request: GenerateRequest):
     """The loaded model for a request; built once per process and reused."""
     from pipeline.models.loader import load_model
 
-    key = (request.model, request.device, request.dtype, request.scheduler, request.model_config)
+    key = (request.model, request.device, request.dtype, request.scheduler, request.model_config, request.accel)
     model = _MODEL_CACHE.get(key)
     if model is None:
         model = load_model(
@@ -111,6 +113,7 @@ def get_model(request: GenerateRequest):
             scheduler=request.scheduler,
             threads=request.threads,
             model_config=request.model_config,
+            accel=request.accel,
         )
         _MODEL_CACHE[key] = model
     elif request.threads is not None:
@@ -159,6 +162,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
         )
 
     # 5. Generate and store, batch by batch
+    from pipeline.models.accel import memory_record
     from pipeline.models.loader import library_versions, torch_threads
 
     versions = library_versions()
@@ -192,6 +196,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                     "device": request.device,
                     "dtype": request.dtype,
                     "model_config": request.model_config,
+                    "accel": request.accel.to_dict(),
                 },
                 "source": request.source,
                 "final_prompt": judgement.prompt,
@@ -228,11 +233,13 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                 "device": info.device,
                 "dtype": info.dtype,
                 "threads": torch_threads(),
+                "accel": getattr(model, "accel", None),
                 "versions": versions,
                 "timings": {
                     "model_load_s": round(model.load_seconds, 4),
                     "batch_generate_s": round(elapsed, 4),
                     "per_image_s": round(elapsed / len(batch_seeds), 4),
+                    **memory_record(info.device),
                 },
             }
             name_params = {k: record[k] for k in ("final_prompt", "negative_prompt", "model", "width", "height")}
@@ -265,6 +272,7 @@ def reproduction_request(record: dict, out_dir: Path) -> GenerateRequest:
         scheduler=options["scheduler"],
         negative_prompt=options["negative_prompt"],
         model_config=options["model_config"],
+        accel=AccelOptions.from_dict(options.get("accel")),
         device=record["device"],
         dtype=record["dtype"],
         seed=batch["seeds"][0],

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from pipeline.cli.accel_options import accel_options, pop_accel_options
 from pipeline.errors import InputError
 
 SCHEDULER_NAMES = ["ddim", "pndm", "euler", "euler-a", "dpm++", "dpm++-karras", "unipc", "lms"]
@@ -72,6 +73,7 @@ def read_source(article: str | None, prompt: str | None):
 @click.option("--threads", type=int, envvar="PIPELINE_THREADS", help="CPU threads for torch; default: torch's choice.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout; logs go to stderr.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+@accel_options
 def generate(article, prompt, as_json, quiet, **options):
     """Generate hero images for an ARTICLE file (- for stdin) or a --prompt.
 
@@ -80,7 +82,8 @@ def generate(article, prompt, as_json, quiet, **options):
     from pipeline.generate import GenerateRequest, generate as run
 
     parsed, source = read_source(article, prompt)
-    request = GenerateRequest(prompt=parsed.prompt, title=parsed.title, source=source, **options)
+    accel = pop_accel_options(options)
+    request = GenerateRequest(prompt=parsed.prompt, title=parsed.title, source=source, accel=accel, **options)
 
     def log(message: str) -> None:
         if not quiet:
