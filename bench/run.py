@@ -68,11 +68,13 @@ def bench_startup(repeats: int, env: dict) -> dict:
 def generate_commands(args, batch: int, out: Path) -> tuple[list[str], list[str]]:
     common = ["--seed", "1", "--steps", str(args.steps), "--width", str(args.width), "--height", str(args.height)]
     ours = [sys.executable, "-m", "pipeline", "generate", "--model", args.model, "--prompt", PROMPT, "--style", "none"]
-    ours += common + ["--guidance", str(args.guidance), "--num-images", str(batch), "--batch-size", str(batch)]
+    # Two batches per process: the first pays one-off costs (CUDA kernels, caches), the second is warm.
+    sizes = ["--num-images", str(2 * batch), "--batch-size", str(batch)]
+    ours += common + ["--guidance", str(args.guidance), *sizes]
     ours += ["--device", args.device, "--dtype", args.dtype, "--out", str(out / "ours"), "--json", "-q"]
     ours += renditions_off()
     bare = [sys.executable, str(REPO / "bench" / "bare_diffusers.py"), "--model", args.model, "--prompt", PROMPT]
-    bare += common + ["--guidance", str(args.guidance), "--num-images", str(batch)]
+    bare += common + ["--guidance", str(args.guidance), *sizes]
     bare += ["--device", args.device, "--dtype", args.dtype, "--out", str(out / "bare")]
     # Both sides run with the same speed settings, so the comparison is of overhead alone.
     ours += ["--fuse-qkv" if args.fuse_qkv else "--no-fuse-qkv"]
@@ -96,11 +98,15 @@ def renditions_off() -> list[str]:
 
 
 def ours_timings(stdout: str) -> dict:
-    images = json.loads(stdout)["images"]
-    record = json.loads(Path(images[0]["record"]).read_text())
-    return {"generate_s": record["timings"]["batch_generate_s"], **{
-        k: v for k, v in record["timings"].items() if k == "peak_gpu_memory_mb"
-    }, "accel": record.get("accel")}
+    """Per-batch generate times (in order) and peak GPU memory, from the records ours wrote."""
+    records = [json.loads(Path(image["record"]).read_text()) for image in json.loads(stdout)["images"]]
+    batches: dict[tuple, float] = {}
+    for record in records:
+        batches.setdefault(tuple(record["batch"]["seeds"]), record["timings"]["batch_generate_s"])
+    result = {"batch_generate_s": list(batches.values()), "accel": records[0].get("accel")}
+    if "peak_gpu_memory_mb" in records[-1]["timings"]:
+        result["peak_gpu_memory_mb"] = records[-1]["timings"]["peak_gpu_memory_mb"]
+    return result
 
 
 def bench_generate(args, env: dict) -> dict:
@@ -114,9 +120,14 @@ def bench_generate(args, env: dict) -> dict:
                     ours, bare = generate_commands(args, batch, out)
                     result = run_timed(ours if side == "ours" else bare, env)
                     inner = ours_timings(result["stdout"]) if side == "ours" else json.loads(result["stdout"].splitlines()[-1])
-                    entry = rows.setdefault(f"{side}-{batch}", {"wall_s": [], "generate_s": [], "peak_rss_mb": [], "peak_gpu_memory_mb": []})
+                    entry = rows.setdefault(
+                        f"{side}-{batch}",
+                        {"wall_s": [], "first_batch_s": [], "warm_batch_s": [], "peak_rss_mb": [], "peak_gpu_memory_mb": []},
+                    )
+                    first, warm = inner["batch_generate_s"]
                     entry["wall_s"].append(result["wall_s"])
-                    entry["generate_s"].append(inner["generate_s"])
+                    entry["first_batch_s"].append(first)
+                    entry["warm_batch_s"].append(warm)
                     entry["peak_rss_mb"].append(result["peak_rss_mb"])
                     if "peak_gpu_memory_mb" in inner:
                         entry["peak_gpu_memory_mb"].append(inner["peak_gpu_memory_mb"])
@@ -126,17 +137,20 @@ def bench_generate(args, env: dict) -> dict:
     summary = {}
     for key, entry in rows.items():
         batch = int(key.split("-")[1])
-        generate_s = statistics.median(entry["generate_s"])
+        warm = statistics.median(entry["warm_batch_s"])
         summary[key] = {
             "batch": batch,
             "wall_s": statistics.median(entry["wall_s"]),
-            "generate_s": generate_s,
-            "per_image_s": generate_s / batch,
-            "images_per_s": batch / generate_s,
+            "first_batch_s": statistics.median(entry["first_batch_s"]),
+            "warm_batch_s": warm,
+            "per_image_s": warm / batch,
+            "images_per_s": batch / warm,
             "peak_rss_mb": max(entry["peak_rss_mb"]),
             "peak_gpu_memory_mb": max(entry["peak_gpu_memory_mb"]) if entry["peak_gpu_memory_mb"] else None,
             "runs": {k: v for k, v in entry.items() if k != "accel"},
         }
+        if "accel" in entry:
+            summary[key]["accel"] = entry["accel"]
     return summary
 
 
@@ -259,9 +273,9 @@ def verdicts(results: dict) -> list[dict]:
         found.append(("help_startup", "pipeline --help / python -c 'import click'", results["startup"]["ratio"]))
     gen = results.get("generate", {})
     if "ours-1" in gen and "bare-1" in gen:
-        found.append(("generate_whole_process", "generate whole process, batch 1", gen["ours-1"]["wall_s"] / gen["bare-1"]["wall_s"]))
+        found.append(("generate_whole_process", "generate whole process, batch 1 (x2)", gen["ours-1"]["wall_s"] / gen["bare-1"]["wall_s"]))
     if "ours-16" in gen and "bare-16" in gen:
-        found.append(("batch16_per_image", "per-image cost at batch 16", gen["ours-16"]["per_image_s"] / gen["bare-16"]["per_image_s"]))
+        found.append(("batch16_per_image", "per-image cost at batch 16 (warm)", gen["ours-16"]["per_image_s"] / gen["bare-16"]["per_image_s"]))
     return [{"target": key, "what": what, "ratio": ratio, "limit": TARGETS[key], "met": ratio <= TARGETS[key]} for key, what, ratio in found]
 
 
@@ -271,12 +285,16 @@ def print_table(results: dict) -> None:
         print(f"start-up     pipeline --help {s['pipeline_help']:.3f} s   bare click {s['bare_click']:.3f} s")
     gen = results.get("generate")
     if gen:
-        print(f"{'side':<6}{'batch':>6}{'process s':>11}{'generate s':>12}{'per image s':>13}{'images/s':>10}{'peak RSS MB':>13}{'GPU MB':>9}")
+        print("whole processes of 2 batches each; per image and images/s from the second (warm) batch")
+        print(
+            f"{'side':<6}{'batch':>6}{'process s':>11}{'1st batch s':>13}{'warm batch s':>14}{'per image s':>13}"
+            f"{'images/s':>10}{'peak RSS MB':>13}{'GPU MB':>9}"
+        )
         for key in sorted(gen, key=lambda k: (gen[k]["batch"], k.startswith("bare"))):
             row = gen[key]
             gpu = f"{row['peak_gpu_memory_mb']:.0f}" if row["peak_gpu_memory_mb"] else "-"
             print(
-                f"{key.split('-')[0]:<6}{row['batch']:>6}{row['wall_s']:>11.2f}{row['generate_s']:>12.3f}"
+                f"{key.split('-')[0]:<6}{row['batch']:>6}{row['wall_s']:>11.2f}{row['first_batch_s']:>13.3f}{row['warm_batch_s']:>14.3f}"
                 f"{row['per_image_s']:>13.4f}{row['images_per_s']:>10.2f}{row['peak_rss_mb']:>13.0f}{gpu:>9}"
             )
     flops = results.get("flops")
