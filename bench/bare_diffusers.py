@@ -23,7 +23,7 @@ def load(model: str, dtype):
         extra = {}
         if index.is_file() and "safety_checker" in json.loads(index.read_text()):
             extra = {"safety_checker": None, "requires_safety_checker": False}
-        return diffusers.AutoPipelineForText2Image.from_pretrained(model, torch_dtype=dtype, **extra)
+        return diffusers.AutoPipelineForText2Image.from_pretrained(model, dtype=dtype, **extra)
     # A built-in has no folder: build its components exactly as the package does, then the pipeline.
     sys.path.insert(0, str(REPO))
     from pipeline.models.builtin import build_components

@@ -136,7 +136,7 @@ def _tiny_vae(location: str, dtype):
     from diffusers import AutoencoderTiny
 
     try:
-        return AutoencoderTiny.from_pretrained(location, torch_dtype=dtype)
+        return AutoencoderTiny.from_pretrained(location, dtype=dtype)
     except Exception as exc:  # from_pretrained raises OSError, ValueError, hub errors...
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(
