@@ -17,3 +17,7 @@ class PromptBlocked(PipelineError):
     """The guidelines refused the prompt (exit code 3)."""
 
     exit_code = 3
+
+
+class OutOfMemory(PipelineError):
+    """The device ran out of memory for a batch; a smaller batch may fit (exit code 1)."""

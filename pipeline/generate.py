@@ -14,7 +14,7 @@ from pipeline.errors import InputError, PromptBlocked
 from pipeline.metadata import a1111_parameters, public_record
 from pipeline.models.accel import AccelOptions
 from pipeline.naming import image_stem
-from pipeline.storage import check_writable, json_bytes, png_bytes, write_new_files
+from pipeline.storage import check_writable, ensure_folder, json_bytes, png_bytes, write_new_files
 
 MIN_SIZE = 64
 MAX_SIZE = 4096
@@ -47,6 +47,12 @@ class GenerateRequest:
     threads: int | None = None
     model_config: str | None = None
     accel: AccelOptions = AccelOptions()
+    guidelines: Path | None = None
+    safety: str | None = None
+    nsfw_check: str | None = None
+    clip_check: str | None = None
+    seeds: tuple[int, ...] | None = None  # explicit seeds; when given, `seed` and `num_images` are not used
+    batch_key: str | None = None  # set by batch runs and kept in the record, so a rerun can find the image
 
 
 @dataclass(frozen=True)
@@ -55,9 +61,12 @@ class StoredImage:
     record_path: Path
     seed: int
     record: dict
+    reasons: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {"path": str(self.path), "record": str(self.record_path), "seed": self.seed}
+        data = {"path": str(self.path), "record": str(self.record_path), "seed": self.seed}
+        data.update(flagged=bool(self.reasons), reasons=list(self.reasons))
+        return data
 
 
 @dataclass
@@ -90,8 +99,13 @@ def check_request(request: GenerateRequest) -> None:
         raise InputError(f"`num-images` has to be between 1 and {MAX_IMAGES} but is {request.num_images}")
     if request.batch_size < 1:
         raise InputError(f"`batch-size` has to be at least 1 but is {request.batch_size}")
-    if request.seed is not None and not 0 <= request.seed < 2**63:
-        raise InputError(f"`seed` has to be between 0 and 2**63-1 but is {request.seed}")
+    for seed in (request.seed,) if request.seeds is None else request.seeds:
+        if seed is not None and not 0 <= seed < 2**63:
+            raise InputError(f"`seed` has to be between 0 and 2**63-1 but is {seed}")
+    if request.seeds is not None and not 1 <= len(request.seeds) <= MAX_IMAGES:
+        raise InputError(f"`seeds` has to hold between 1 and {MAX_IMAGES} seeds but holds {len(request.seeds)}")
+    if request.safety is not None and request.safety not in guidelines.STRENGTHS:
+        raise InputError(f"`safety` has to be one of {', '.join(guidelines.STRENGTHS)} but is {request.safety!r}")
     if request.threads is not None and request.threads < 1:
         raise InputError(f"`threads` has to be at least 1 but is {request.threads}")
 
@@ -123,8 +137,12 @@ def get_model(request: GenerateRequest):
     return model
 
 
-def generate(request: GenerateRequest, model=None, log=lambda message: None) -> GenerateResult:
-    """Run one generate job. `model` may be injected (a LoadedModel); otherwise it is loaded."""
+def generate(request: GenerateRequest, model=None, log=lambda message: None, store=None) -> GenerateResult:
+    """Run one generate job. `model` may be injected (a LoadedModel); otherwise it is loaded.
+
+    `store(out_dir, record, image) -> StoredImage` may replace `store_image`, e.g. to hand images to
+    another process that writes them; it is then responsible for its destination.
+    """
     # 1. Check inputs
     check_request(request)
     from pipeline.models import resolve_model_source
@@ -132,13 +150,19 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
     resolve_model_source(request.model)  # unknown models fail before anything is loaded
 
     # 2. Apply guidelines
-    judgement = guidelines.judge(request.prompt, style=request.style, negative_prompt=request.negative_prompt)
+    policy = guidelines.load_guidelines(request.guidelines)
+    judgement = guidelines.judge(
+        request.prompt, style=request.style, negative_prompt=request.negative_prompt, guidelines=policy
+    )
     if judgement.verdict == "block":
-        rule = judgement.rules[0] if judgement.rules else None
-        raise PromptBlocked(f"prompt refused by guideline {rule.id if rule else '?'}: {rule.matched if rule else ''}")
+        raise PromptBlocked(judgement.refusal())
 
     # 3. Prepare the output folder and the model
-    check_writable(request.out_dir)
+    if store is None:
+        check_writable(request.out_dir)
+    from pipeline.image_checks import load_checks, run_checks
+
+    checks = load_checks(nsfw=request.nsfw_check, clip=request.clip_check, guidelines=policy)
     if model is None:
         log(f"loading model {request.model} ...")
         model = get_model(request)
@@ -148,7 +172,10 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
     steps = request.num_inference_steps or info.default_steps
     guidance = info.default_guidance if request.guidance_scale is None else request.guidance_scale
     base_seed = secrets.randbelow(2**32) if request.seed is None else request.seed
-    seeds = [base_seed + i for i in range(request.num_images)]
+    seeds = list(request.seeds) if request.seeds is not None else [base_seed + i for i in range(request.num_images)]
+    safety = model.safety_guidance(request.safety or policy.safety_strength, policy.safety_concept, guidance)
+    if safety["note"]:
+        log(safety["note"])
 
     # 4. Say how the prompt fits the text encoder; never cut it silently
     tokens = model.count_tokens(judgement.prompt)
@@ -180,9 +207,11 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
             width=width,
             seeds=batch_seeds,
             long_prompt=long_prompt,
+            safety=safety,
         )
         elapsed = time.perf_counter() - began
-        for index, (seed, image) in enumerate(zip(batch_seeds, images)):
+        flags = run_checks(checks, images)
+        for index, (seed, image, reasons) in enumerate(zip(batch_seeds, images, flags)):
             record = {
                 "schema": RECORD_SCHEMA,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -197,15 +226,28 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                     "dtype": request.dtype,
                     "model_config": request.model_config,
                     "accel": request.accel.to_dict(),
+                    "guidelines": str(request.guidelines) if request.guidelines else None,
+                    "safety": request.safety,
+                    "nsfw_check": request.nsfw_check,
+                    "clip_check": request.clip_check,
                 },
                 "source": request.source,
                 "final_prompt": judgement.prompt,
                 "negative_prompt": judgement.negative_prompt,
                 "guidelines": {
                     "version": judgement.guidelines_version,
+                    "digest": judgement.guidelines_digest,
+                    "source": policy.source,
                     "style": judgement.style,
                     "verdict": judgement.verdict,
                     "rules": [asdict(rule) for rule in judgement.rules],
+                },
+                "safety_guidance": safety,
+                "image_checks": {
+                    "run": [check.name for check in checks],
+                    "flagged": bool(reasons),
+                    "reasons": reasons,
+                    "publishable": not reasons,
                 },
                 "model": {
                     "name": request.model,
@@ -242,18 +284,40 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None) -> 
                     **memory_record(info.device),
                 },
             }
-            name_params = {k: record[k] for k in ("final_prompt", "negative_prompt", "model", "width", "height")}
-            name_params.update(steps=steps, guidance=guidance, scheduler=info.scheduler, batch=batch_seeds)
-            stem = image_stem(request.title or request.prompt, seed, name_params)
-            png = png_bytes(
-                image,
-                {"parameters": a1111_parameters(record), "hero-pipeline": json_text(public_record(record))},
-            )
-            paths = write_new_files(request.out_dir, stem, {".png": png, ".json": json_bytes(record)})
-            stored = StoredImage(paths[".png"], paths[".json"], seed, record)
+            if request.batch_key is not None:
+                record["batch_key"] = request.batch_key
+            if reasons:
+                log(f"flagged ({'; '.join(reasons)}): kept in quarantine")
+            stored = (store or store_image)(request.out_dir, record, image)
             result.images.append(stored)
             log(f"wrote {stored.path}")
     return result
+
+
+def store_image(out_dir: Path, record: dict, image) -> StoredImage:
+    """Write one image as PNG (parameters embedded) and its JSON record, atomically, under new names.
+
+    A flagged image goes to the quarantine folder instead of `out_dir`.
+    """
+    from pipeline.image_checks import destination
+
+    safety = record["safety_guidance"]
+    reasons = record["image_checks"]["reasons"]
+    name_params = {k: record[k] for k in ("final_prompt", "negative_prompt", "model", "width", "height")}
+    name_params.update(
+        steps=record["num_inference_steps"], guidance=record["guidance_scale"], scheduler=record["scheduler"],
+        batch=record["batch"]["seeds"], device=record["device"], dtype=record["dtype"],
+        safety=[safety["method"], safety["strength"], safety["concept"]],
+    )
+    stem = image_stem(record["title"] or record["prompt"], record["seed"], name_params)
+    png = png_bytes(
+        image,
+        {"parameters": a1111_parameters(record), "hero-pipeline": json_text(public_record(record))},
+    )
+    folder = destination(out_dir, reasons)
+    ensure_folder(folder)
+    paths = write_new_files(folder, stem, {".png": png, ".json": json_bytes(record)})
+    return StoredImage(paths[".png"], paths[".json"], record["seed"], record, tuple(reasons))
 
 
 def json_text(record: dict) -> str:
@@ -277,12 +341,17 @@ def reproduction_request(record: dict, out_dir: Path) -> GenerateRequest:
         dtype=record["dtype"],
         seed=batch["seeds"][0],
         num_images=len(batch["seeds"]),
+        seeds=tuple(batch["seeds"]),
         batch_size=len(batch["seeds"]),
         num_inference_steps=record["num_inference_steps"],
         guidance_scale=record["guidance_scale"],
         width=record["width"],
         height=record["height"],
         style=options["style"],
+        guidelines=Path(options["guidelines"]) if options.get("guidelines") else None,
+        safety=record.get("safety_guidance", {}).get("strength") or options.get("safety"),
+        nsfw_check=options.get("nsfw_check"),
+        clip_check=options.get("clip_check"),
         threads=record["threads"],
         out_dir=out_dir,
     )

@@ -37,6 +37,11 @@ def public_record(record: dict) -> dict:
         options["model"] = public["model"]["location"]
     if options.get("model_config"):
         options["model_config"] = "(local folder)"
+    for key in ("guidelines", "nsfw_check", "clip_check"):
+        if options.get(key):
+            options[key] = str(options[key]).replace("\\", "/").rsplit("/", 1)[-1]
+    if public.get("guidelines", {}).get("source"):
+        public["guidelines"]["source"] = public["guidelines"]["source"].replace("\\", "/").rsplit("/", 1)[-1]
     if public.get("source", "").startswith(("/", ".")) or "/" in public.get("source", ""):
         public["source"] = public["source"].rsplit("/", 1)[-1]
     return public

@@ -15,15 +15,24 @@ TEMP_PREFIX = ".partial-"
 
 
 def check_writable(folder: Path) -> None:
-    """Create `folder` if needed and prove a file can be written there; InputError otherwise."""
+    """Check, without creating anything, that `folder` is or can become a writable folder."""
+    probe = folder.absolute()
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise InputError(f"output folder {folder} cannot be made: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f"output folder {folder} is not writable (no write permission on {probe})")
+
+
+def ensure_folder(folder: Path) -> None:
+    """Create the output folder (and parents) when the first file is about to be written."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=TEMP_PREFIX):
-            pass
-    except FileExistsError:
-        raise InputError(f"output folder {folder} is a file, not a folder") from None
     except OSError as exc:
-        raise InputError(f"output folder {folder} is not writable ({exc.strerror})") from None
+        raise InputError(f"output folder {folder} cannot be created ({exc.strerror})") from None
 
 
 def _disk_error(exc: OSError, path: Path) -> PipelineError:

@@ -56,8 +56,14 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
+from pipeline.cli import batch as _batch  # noqa: E402
 from pipeline.cli import generate as _generate  # noqa: E402
 from pipeline.cli import models as _models  # noqa: E402
+from pipeline.cli import check_prompt as _check_prompt  # noqa: E402
+from pipeline.cli import styles as _styles  # noqa: E402
 
 main.add_command(_generate.generate)
 main.add_command(_models.models)
+main.add_command(_styles.styles)
+main.add_command(_check_prompt.check_prompt)
+main.add_command(_batch.batch)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from pipeline.cli.accel_options import accel_options, pop_accel_options
+from pipeline.cli.guidelines_option import guidelines_option
 from pipeline.errors import InputError
 
 SCHEDULER_NAMES = ["ddim", "pndm", "euler", "euler-a", "dpm++", "dpm++-karras", "unipc", "lms"]
@@ -69,6 +70,14 @@ def read_source(article: str | None, prompt: str | None):
 @click.option("--batch-size", type=int, default=1, show_default=True, help="Images per forward pass.")
 @click.option("--negative-prompt", help="Extra negative prompt, added to the style's.")
 @click.option("--style", help="Style preset (see `pipeline styles`).")
+@guidelines_option
+@click.option(
+    "--safety",
+    type=click.Choice(["off", "medium", "strong", "max"]),
+    help="Safe Latent Diffusion strength (SD 1.x/2.x); default: the guidelines' [guidance] strength.",
+)
+@click.option("--nsfw-check", metavar="MODEL", help="Check images with diffusers' NSFW checker (folder or hub id).")
+@click.option("--clip-check", metavar="MODEL", help="Check images for the guidelines' concepts with this CLIP model.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True)
 @click.option("--threads", type=int, envvar="PIPELINE_THREADS", help="CPU threads for torch; default: torch's choice.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout; logs go to stderr.")

@@ -10,12 +10,13 @@ import json
 import logging
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
-from pipeline.errors import InputError, PipelineError
+from pipeline.errors import InputError, OutOfMemory
 from pipeline.fingerprint import file_sha256, folder_fingerprint
 from pipeline.models import ALIASES, ModelSource, resolve_model_source
 from pipeline.models import accel as accel_module
@@ -108,6 +109,8 @@ def _quiet_libraries() -> None:
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+    # Deprecation notices inside diffusers' own pipelines are not the user's concern.
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"diffusers(\.|$)")
 
 
 def _hub_folder(repo_id: str) -> tuple[Path, str]:
@@ -117,12 +120,19 @@ def _hub_folder(repo_id: str) -> tuple[Path, str]:
     try:
         folder = Path(DiffusionPipeline.download(repo_id))
     except Exception as exc:  # the hub raises many kinds; all mean the model cannot be had
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(
-            f"model {repo_id} is not available ({type(exc).__name__}: {first_line[:160]}); "
+            f"model {repo_id} is not available: {_first_line(exc)}; "
             "check the id, your network and HF_TOKEN, or pass a local diffusers folder"
         ) from None
     return folder, folder.name
+
+
+def _first_line(exc: Exception, limit: int = 140) -> str:
+    """The first line of an exception's message, shortened at a word boundary."""
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if len(line) > limit:
+        line = line[:limit].rsplit(" ", 1)[0] + " ..."
+    return line
 
 
 def _from_folder(folder: Path, dtype: torch.dtype):
@@ -137,9 +147,8 @@ def _from_folder(folder: Path, dtype: torch.dtype):
         return AutoPipelineForText2Image.from_pretrained(str(folder), **kwargs), index
     except ValueError as exc:
         raise InputError(f"{folder} holds a {index.get('_class_name')}, not a text-to-image pipeline ({exc})") from None
-    except (OSError, EnvironmentError) as exc:
-        first = (str(exc).strip().splitlines() or [""])[0]
-        raise InputError(f"cannot load the diffusers folder {folder}: {first[:200]}") from None
+    except OSError as exc:
+        raise InputError(f"cannot load the diffusers folder {folder}: {_first_line(exc)}") from None
 
 
 def _single_file_family(path: Path) -> str:
@@ -167,12 +176,14 @@ def _from_single_file(path: Path, dtype: torch.dtype, config: str | None):
         kwargs["config"] = config
     if family == "sd":
         kwargs.update(safety_checker=None, requires_safety_checker=False)
+    index = {}
+    if config and (Path(config) / "model_index.json").is_file():
+        index = json.loads((Path(config) / "model_index.json").read_text())
     try:
-        return cls.from_single_file(str(path), **kwargs)
+        return cls.from_single_file(str(path), **kwargs), index
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(
-            f"cannot load {path.name} as a {cls.__name__} ({first[:160]}); "
+            f"cannot load {path.name} as a {cls.__name__} ({_first_line(exc)}); "
             "offline, pass --model-config with a diffusers folder of the same architecture"
         ) from None
 
@@ -230,7 +241,7 @@ def load_model(
         pipe, index = _from_folder(folder, torch_dtype)
         revision = commit
     else:
-        pipe = _from_single_file(Path(source.location), torch_dtype, model_config)
+        pipe, index = _from_single_file(Path(source.location), torch_dtype, model_config)
         revision = "sha256:" + file_sha256(Path(source.location))
     accel_record = accel_module.apply(pipe, plan, device=device, dtype=torch_dtype)
     pipe.set_progress_bar_config(disable=True)
@@ -276,6 +287,19 @@ class LoadedModel:
             default_guidance=float(self.defaults["guidance_scale"]),
         )
 
+    def safety_guidance(self, strength: str, concept: str, guidance_scale: float) -> dict:
+        """How denoising is steered: Safe Latent Diffusion on SD 1.x/2.x, else only the negative prompt."""
+        from pipeline.models.safety import describe
+
+        return describe(self.family, strength, concept, guidance_scale)
+
+    def _safe_pipe(self, concept: str):
+        if getattr(self, "_safe", None) is None or self._safe.safety_concept != concept:
+            from pipeline.models.safety import safe_pipeline
+
+            self._safe = safe_pipeline(self.pipe, concept)
+        return self._safe
+
     @property
     def sampler_name(self) -> str:
         return SAMPLER_NAMES.get(self.info.scheduler, self.info.scheduler)
@@ -314,6 +338,7 @@ class LoadedModel:
         width: int,
         seeds: list[int],
         long_prompt: bool = False,
+        safety: dict | None = None,
     ) -> list:
         """Generate one image per seed, in one batch. Seeded CPU generators make pixels reproducible."""
         n = len(seeds)
@@ -322,10 +347,18 @@ class LoadedModel:
             text = self._long_prompt_embeddings([prompt] * n, [negative_prompt] * n)
         else:
             text = {"prompt": [prompt] * n, "negative_prompt": [negative_prompt] * n}
+        pipe, sld = self.pipe, {}
+        if safety is not None and safety["method"] == "safe-latent-diffusion":
+            from pipeline.models.safety import sld_parameters
+
+            pipe, sld = self._safe_pipe(safety["concept"]), sld_parameters(safety["strength"])
+            pipe.embeddings = (text["prompt_embeds"], text["negative_prompt_embeds"]) if long_prompt else None
+            text = {"prompt": [prompt] * n, "negative_prompt": [negative_prompt] * n}
         try:
             with torch.inference_mode():
-                output = self.pipe(
+                output = pipe(
                     **text,
+                    **sld,
                     num_inference_steps=num_inference_steps,
                     guidance_scale=guidance_scale,
                     height=height,
@@ -334,7 +367,7 @@ class LoadedModel:
                     output_type="pil",
                 )
         except torch.cuda.OutOfMemoryError:
-            raise PipelineError(
+            raise OutOfMemory(
                 f"the GPU ran out of memory for {n} image(s) of {width}x{height}; "
                 "use fewer images per batch or a smaller size"
             ) from None

@@ -1,0 +1,175 @@
+"""The batch job: validate the spec, plan, recover the folder, generate what is left, store, review."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.batch.engines import EngineSettings, check_engine, engine
+from pipeline.batch.plan import expand, units
+from pipeline.batch.progress import Progress
+from pipeline.batch.review import replace_file, write_review
+from pipeline.batch.spec import load_spec
+from pipeline.batch.state import Journal, OutputLock, done_entry, recover
+from pipeline.errors import InputError
+from pipeline.storage import check_writable, ensure_folder
+
+SUMMARY_NAME = "batch-summary.json"
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    out_dir: Path
+    engine: str = "local"
+    batch_size: int = 4
+    retry_failed: bool = False
+    threads: int | None = None
+    workers: int | None = None
+    guidelines: Path | None = None  # policy of jobs that name none; the shipped one when None
+
+
+@dataclass
+class BatchResult:
+    summary: dict
+    images: list[dict] = field(default_factory=list)
+
+    @property
+    def interrupted(self) -> bool:
+        return self.summary["interrupted"]
+
+    def to_json(self) -> dict:
+        return {"summary": self.summary, "images": self.images}
+
+
+def _flags(record: dict) -> list:
+    """Why the image checks flagged the image (it is then kept in quarantine); empty when not flagged."""
+    return list(record.get("image_checks", {}).get("reasons") or [])
+
+
+def _image_entry(task, status: str, out_dir: Path, journal_entry: dict | None, record: dict | None) -> dict:
+    entry = {**task.to_json(), "status": status, "png": None, "json": None, "path": None, "record": None}
+    if journal_entry and journal_entry["status"] == "done":
+        entry.update(png=journal_entry["png"], json=journal_entry["json"])
+        entry.update(path=str(out_dir / journal_entry["png"]), record=str(out_dir / journal_entry["json"]))
+    elif journal_entry:
+        entry["reason"] = journal_entry.get("reason")
+    if record:
+        entry["rules"] = record.get("guidelines", {}).get("rules", [])
+        entry["flags"] = _flags(record)
+    return entry
+
+
+@contextmanager
+def stop_on_interrupt(stop: threading.Event, log):
+    """The first Ctrl-C sets `stop` (the images in flight are finished and stored); a second one stops at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def first(signum, frame):
+        log("interrupted: finishing the images in flight, then stopping (Ctrl-C again to stop at once)")
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_batch(spec_path: Path, options: BatchOptions, progress: Progress | None = None, stop=None) -> BatchResult:
+    """Run (or resume) the batch in `spec_path`; `stop` (a threading.Event) ends it between units."""
+    progress = progress or Progress("quiet")
+    stop = stop or threading.Event()
+    log = progress.log
+    # 1. Check inputs: the whole spec, the batch size and the engine, before anything runs
+    spec = load_spec(spec_path, options.guidelines)
+    if options.batch_size < 1:
+        raise InputError(f"`batch-size` has to be at least 1 but is {options.batch_size}")
+    if options.workers is not None and options.workers < 1:
+        raise InputError(f"`workers` has to be at least 1 but is {options.workers}")
+    check_engine(options.engine)
+
+    # 2. Plan every image
+    tasks = expand(spec)
+    out_dir = options.out_dir
+    check_writable(out_dir)
+    ensure_folder(out_dir)
+    with OutputLock(out_dir):
+        # 3. Make the folder agree with the journal after any crash, then choose what is left
+        journal = Journal(out_dir)
+        for note in recover(out_dir, journal):
+            log(note)
+        finished_before = {task.key for task in tasks if journal.done(task.key, out_dir)}
+        retry = ("failed", "blocked") if options.retry_failed else ()
+        todo = [
+            task
+            for task in tasks
+            if task.key not in finished_before
+            and (task.key not in journal.entries or journal.entries[task.key]["status"] in (*retry, "done"))
+        ]
+        started = time.monotonic()
+        progress.start(len(todo), len(finished_before))
+
+        # 4. Generate and store; each image is journalled once its files are whole
+        settings = EngineSettings(out_dir, options.batch_size, options.threads, options.workers)
+        ran: dict[str, str] = {}
+        records: dict[str, dict] = {}
+        try:
+            for outcome in engine(options.engine)(units(todo, options.batch_size), settings, log, stop):
+                key = outcome.task.key
+                if outcome.status == "done":
+                    from pipeline.generate import store_image
+
+                    stored = store_image(out_dir, outcome.record, outcome.image)
+                    outcome.path = stored.path
+                    journal.append(done_entry(key, outcome.record, stored.path, stored.record_path, out_dir))
+                    records[key] = outcome.record
+                else:
+                    journal.append({"key": key, "status": outcome.status, "reason": outcome.reason, "seed": outcome.task.seed})
+                ran[key] = outcome.status
+                progress.advance(outcome)
+        finally:
+            progress.close()
+        elapsed = time.monotonic() - started
+
+        # 5. Summarise and write the review pages
+        images = []
+        for task in tasks:
+            entry = journal.entries.get(task.key)
+            status = ran.get(task.key) or ("skipped" if task.key in finished_before else (entry or {}).get("status", "pending"))
+            record = records.get(task.key)
+            if record is None and entry and entry["status"] == "done":
+                record = _read_json(out_dir / entry["json"])
+            images.append(_image_entry(task, status, out_dir, entry, record))
+        counts = {name: sum(image["status"] == name for image in images) for name in ("done", "skipped", "failed", "blocked", "pending")}
+        summary = {
+            "spec": str(spec_path),
+            "out": str(out_dir),
+            "engine": options.engine,
+            "total": len(tasks),
+            **counts,
+            "flagged": sum(bool(image.get("flags")) for image in images),
+            "elapsed_s": round(elapsed, 3),
+            "images_per_s": round(counts["done"] / elapsed, 3) if elapsed > 0 else 0.0,
+            "interrupted": stop.is_set() and counts["pending"] > 0,
+            "journal": str(journal.path),
+        }
+        summary.update({name: str(path) for name, path in write_review(out_dir, spec_path.stem, summary, images).items()})
+        summary["summary"] = str(out_dir / SUMMARY_NAME)
+        result = BatchResult(summary, images)
+        replace_file(out_dir / SUMMARY_NAME, (json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n").encode())
+        return result
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

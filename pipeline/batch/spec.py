@@ -1,0 +1,344 @@
+"""Loading and strict validation of batch spec files (TOML), reporting every error with its place."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.errors import InputError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+# Keys a job or [defaults] may set: generate's long option names. Values: (type check, description).
+_INT = ("int", "an integer")
+_NUMBER = ("number", "a number")
+_STR = ("str", "a string")
+_SEEDS = ("int-list", "a list of integers")
+_STYLES = ("str-list", "a list of strings")
+
+OPTION_KEYS = {
+    "model": _STR,
+    "model-config": _STR,
+    "device": _STR,
+    "dtype": _STR,
+    "scheduler": _STR,
+    "steps": _INT,
+    "guidance": _NUMBER,
+    "width": _INT,
+    "height": _INT,
+    "negative-prompt": _STR,
+    "style": _STR,
+    "styles": _STYLES,
+    "seed": _INT,
+    "seeds": _SEEDS,
+    "num-images": _INT,
+    "guidelines": _STR,
+    "safety": _STR,
+    "nsfw-check": _STR,
+    "clip-check": _STR,
+}
+JOB_KEYS = {"article": _STR, "prompt": _STR, "title": _STR, **OPTION_KEYS}
+TOP_KEYS = ("defaults", "jobs")
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+MAX_SEEDS = 1000
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of a spec, with defaults merged in: a prompt, the styles and the seeds to make it in."""
+
+    number: int
+    prompt: str
+    title: str | None
+    source: str
+    styles: tuple[str | None, ...]
+    seeds: tuple[int, ...]
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    path: Path
+    jobs: tuple[Job, ...]
+
+
+class SpecErrors:
+    """Collects errors with their place; raises them all at once."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.messages: list[str] = []
+
+    def add(self, place: str, message: str) -> None:
+        self.messages.append(f"{place}: {message}" if place else message)
+
+    def raise_if_any(self) -> None:
+        if not self.messages:
+            return
+        if len(self.messages) == 1:
+            raise InputError(f"{self.path}: {self.messages[0]}")
+        lines = "\n".join(f"  {message}" for message in self.messages)
+        raise InputError(f"{self.path} has {len(self.messages)} errors:\n{lines}")
+
+
+def _place(number: int | None, key: str | None = None) -> str:
+    where = "[defaults]" if number is None else f"job {number}"
+    return f"{where}, key `{key}`" if key else where
+
+
+def _type_error(value, kind: tuple[str, str]) -> str | None:
+    """What is wrong with `value`'s type, or None."""
+    check, description = kind
+
+    def is_int(item):
+        return isinstance(item, int) and not isinstance(item, bool)
+
+    ok = {
+        "int": lambda: is_int(value),
+        "number": lambda: (is_int(value) or isinstance(value, float)) and math.isfinite(value),
+        "str": lambda: isinstance(value, str),
+        "int-list": lambda: isinstance(value, list) and all(is_int(item) for item in value),
+        "str-list": lambda: isinstance(value, list) and all(isinstance(item, str) for item in value),
+    }[check]()
+    if ok:
+        return None
+    return f"has to be {description}, not {_describe(value)}"
+
+
+def _describe(value) -> str:
+    kinds = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a table"}
+    name = next((text for cls, text in kinds.items() if isinstance(value, cls)), type(value).__name__)
+    shown = repr(value)
+    return f"{name} ({shown[:40]}{'...' if len(shown) > 40 else ''})"
+
+
+def _check_table(table, allowed: dict, number: int | None, errors: SpecErrors) -> dict:
+    """The well-typed known keys of `table`; unknown keys and wrong types are errors."""
+    good = {}
+    for key, value in table.items():
+        if key not in allowed:
+            close = difflib.get_close_matches(key.replace("_", "-"), list(allowed), n=1, cutoff=0.6)
+            hint = f"; did you mean `{close[0]}`?" if close else f"; known keys: {', '.join(allowed)}"
+            errors.add(_place(number, key), f"unknown key{hint}")
+            continue
+        problem = _type_error(value, allowed[key])
+        if problem:
+            errors.add(_place(number, key), problem)
+        else:
+            good[key] = value
+    return good
+
+
+def _policy_styles(spec_path: Path, options: dict, number, errors: SpecErrors, fallback: list[str]) -> list[str]:
+    """Style names of the table's own guidelines file (made absolute in `options`), else `fallback`."""
+    from pipeline.guidelines import load_guidelines, style_names
+
+    if "guidelines" not in options:
+        return fallback
+    path = Path(options["guidelines"])
+    options["guidelines"] = str(path if path.is_absolute() else spec_path.parent / path)
+    try:
+        return style_names(load_guidelines(options["guidelines"]))
+    except InputError as exc:
+        errors.add(_place(number, "guidelines"), str(exc))
+        del options["guidelines"]
+        return fallback
+
+
+def _check_values(options: dict, number: int | None, errors: SpecErrors, style_names: list[str]) -> None:
+    """Values that have the right type but cannot be used, checked the way `generate` checks them."""
+    from pipeline.cli.generate import SCHEDULER_NAMES
+    from pipeline.generate import check_request
+    from pipeline.models import resolve_model_source
+
+    for pair in (("seed", "seeds"), ("style", "styles")):
+        if all(key in options for key in pair):
+            errors.add(_place(number), f"give either `{pair[0]}` or `{pair[1]}`, not both")
+    if "num-images" in options and "seeds" in options:
+        errors.add(_place(number), "`num-images` counts up from `seed`; it cannot be used with `seeds`")
+    seeds = options.get("seeds")
+    if seeds is not None:
+        if not seeds:
+            errors.add(_place(number, "seeds"), "is empty; give at least one seed")
+        elif len(set(seeds)) != len(seeds):
+            errors.add(_place(number, "seeds"), f"has repeated seeds: {sorted(s for s in set(seeds) if seeds.count(s) > 1)}")
+        elif len(seeds) > MAX_SEEDS:
+            errors.add(_place(number, "seeds"), f"holds {len(seeds)} seeds; at most {MAX_SEEDS}")
+    styles = options.get("styles", [options["style"]] if "style" in options else [])
+    if "styles" in options and not styles:
+        errors.add(_place(number, "styles"), "is empty; give at least one style")
+    for style in styles:
+        if style not in style_names:
+            key = "styles" if "styles" in options else "style"
+            errors.add(_place(number, key), f"unknown style {style!r}; choose from {', '.join(style_names)}")
+    if "scheduler" in options and options["scheduler"] not in SCHEDULER_NAMES:
+        errors.add(_place(number, "scheduler"), f"unknown scheduler {options['scheduler']!r}; choose from {', '.join(SCHEDULER_NAMES)}")
+    if "dtype" in options and options["dtype"] not in DTYPES:
+        errors.add(_place(number, "dtype"), f"unknown dtype {options['dtype']!r}; choose from {', '.join(DTYPES)}")
+    if "model" in options:
+        try:
+            resolve_model_source(options["model"])
+        except InputError as exc:
+            errors.add(_place(number, "model"), str(exc))
+    try:
+        check_request(request_for(options, prompt="-", seeds=tuple(seeds) if seeds else None))
+    except InputError as exc:
+        errors.add(_place(number), str(exc))
+
+
+def request_for(options: dict, **fields):
+    """A GenerateRequest from spec option keys (long option names) and extra request fields."""
+    from pipeline.generate import GenerateRequest
+
+    names = {
+        "model": "model",
+        "model-config": "model_config",
+        "device": "device",
+        "dtype": "dtype",
+        "scheduler": "scheduler",
+        "steps": "num_inference_steps",
+        "guidance": "guidance_scale",
+        "width": "width",
+        "height": "height",
+        "negative-prompt": "negative_prompt",
+        "seed": "seed",
+        "num-images": "num_images",
+        "guidelines": "guidelines",
+        "safety": "safety",
+        "nsfw-check": "nsfw_check",
+        "clip-check": "clip_check",
+    }
+    given = {names[key]: value for key, value in options.items() if key in names}
+    if "guidelines" in given:
+        given["guidelines"] = Path(given["guidelines"])
+    if "guidance_scale" in given:
+        given["guidance_scale"] = float(given["guidance_scale"])
+    return GenerateRequest(**{**given, **fields})
+
+
+def _read_article(spec_path: Path, name: str, number: int, errors: SpecErrors):
+    from pipeline.article import decode_text, parse_article
+
+    path = Path(name) if Path(name).is_absolute() else spec_path.parent / name
+    place = _place(number, "article")
+    try:
+        return parse_article(decode_text(path.read_bytes(), str(path)), str(path)), str(path)
+    except FileNotFoundError:
+        errors.add(place, f"article file {path} does not exist")
+    except IsADirectoryError:
+        errors.add(place, f"{path} is a folder, not an article file")
+    except OSError as exc:
+        errors.add(place, f"cannot read article file {path}: {exc.strerror}")
+    except InputError as exc:
+        errors.add(place, str(exc))
+    return None, str(path)
+
+
+def _decode(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path} is not valid UTF-8 (line {line}, byte {exc.start}); save it as UTF-8") from None
+
+
+def parse_spec(data: bytes, path: Path, guidelines: Path | None = None) -> BatchSpec:
+    """Parse and validate spec bytes; every problem is reported, each with its place.
+
+    `guidelines` is the policy file of jobs that name none (the shipped policy when None).
+    """
+    from pipeline.guidelines import load_guidelines, style_names as names_of
+
+    style_names = names_of(load_guidelines(guidelines))
+    text = _decode(data, path)
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path} is not valid TOML: {exc}") from None
+    errors = SpecErrors(path)
+    for key in document:
+        if key not in TOP_KEYS:
+            errors.add(f"key `{key}`", "unknown top-level key; a spec has [defaults] and [[jobs]] only")
+    defaults_table = document.get("defaults", {})
+    defaults: dict = {}
+    if not isinstance(defaults_table, dict):
+        errors.add("key `defaults`", f"has to be a table ([defaults]), not {_describe(defaults_table)}")
+    else:
+        defaults = _check_table(defaults_table, OPTION_KEYS, None, errors)
+        style_names = _policy_styles(path, defaults, None, errors, style_names)
+        _check_values(defaults, None, errors, style_names)
+    if guidelines is not None:
+        defaults.setdefault("guidelines", str(guidelines))
+    job_tables = document.get("jobs")
+    if job_tables is None or job_tables == []:
+        errors.add("", "the spec has no jobs; add at least one [[jobs]] table with `article` or `prompt`")
+        job_tables = []
+    elif not isinstance(job_tables, list) or not all(isinstance(item, dict) for item in job_tables):
+        errors.add("key `jobs`", "has to be an array of tables ([[jobs]])")
+        job_tables = []
+    jobs = []
+    for number, table in enumerate(job_tables, start=1):
+        job = _check_job(path, table, number, defaults, errors, style_names)
+        if job is not None:
+            jobs.append(job)
+    errors.raise_if_any()
+    return BatchSpec(path=path, jobs=tuple(jobs))
+
+
+def _check_job(path, table, number, defaults, errors, style_names) -> Job | None:
+    before = len(errors.messages)
+    own = _check_table(table, JOB_KEYS, number, errors)
+    options = {key: value for key, value in own.items() if key in OPTION_KEYS}
+    _check_values(options, number, errors, _policy_styles(path, options, number, errors, style_names))
+    if ("article" in own) == ("prompt" in own):
+        errors.add(_place(number), "give exactly one of `article` (a file, relative to the spec) or `prompt`")
+    if "title" in own and "article" in own:
+        errors.add(_place(number, "title"), "an article's title is its first line; `title` goes with `prompt` only")
+    if "prompt" in own and not own["prompt"].strip():
+        errors.add(_place(number, "prompt"), "is empty")
+    article, source = (None, "")
+    if "article" in own:
+        article, source = _read_article(path, own["article"], number, errors)
+    merged = {**defaults}
+    for pair in (("seed", "seeds", "num-images"), ("style", "styles")):  # a job's choice replaces the default's
+        if any(key in options for key in pair):
+            for key in pair:
+                merged.pop(key, None)
+    merged.update(options)
+    if len(errors.messages) > before:
+        return None
+    if "seeds" in merged:
+        seeds = tuple(merged.pop("seeds"))
+    elif "seed" in merged:
+        first, count = merged.pop("seed"), merged.pop("num-images", 1)
+        seeds = tuple(range(first, first + count))
+    else:
+        errors.add(_place(number), "no seeds: give `seeds = [...]` (or `seed`) in the job or in [defaults]")
+        return None
+    merged.pop("num-images", None)
+    styles = tuple(merged.pop("styles", [merged.pop("style", None)]))
+    merged.pop("style", None)
+    if article is not None:
+        prompt, title = article.prompt, article.title
+    else:
+        prompt, title, source = own["prompt"].strip(), own.get("title"), "--prompt"
+    return Job(number=number, prompt=prompt, title=title, source=source, styles=styles, seeds=seeds, options=merged)
+
+
+def load_spec(path: Path, guidelines: Path | None = None) -> BatchSpec:
+    """Read and validate the spec file at `path`; `guidelines` as for `parse_spec`."""
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a batch spec file")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"batch spec {path} does not exist") from None
+    except OSError as exc:
+        raise InputError(f"cannot read batch spec {path}: {exc.strerror}") from None
+    return parse_spec(data, path, guidelines)

@@ -1,0 +1,72 @@
+"""`pipeline batch`: every image of a spec file, resumable, with progress, a summary and a gallery."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from pipeline.cli.guidelines_option import guidelines_option
+
+
+def _summary_lines(summary: dict) -> list[str]:
+    counts = ", ".join(f"{name} {summary[name]}" for name in ("done", "skipped", "failed", "blocked", "flagged", "pending"))
+    lines = [
+        f"{summary['total']} image(s): {counts}",
+        f"elapsed {summary['elapsed_s']:.1f}s, {summary['images_per_s']:.2f} images/s",
+        f"gallery: {summary['gallery']}",
+    ]
+    if "contact_sheet" in summary:
+        lines.append(f"contact sheet: {summary['contact_sheet']}")
+    return lines
+
+
+@click.command()
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=True))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Output folder; default: outputs/<spec name>.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where to generate.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=4, show_default=True, help="Images per forward pass; halved on out-of-memory.")
+@click.option("--retry-failed", is_flag=True, help="Try failed and blocked images again.")
+@guidelines_option
+@click.option("--threads", type=click.IntRange(min=1), envvar="PIPELINE_THREADS", help="CPU threads for torch (per Ray actor).")
+@click.option("--workers", type=click.IntRange(min=1), help="Ray actors; default: one per GPU, else one per free CPU.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary and the images as one JSON object on stdout.")
+def batch(spec, out_dir, engine, batch_size, retry_failed, guidelines, threads, workers, quiet, as_json):
+    """Generate every image of a batch SPEC file (TOML): its jobs x styles x seeds.
+
+    A rerun with the same SPEC and --out skips finished images and completes the rest.
+    Exit codes: 0 every image made, 1 some failed, 3 some blocked by the guidelines, 130 interrupted.
+    """
+    from pipeline.batch import BatchOptions, run_batch, stop_on_interrupt
+    from pipeline.batch.progress import Progress
+
+    options = BatchOptions(
+        out_dir=out_dir or Path("outputs") / spec.stem,
+        engine=engine,
+        batch_size=batch_size,
+        retry_failed=retry_failed,
+        threads=threads,
+        workers=workers,
+        guidelines=guidelines,
+    )
+    progress = Progress.for_stream(quiet)
+    stop = threading.Event()
+    with stop_on_interrupt(stop, progress.log):
+        result = run_batch(spec, options, progress=progress, stop=stop)
+    summary = result.summary
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        for line in _summary_lines(summary):
+            click.echo(line)
+    if result.interrupted:
+        click.echo("Interrupted; finished images are kept. Run the same command again to complete the batch.", err=True)
+        sys.exit(130)
+    if summary["failed"]:
+        sys.exit(1)
+    if summary["blocked"]:
+        sys.exit(3)

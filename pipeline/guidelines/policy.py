@@ -1,0 +1,333 @@
+"""The guidelines policy: read a TOML file into checked, immutable data, or say which file, line and key is wrong."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from pipeline.errors import InputError
+from pipeline.guidelines.normalise import phrase_words, stem
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ACTIONS = ("block", "rewrite")
+PROMPT_FIELD = "{prompt}"
+STRENGTHS = ("off", "medium", "strong", "max")
+_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+_TOP_KEYS = {"guidelines", "always", "guidance", "image_checks", "styles", "rules"}
+_GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negations"}
+_ALWAYS_KEYS = {"id", "rationale", "negative_prompt"}
+_GUIDANCE_KEYS = {"safety_concept", "strength"}
+_IMAGE_CHECK_KEYS = {"concepts", "neutral", "threshold"}
+_STYLE_KEYS = {"description", "template", "negative_prompt", "photorealistic"}
+_RULE_KEYS = {
+    "id", "action", "rationale", "terms", "exact", "unless", "near", "replacement", "plural", "photorealistic_only"
+}
+_NEAR_KEYS = {"window", "first", "second"}
+
+
+@dataclass(frozen=True)
+class Style:
+    """A preset: a template that puts the subject first, a negative prompt, and whether it looks photographic."""
+
+    name: str
+    description: str
+    template: str
+    negative_prompt: str
+    photorealistic: bool
+
+
+@dataclass(frozen=True)
+class Term:
+    """One phrase of a rule: its canonical words, and their stems when inflections count."""
+
+    text: str
+    words: tuple[str, ...]
+    inflected: bool
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(stem(word) for word in self.words) if self.inflected else self.words
+
+
+@dataclass(frozen=True)
+class Near:
+    """Two groups of words that together, at most `window` words apart, make a match (e.g. flag + burning)."""
+
+    window: int
+    first: tuple[Term, ...]
+    second: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    action: str
+    rationale: str
+    terms: tuple[Term, ...] = ()
+    near: Near | None = None
+    unless: tuple[Term, ...] = ()
+    replacement: str | None = None
+    plural: str | None = None
+    photorealistic_only: bool = False
+
+
+@dataclass(frozen=True)
+class Guidelines:
+    """A checked policy: styles, rules, the negative prompt every image gets, and concepts for image checks."""
+
+    version: str
+    source: str
+    digest: str
+    default_style: str
+    styles: dict[str, Style]
+    rules: tuple[Rule, ...]
+    always_id: str
+    always_rationale: str
+    always_negative: str
+    photorealistic_terms: tuple[Term, ...]
+    negations: tuple[tuple[str, ...], ...]
+    safety_concept: str
+    safety_strength: str
+    image_concepts: tuple[str, ...] = field(default_factory=tuple)
+    image_neutral: tuple[str, ...] = field(default_factory=tuple)
+    image_threshold: float = 0.5
+
+    def style(self, name: str | None) -> Style:
+        """The named style (the default when None); an unknown name is bad input."""
+        name = name or self.default_style
+        if name not in self.styles:
+            raise InputError(f"unknown style {name!r}; choose from {', '.join(self.styles)} (see `pipeline styles`)")
+        return self.styles[name]
+
+
+def default_path():
+    """The policy shipped with the package (the same file as prompts/guidelines.toml in the repository)."""
+    return resources.files("pipeline.guidelines") / "default.toml"
+
+
+def load_guidelines(path: str | Path | None = None) -> Guidelines:
+    """Read and check a guidelines file (the shipped default when `path` is None)."""
+    if path is None:
+        source = default_path()
+        return parse_guidelines(source.read_bytes(), "prompts/guidelines.toml (default)")
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"guidelines file {path} does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"guidelines file {path} is a folder") from None
+    except OSError as exc:
+        raise InputError(f"cannot read guidelines file {path}: {exc.strerror}") from None
+    return parse_guidelines(data, str(path))
+
+
+def parse_guidelines(data: bytes, source: str) -> Guidelines:
+    """Check a policy's TOML text; every error names `source`, the line where it can be found, and the key."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{source}: invalid TOML: {exc}") from None
+    check = _Checker(source, text)
+    check.keys(raw, _TOP_KEYS, "")
+    head = check.table(raw, "guidelines", _GUIDELINES_KEYS)
+    always = check.table(raw, "always", _ALWAYS_KEYS)
+    guidance = check.table(raw, "guidance", _GUIDANCE_KEYS)
+    image_checks = check.table(raw, "image_checks", _IMAGE_CHECK_KEYS, required=False)
+
+    styles = _styles(check, raw)
+    default_style = check.text(head, "default_style", "guidelines.default_style")
+    if default_style not in styles:
+        check.fail(f"guidelines.default_style {default_style!r} is not a style; styles: {', '.join(styles)}",
+                   "default_style")
+    strength = check.text(guidance, "strength", "guidance.strength")
+    if strength not in STRENGTHS:
+        check.fail(f"guidance.strength {strength!r} is not one of {', '.join(STRENGTHS)}", "strength")
+    threshold = image_checks.get("threshold", 0.5)
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0 < threshold < 1:
+        check.fail(f"image_checks.threshold has to be a number between 0 and 1 but is {threshold!r}", "threshold")
+    always_id = check.text(always, "id", "always.id")
+    rules = _rules(check, raw)
+    if always_id in {rule.id for rule in rules}:
+        check.fail(f"always.id {always_id!r} is also a rule id; ids must be unique", f'id = "{always_id}"')
+    return Guidelines(
+        version=check.text(head, "version", "guidelines.version"),
+        source=source,
+        digest=hashlib.sha256(data).hexdigest(),
+        default_style=default_style,
+        styles=styles,
+        rules=rules,
+        always_id=always_id,
+        always_rationale=check.text(always, "rationale", "always.rationale"),
+        always_negative=check.text(always, "negative_prompt", "always.negative_prompt"),
+        photorealistic_terms=check.terms(head, "photorealistic_terms", "guidelines.photorealistic_terms", True),
+        negations=tuple(term.words for term in check.terms(head, "negations", "guidelines.negations", False)),
+        safety_concept=check.text(guidance, "safety_concept", "guidance.safety_concept"),
+        safety_strength=strength,
+        image_concepts=tuple(term.text for term in check.terms(image_checks, "concepts", "image_checks.concepts",
+                                                               False, required=False)),
+        image_neutral=tuple(term.text for term in check.terms(image_checks, "neutral", "image_checks.neutral",
+                                                              False, required=False)),
+        image_threshold=float(threshold),
+    )
+
+
+def _styles(check: _Checker, raw: dict) -> dict[str, Style]:
+    table = check.table(raw, "styles", None)
+    if not table:
+        check.fail("[styles] has no style; add at least one [styles.NAME] table", "[styles")
+    styles = {}
+    for name, entry in table.items():
+        where = f"styles.{name}"
+        if not isinstance(entry, dict):
+            check.fail(f"{where} has to be a table", where)
+        if not _ID.fullmatch(name):
+            check.fail(f"style name {name!r} may use only lower-case letters, digits and '-'", f"[{where}]")
+        check.keys(entry, _STYLE_KEYS, where)
+        template = check.text(entry, "template", f"{where}.template", anchor=f"[{where}]")
+        if not template.startswith(PROMPT_FIELD) or template.count(PROMPT_FIELD) != 1:
+            check.fail(f"{where}.template has to start with {PROMPT_FIELD} (the subject comes first) and "
+                       f"contain it once, but is {template!r}", f"[{where}]")
+        photorealistic = entry.get("photorealistic", False)
+        if not isinstance(photorealistic, bool):
+            check.fail(f"{where}.photorealistic has to be true or false", f"[{where}]")
+        styles[name] = Style(
+            name=name,
+            description=check.text(entry, "description", f"{where}.description", anchor=f"[{where}]"),
+            template=template,
+            negative_prompt=check.text(entry, "negative_prompt", f"{where}.negative_prompt", anchor=f"[{where}]",
+                                       empty=True) if "negative_prompt" in entry else "",
+            photorealistic=photorealistic,
+        )
+    return styles
+
+
+def _rules(check: _Checker, raw: dict) -> tuple[Rule, ...]:
+    entries = raw.get("rules", [])
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        check.fail("rules has to be a list of [[rules]] tables", "[[rules]]")
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        rule_id = entry.get("id")
+        where = f"rules[{index}]" + (f" ({rule_id})" if isinstance(rule_id, str) else "")
+        anchor = f'id = "{rule_id}"'
+        if not isinstance(rule_id, str) or not _ID.fullmatch(rule_id):
+            check.fail(f"{where}.id has to be lower-case letters, digits and '-', but is {rule_id!r}", "[[rules]]")
+        if rule_id in seen:
+            check.fail(f"duplicate rule id {rule_id!r}", anchor, occurrence=2)
+        seen.add(rule_id)
+        check.keys(entry, _RULE_KEYS, where, anchor=anchor)
+        action = entry.get("action")
+        if action not in ACTIONS:
+            check.fail(f"{where}.action {action!r} is unknown; use one of {', '.join(ACTIONS)}", anchor)
+        terms = check.terms(entry, "terms", f"{where}.terms", True, required=False, anchor=anchor)
+        terms += check.terms(entry, "exact", f"{where}.exact", False, required=False, anchor=anchor)
+        near = _near(check, entry, where, anchor)
+        unless = check.terms(entry, "unless", f"{where}.unless", True, required=False, anchor=anchor)
+        if not terms and near is None:
+            check.fail(f"{where} matches nothing; give terms, exact or near", anchor)
+        replacement = entry.get("replacement")
+        plural = entry.get("plural")
+        if action == "rewrite":
+            replacement = check.text(entry, "replacement", f"{where}.replacement", anchor=anchor)
+            if near is not None:
+                check.fail(f"{where}: a rewrite rule replaces its terms; `near` is only for block rules", anchor)
+        elif replacement is not None or plural is not None:
+            check.fail(f"{where}: a block rule has no replacement or plural", anchor)
+        if plural is not None:
+            plural = check.text(entry, "plural", f"{where}.plural", anchor=anchor)
+        photo_only = entry.get("photorealistic_only", False)
+        if not isinstance(photo_only, bool):
+            check.fail(f"{where}.photorealistic_only has to be true or false", anchor)
+        rules.append(Rule(rule_id, action, check.text(entry, "rationale", f"{where}.rationale", anchor=anchor),
+                          terms, near, unless, replacement, plural, photo_only))
+    return tuple(rules)
+
+
+def _near(check: _Checker, entry: dict, where: str, anchor: str) -> Near | None:
+    near = entry.get("near")
+    if near is None:
+        return None
+    if not isinstance(near, dict):
+        check.fail(f"{where}.near has to be a table with window, first and second", anchor)
+    check.keys(near, _NEAR_KEYS, f"{where}.near", anchor=anchor)
+    window = near.get("window")
+    if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= 20:
+        check.fail(f"{where}.near.window has to be a whole number from 1 to 20 but is {window!r}", anchor)
+    first = check.terms(near, "first", f"{where}.near.first", True, anchor=anchor)
+    second = check.terms(near, "second", f"{where}.near.second", True, anchor=anchor)
+    return Near(window, first, second)
+
+
+class _Checker:
+    """Type checks that fail with the file, the line of the nearest anchor text, and the key."""
+
+    def __init__(self, source: str, text: str):
+        self.source = source
+        self.lines = text.splitlines()
+
+    def line_of(self, anchor: str, occurrence: int = 1) -> int | None:
+        seen = 0
+        for number, line in enumerate(self.lines, 1):
+            if anchor in line.replace("'", '"'):
+                seen += 1
+                if seen == occurrence:
+                    return number
+        return None
+
+    def fail(self, message: str, anchor: str, occurrence: int = 1):
+        line = self.line_of(anchor, occurrence)
+        where = f"{self.source}, line {line}" if line else self.source
+        raise InputError(f"{where}: {message}")
+
+    def keys(self, table: dict, allowed: set[str], where: str, anchor: str | None = None) -> None:
+        for key in table:
+            if key not in allowed:
+                name = f"{where}.{key}" if where else key
+                self.fail(f"unknown key {name!r}; known keys: {', '.join(sorted(allowed))}", anchor or key)
+
+    def table(self, raw: dict, key: str, allowed: set[str] | None, required: bool = True) -> dict:
+        value = raw.get(key)
+        if value is None and not required:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(f"missing table [{key}]" if value is None else f"{key} has to be a table [{key}]", f"[{key}")
+        if allowed is not None:
+            self.keys(value, allowed, key, anchor=f"[{key}]")
+        return value
+
+    def text(self, table: dict, key: str, name: str, anchor: str | None = None, empty: bool = False) -> str:
+        value = table.get(key)
+        if not isinstance(value, str) or not (empty or value.strip()):
+            problem = "is missing" if value is None else f"has to be a non-empty string but is {value!r}"
+            self.fail(f"{name} {problem}", anchor or key)
+        return value.strip()
+
+    def terms(self, table: dict, key: str, name: str, inflected: bool, required: bool = True,
+              anchor: str | None = None) -> tuple[Term, ...]:
+        value = table.get(key)
+        if value is None and not required:
+            return ()
+        if not isinstance(value, list) or not value:
+            self.fail(f"{name} has to be a non-empty list of strings", anchor or key)
+        terms = []
+        for item in value:
+            words = phrase_words(item) if isinstance(item, str) else ()
+            if not words:
+                self.fail(f"{name} has an entry with no words: {item!r}", anchor or key)
+            terms.append(Term(item.strip(), words, inflected))
+        return tuple(terms)

@@ -1,0 +1,196 @@
+"""`pipeline check-prompt`, `pipeline styles`, and `generate` applying the guidelines (refusing, rewriting)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, generate_json, run_pipeline, subprocess_env
+from pipeline.generate import reproduction_request
+from pipeline.guidelines import load_guidelines
+
+POLICY = REPO / "prompts" / "guidelines.toml"
+VERSION = load_guidelines().version
+SUMMARY_KEYS = ["verdict", "prompt", "negative_prompt", "rules", "guidelines_version"]
+
+
+def check(cli, *args):
+    result = cli("check-prompt", "--json", *args)
+    return result, json.loads(result.stdout)
+
+
+def test_check_prompt_allow(cli):
+    result, data = check(cli, "a chessboard at dusk")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert list(data) == SUMMARY_KEYS
+    assert data["verdict"] == "allow"
+    assert data["prompt"].startswith("a chessboard at dusk, realistic high-definition photograph")
+    assert "weapons" in data["negative_prompt"]
+    assert data["rules"] == [{"id": "always-negative", "action": "always", "matched": ""}]
+    assert data["guidelines_version"] == VERSION
+
+
+def test_check_prompt_rewrite(cli):
+    result, data = check(cli, "s0ldiers and tanks near Warsaw", "--style", "watercolour")
+    assert result.exit_code == 0
+    assert data["verdict"] == "rewrite"
+    assert data["prompt"].startswith("chess pawns and chess rooks near Warsaw, watercolour painting")
+    assert data["rules"][:2] == [
+        {"id": "troops", "action": "rewrite", "matched": "s0ldiers"},
+        {"id": "military-hardware", "action": "rewrite", "matched": "tanks"},
+    ]
+
+
+def test_check_prompt_block_exits_3_naming_the_rule(cli):
+    result, data = check(cli, "a b u r n i n g flag")
+    assert result.exit_code == 3
+    assert data == {
+        "verdict": "block",
+        "prompt": "",
+        "negative_prompt": "",
+        "rules": [{"id": "desecrated-flag", "action": "block", "matched": "a b u r n i n g flag"}],
+        "guidelines_version": VERSION,
+    }
+    assert result.stderr == (
+        f"Error: prompt refused by guideline desecrated-flag (matched 'a b u r n i n g flag') [guidelines {VERSION}]\n"
+    )
+
+
+def test_check_prompt_human_output(cli):
+    result = cli("check-prompt", "tanks at the border")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"rewrite: guidelines {VERSION}, style realistic-hd"
+    assert lines[1] == "  rewrite military-hardware: 'tanks' -> 'chess rooks'"
+    assert lines[2].startswith("prompt: chess rooks at the border, realistic")
+    assert lines[3].startswith("negative prompt: ")
+
+    blocked = cli("check-prompt", "a massacre")
+    assert blocked.exit_code == 3
+    assert blocked.stdout.splitlines()[:2] == [
+        f"block: guidelines {VERSION}, style realistic-hd",
+        "  block gore-atrocity: 'massacre'",
+    ]
+    assert "never shown" in blocked.stdout
+
+
+def test_check_prompt_reads_stdin(cli):
+    result = cli("check-prompt", "--json", "-", input="troops\n")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["prompt"].startswith("chess pawns,")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["   "], "Error: the prompt is empty"),
+        (["a chessboard", "--style", "oil"], "Error: unknown style 'oil'; choose from realistic-hd, "),
+    ],
+)
+def test_check_prompt_bad_input(cli, args, message):
+    result = cli("check-prompt", *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message) and len(result.stderr.splitlines()) == 1
+
+
+def test_styles_lists_presets(cli):
+    result = cli("styles")
+    assert result.exit_code == 0
+    assert "realistic-hd (default): Realistic high-definition photograph" in result.stdout
+    data = json.loads(cli("styles", "--json").stdout)
+    assert data["guidelines_version"] == VERSION
+    names = [style["name"] for style in data["styles"]]
+    assert len(names) >= 5
+    assert {"editorial-illustration", "minimalist-flat", "watercolour", "isometric-3d"} <= set(names)
+    assert [style["name"] for style in data["styles"] if style["default"]] == ["realistic-hd"]
+    assert all(style["template"].startswith("{prompt}") for style in data["styles"])
+
+
+def custom_policy(tmp_path) -> Path:
+    text = POLICY.read_text().replace('version = "' + VERSION + '"', 'version = "newsroom-7"')
+    text += '\n[styles.newsprint]\ndescription = "Newsprint."\ntemplate = "{prompt}, newsprint halftone"\n'
+    path = tmp_path / "policy.toml"
+    path.write_text(text)
+    return path
+
+
+def test_check_prompt_and_styles_use_a_given_policy(cli, tmp_path):
+    path = custom_policy(tmp_path)
+    result, data = check(cli, "a chessboard", "--style", "newsprint", "--guidelines", path)
+    assert data["guidelines_version"] == "newsroom-7"
+    assert data["prompt"] == "a chessboard, newsprint halftone"
+    assert "newsprint: Newsprint." in cli("styles", "--guidelines", path).stdout
+
+
+def test_generate_refuses_a_blocked_prompt_and_writes_nothing(cli, tmp_path):
+    out = tmp_path / "out"
+    result = cli("generate", "--model", "tiny", "--prompt", "Kim Jong-un, photorealistic", "--out", out)
+    assert result.exit_code == 3
+    assert result.stderr.strip() == (
+        f"Error: prompt refused by guideline real-person-photoreal (matched 'Kim Jong-un') [guidelines {VERSION}]"
+    )
+    assert not out.exists()
+
+
+def test_generate_refuses_in_a_fresh_process(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_pipeline("generate", "--model", "tiny", "--prompt", "a firing squad", "--out", out)
+    assert result.returncode == 3
+    assert b"guideline hostage-execution" in result.stderr and b"Traceback" not in result.stderr
+    assert list(out.iterdir()) == []
+
+
+def test_generate_records_the_rewrite(cli, tmp_path):
+    data = generate_json(cli, "--prompt", "tanks near Warsaw", "--seed", "1", "--steps", "2", "--out", tmp_path)
+    record = json.loads(Path(data["images"][0]["record"]).read_text())
+    assert record["prompt"] == "tanks near Warsaw"
+    assert record["final_prompt"].startswith("chess rooks near Warsaw, realistic high-definition photograph")
+    guidelines = record["guidelines"]
+    assert guidelines["version"] == VERSION and guidelines["verdict"] == "rewrite"
+    assert guidelines["style"] == "realistic-hd" and len(guidelines["digest"]) == 64
+    assert guidelines["rules"][0] == {
+        "id": "military-hardware", "action": "rewrite", "matched": "tanks", "replacement": "chess rooks",
+    }
+    assert guidelines["rules"][-1]["action"] == "always"
+
+
+def test_generate_with_a_given_policy(cli, tmp_path):
+    path = custom_policy(tmp_path)
+    data = generate_json(cli, "--prompt", "a chessboard", "--style", "newsprint", "--guidelines", path,
+                         "--seed", "1", "--steps", "2", "--out", tmp_path / "out")
+    record = json.loads(Path(data["images"][0]["record"]).read_text())
+    assert record["guidelines"]["version"] == "newsroom-7"
+    assert record["guidelines"]["source"] == str(path)
+    assert record["final_prompt"] == "a chessboard, newsprint halftone"
+    assert record["options"]["guidelines"] == str(path)
+    assert reproduction_request(record, tmp_path).guidelines == path
+
+
+def test_generate_with_a_bad_policy_fails_before_writing(cli, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(POLICY.read_text().replace('id = "weapons"\naction = "rewrite"', 'id = "weapons"\naction = "erase"'))
+    out = tmp_path / "out"
+    result = cli("generate", "--model", "tiny", "--prompt", "a chessboard", "--guidelines", bad, "--out", out)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {bad}, line ") and "action 'erase' is unknown" in result.stderr
+    assert not out.exists()
+
+
+def test_light_commands_do_not_import_torch():
+    code = (
+        "import sys; from click.testing import CliRunner; from pipeline.cli import main; "
+        "r = CliRunner().invoke(main, ['check-prompt', 'tanks']); assert r.exit_code == 0, r.output; "
+        "r = CliRunner().invoke(main, ['styles']); assert r.exit_code == 0, r.output; "
+        "assert 'torch' not in sys.modules and 'diffusers' not in sys.modules, 'heavy import'"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, env=subprocess_env(), timeout=120)
+    assert result.returncode == 0, result.stderr.decode()
+
+
+@pytest.mark.parametrize("command", ["check-prompt", "styles"])
+def test_help(cli, command):
+    result = cli(command, "--help")
+    assert result.exit_code == 0 and "--guidelines" in result.stdout
