@@ -66,15 +66,49 @@ def bench_startup(repeats: int, env: dict) -> dict:
     return {"runs": times, "median_s": medians, "ratio": medians["pipeline_help"] / medians["bare_click"]}
 
 
-def generate_commands(args, batch: int, out: Path) -> tuple[list[str], list[str]]:
+BENCH_NEGATIVE = "lowres, blurry"
+
+
+def bench_policy(folder: Path) -> Path:
+    """The shipped guidelines with a short always-negative prompt, written to `folder`.
+
+    `pipeline` still judges the prompt against every rule; the short negative prompt keeps the text
+    encoding within one 77-token window, so both sides run the same diffusion work.
+    """
+    sys.path.insert(0, str(REPO))
+    from pipeline.guidelines.policy import default_path
+
+    text = default_path().read_text()
+    always = text.index("[always]")
+    start = text.index('negative_prompt = """', always)
+    end = text.index('"""', start + len('negative_prompt = """')) + 3
+    path = folder / "bench-guidelines.toml"
+    path.write_text(text[:start] + f'negative_prompt = "{BENCH_NEGATIVE}"' + text[end:])
+    return path
+
+
+def judged_prompts(policy: Path) -> dict:
+    """The prompt and negative prompt `pipeline` will use (`check-prompt --json`), for the bare side."""
+    cmd = [sys.executable, "-m", "pipeline", "check-prompt", PROMPT, "--style", "none", "--guidelines", str(policy), "--json"]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=child_env(None), cwd=REPO)
+    if result.returncode != 0:
+        raise SystemExit(f"check-prompt failed: {result.stderr.strip()}")
+    judgement = json.loads(result.stdout)
+    return {"prompt": judgement["prompt"], "negative_prompt": judgement["negative_prompt"]}
+
+
+def generate_commands(args, batch: int, out: Path, policy: Path, judged: dict) -> tuple[list[str], list[str]]:
     common = ["--seed", "1", "--steps", str(args.steps), "--width", str(args.width), "--height", str(args.height)]
     ours = [sys.executable, "-m", "pipeline", "generate", "--model", args.model, "--prompt", PROMPT, "--style", "none"]
+    # Safe Latent Diffusion adds a third UNet batch that bare diffusers does not run: off here.
+    ours += ["--guidelines", str(policy), "--safety", "off"]
     # The first batch of a process pays one-off costs (CUDA kernels, caches); the later ones are warm.
     sizes = ["--num-images", str((1 + args.warm_batches) * batch), "--batch-size", str(batch)]
     ours += common + ["--guidance", str(args.guidance), *sizes]
     ours += ["--device", args.device, "--dtype", args.dtype, "--out", str(out / "ours"), "--json", "-q"]
     ours += renditions_off()
-    bare = [sys.executable, str(REPO / "bench" / "bare_diffusers.py"), "--model", args.model, "--prompt", PROMPT]
+    bare = [sys.executable, str(REPO / "bench" / "bare_diffusers.py"), "--model", args.model]
+    bare += ["--prompt", judged["prompt"], "--negative-prompt", judged["negative_prompt"]]
     bare += common + ["--guidance", str(args.guidance), *sizes]
     bare += ["--device", args.device, "--dtype", args.dtype, "--out", str(out / "bare")]
     # Both sides run with the same speed settings, so the comparison is of overhead alone.
@@ -105,6 +139,10 @@ def ours_timings(stdout: str) -> dict:
     batches: dict[tuple, float] = {}
     for record in records:
         batches.setdefault(tuple(record["batch"]["seeds"]), record["timings"]["batch_generate_s"])
+    encoding = records[0].get("text_encoding", {}).get("method", "standard")
+    safety = records[0].get("safety_guidance", {}).get("method", "off")
+    if encoding != "standard" or safety not in ("off", "negative-prompt"):
+        raise SystemExit(f"pipeline did other work than bare diffusers (text encoding {encoding}, safety {safety})")
     result = {"batch_generate_s": list(batches.values()), "accel": records[0].get("accel")}
     if "peak_gpu_memory_mb" in records[-1]["timings"]:
         result["peak_gpu_memory_mb"] = records[-1]["timings"]["peak_gpu_memory_mb"]
@@ -115,11 +153,13 @@ def bench_generate(args, env: dict) -> dict:
     """Whole processes of both sides, interleaved, for each batch size."""
     rows: dict[str, dict[str, list]] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        policy = bench_policy(Path(tmp))
+        judged = judged_prompts(policy)
         for rep in range(args.repeats):
             for batch in args.batches:
                 for side in ("ours", "bare"):
                     out = Path(tmp) / f"{rep}-{batch}"
-                    ours, bare = generate_commands(args, batch, out)
+                    ours, bare = generate_commands(args, batch, out, policy, judged)
                     result = run_timed(ours if side == "ours" else bare, env)
                     inner = ours_timings(result["stdout"]) if side == "ours" else json.loads(result["stdout"].splitlines()[-1])
                     entry = rows.setdefault(
