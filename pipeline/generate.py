@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pipeline import guidelines
 from pipeline.errors import InputError, PromptBlocked
+from pipeline.models.accel import AccelOptions
 from pipeline.naming import image_stem
 from pipeline.publish import PublishOptions
 from pipeline.storage import check_writable
@@ -47,6 +48,7 @@ class GenerateRequest:
     out_dir: Path = Path("outputs")
     threads: int | None = None
     model_config: str | None = None
+    accel: AccelOptions = AccelOptions()
     guidelines: Path | None = None
     safety: str | None = None
     nsfw_check: str | None = None
@@ -121,7 +123,7 @@ def get_model(request: GenerateRequest):
     """The loaded model for a request; built once per process and reused."""
     from pipeline.models.loader import load_model
 
-    key = (request.model, request.device, request.dtype, request.scheduler, request.model_config)
+    key = (request.model, request.device, request.dtype, request.scheduler, request.model_config, request.accel)
     model = _MODEL_CACHE.get(key)
     if model is None:
         model = load_model(
@@ -131,6 +133,7 @@ def get_model(request: GenerateRequest):
             scheduler=request.scheduler,
             threads=request.threads,
             model_config=request.model_config,
+            accel=request.accel,
         )
         _MODEL_CACHE[key] = model
     elif request.threads is not None:
@@ -195,6 +198,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
         )
 
     # 5. Generate and store, batch by batch
+    from pipeline.models.accel import memory_record
     from pipeline.models.loader import library_versions, torch_threads
 
     versions = library_versions()
@@ -230,6 +234,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
                     "device": request.device,
                     "dtype": request.dtype,
                     "model_config": request.model_config,
+                    "accel": request.accel.to_dict(),
                     "guidelines": str(request.guidelines) if request.guidelines else None,
                     "safety": request.safety,
                     "nsfw_check": request.nsfw_check,
@@ -279,11 +284,13 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
                 "device": info.device,
                 "dtype": info.dtype,
                 "threads": torch_threads(),
+                "accel": getattr(model, "accel", None),
                 "versions": versions,
                 "timings": {
                     "model_load_s": round(model.load_seconds, 4),
                     "batch_generate_s": round(elapsed, 4),
                     "per_image_s": round(elapsed / len(batch_seeds), 4),
+                    **memory_record(info.device),
                 },
             }
             if request.batch_key is not None:
@@ -340,6 +347,7 @@ def reproduction_request(record: dict, out_dir: Path) -> GenerateRequest:
         scheduler=options["scheduler"],
         negative_prompt=options["negative_prompt"],
         model_config=options["model_config"],
+        accel=AccelOptions.from_dict(options.get("accel")),
         device=record["device"],
         dtype=record["dtype"],
         seed=batch["seeds"][0],

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from pipeline.cli.accel_options import accel_options, pop_accel_options
 from pipeline.cli.guidelines_option import guidelines_option
 from pipeline.errors import InputError
 from pipeline.inputs import read_input
@@ -94,6 +95,7 @@ def read_source(article: str | None, prompt: str | None):
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout; logs go to stderr.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+@accel_options
 def generate(article, prompt, as_json, quiet, **options):
     """Generate hero images for an ARTICLE file (- for stdin) or a --prompt.
 
@@ -104,7 +106,10 @@ def generate(article, prompt, as_json, quiet, **options):
 
     publish = publish_options(**{k: options.pop(k) for k in PUBLISH_OPTIONS})
     parsed, source = read_source(article, prompt)
-    request = GenerateRequest(prompt=parsed.prompt, title=parsed.title, source=source, publish=publish, **options)
+    accel = pop_accel_options(options)
+    request = GenerateRequest(
+        prompt=parsed.prompt, title=parsed.title, source=source, publish=publish, accel=accel, **options
+    )
 
     def log(message: str) -> None:
         if not quiet:

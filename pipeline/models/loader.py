@@ -19,6 +19,8 @@ import torch
 from pipeline.errors import InputError, OutOfMemory
 from pipeline.fingerprint import file_sha256, folder_fingerprint
 from pipeline.models import ALIASES, ModelSource, resolve_model_source
+from pipeline.models import accel as accel_module
+from pipeline.models.accel import AccelOptions
 
 SCHEDULERS = {
     "ddim": "DDIMScheduler",
@@ -207,8 +209,13 @@ def load_model(
     scheduler: str | None = None,
     threads: int | None = None,
     model_config: str | None = None,
+    accel: AccelOptions | None = None,
 ) -> "LoadedModel":
-    """Load `model` (built-in name, alias, hub id, diffusers folder or .safetensors file)."""
+    """Load `model` (built-in name, alias, hub id, diffusers folder or .safetensors file).
+
+    `accel` holds the speed and memory options (see `pipeline.models.accel`); they are resolved
+    for the device before anything loads, so a wrong combination fails fast.
+    """
     source = resolve_model_source(model)
     if scheduler is not None and scheduler not in SCHEDULERS:
         raise InputError(f"unknown scheduler {scheduler!r}; choose from {', '.join(SCHEDULERS)}")
@@ -216,6 +223,7 @@ def load_model(
         torch.set_num_threads(threads)
     device = choose_device(device)
     torch_dtype = choose_dtype(dtype, device)
+    plan = accel_module.resolve(accel or AccelOptions(), device)
     _quiet_libraries()
 
     started = time.perf_counter()
@@ -235,11 +243,13 @@ def load_model(
     else:
         pipe, index = _from_single_file(Path(source.location), torch_dtype, model_config)
         revision = "sha256:" + file_sha256(Path(source.location))
-    pipe = pipe.to(device, torch_dtype)
+    accel_record = accel_module.apply(pipe, plan, device=device, dtype=torch_dtype)
     pipe.set_progress_bar_config(disable=True)
     if scheduler is not None:
         pipe.scheduler = _make_scheduler(scheduler, pipe.scheduler.config)
-    return LoadedModel(pipe, source, revision, index, device, torch_dtype, time.perf_counter() - started)
+    model = LoadedModel(pipe, source, revision, index, device, torch_dtype, time.perf_counter() - started)
+    model.accel = accel_record
+    return model
 
 
 def _make_scheduler(name: str, config):
