@@ -109,3 +109,20 @@ def test_reproduction_keeps_the_speed_options(cli, tmp_path):
     request = reproduction_request(record, tmp_path / "again")
     assert request.accel == AccelOptions(vae_slicing=True, fuse_qkv=False)
     assert replace(request, out_dir=tmp_path).accel.to_dict() == record["options"]["accel"]
+
+
+def test_offloaded_text_encoders_report_where_they_run():
+    """Under sequential offload an encoder's weights wait on `meta`; compel moves its embeddings to
+    `text_encoder.device`, so while it runs the encoder reports the execution device instead (checked
+    end to end on a GPU by scripts/gpu-check.sh)."""
+    import torch
+
+    from pipeline.models.loader import _reporting_device, load_model
+
+    encoder = load_model("tiny", device="cpu").pipe.text_encoder
+    original = type(encoder)
+    encoder.to("meta")
+    with _reporting_device([encoder], torch.device("cpu")):
+        assert encoder.device == torch.device("cpu")
+        assert isinstance(encoder, original)
+    assert type(encoder) is original and encoder.device.type == "meta"

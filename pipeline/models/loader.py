@@ -11,6 +11,7 @@ import logging
 import os
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -313,11 +314,13 @@ class LoadedModel:
         from compel import CompelForSD, CompelForSDXL
 
         wrapper_class = CompelForSDXL if self.family == "sdxl" else CompelForSD
-        wrapper = wrapper_class(self.pipe, device=self.pipe.device)
+        device = self.pipe._execution_device  # where the text encoders run, also when offloaded
+        wrapper = wrapper_class(self.pipe, device=device)
         for inner in vars(wrapper).values():
             if hasattr(inner, "parse_prompt_string"):
                 inner.parse_prompt_string = _literal_prompt  # news text is not prompt-weighting syntax
-        with torch.no_grad():
+        encoders = [getattr(self.pipe, name, None) for name in ("text_encoder", "text_encoder_2")]
+        with torch.no_grad(), _reporting_device([e for e in encoders if e is not None], device):
             result = wrapper(prompts, negative_prompt=negative_prompts)
         kwargs = {"prompt_embeds": result.embeds, "negative_prompt_embeds": result.negative_embeds}
         if result.pooled_embeds is not None:
@@ -390,6 +393,35 @@ def _defaults(source: ModelSource, family: str, index: dict) -> dict:
         alias = ALIASES[source.name]
         return {"num_inference_steps": alias.num_inference_steps, "guidance_scale": alias.guidance_scale}
     return {"num_inference_steps": 30, "guidance_scale": 5.0 if family == "sdxl" else 7.5}
+
+
+_DEVICE_REPORTING_CLASSES: dict[type, type] = {}
+
+
+@contextmanager
+def _reporting_device(encoders: list, device: torch.device):
+    """Encoders whose weights wait on the `meta` device (sequential offload) report `device` meanwhile.
+
+    compel moves the embeddings it builds to `text_encoder.device`, which under sequential offload is
+    `meta` (weights are loaded per layer during the forward pass): the data would be lost. While this
+    context is open such an encoder's class is a subclass whose `device` is the execution device.
+    """
+    swapped = []
+    for encoder in encoders:
+        if encoder.device.type != "meta":
+            continue
+        original = type(encoder)
+        if original not in _DEVICE_REPORTING_CLASSES:
+            _DEVICE_REPORTING_CLASSES[original] = type(original.__name__, (original,), {})
+        reporting = _DEVICE_REPORTING_CLASSES[original]
+        reporting.device = property(lambda self, device=device: device)
+        encoder.__class__ = reporting
+        swapped.append((encoder, original))
+    try:
+        yield
+    finally:
+        for encoder, original in swapped:
+            encoder.__class__ = original
 
 
 def _literal_prompt(text: str):
