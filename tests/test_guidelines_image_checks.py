@@ -125,7 +125,7 @@ def test_all_checks_give_their_reasons(cli, tmp_path, checkers):
     assert [reason.split(":")[0] for reason in entry["reasons"]] == ["nsfw", "clip"]
     embedded = json.loads(Image.open(entry["path"]).info["hero-pipeline"])
     assert embedded["options"]["nsfw_check"] == "nsfw-flags"  # no local paths in published files
-    assert embedded["guidelines"]["source"] == f"policy-0.4.toml"
+    assert embedded["guidelines"]["source"] == "policy-0.4.toml"
 
 
 def test_a_checker_that_cannot_load_fails_before_generating(cli, tmp_path):
