@@ -32,7 +32,8 @@ TARGETS = {"generate_whole_process": 1.10, "help_startup": 2.0, "batch16_per_ima
 def child_env(threads: int | None) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop("PIPELINE_MODEL", None)
+    for setting in ("PIPELINE_MODEL", "PIPELINE_RENDITIONS", "PIPELINE_GUIDELINES"):
+        env.pop(setting, None)  # the command line says what each side does
     if threads:
         env["PIPELINE_THREADS"] = str(threads)
     return env
@@ -126,16 +127,19 @@ def generate_commands(args, batch: int, out: Path, policy: Path, judged: dict) -
 
 @functools.cache
 def renditions_off() -> list[str]:
-    """`--no-renditions` where this version of `pipeline generate` has renditions."""
+    """`--renditions none` where this version of `pipeline generate` makes renditions (bare diffusers makes none)."""
     help_text = subprocess.run(
         [sys.executable, "-m", "pipeline", "generate", "--help"], capture_output=True, text=True, env=child_env(None)
     ).stdout
-    return ["--no-renditions"] if "--no-renditions" in help_text else []
+    return ["--renditions", "none"] if "--renditions" in help_text else []
 
 
 def ours_timings(stdout: str) -> dict:
     """Per-batch generate times (in order) and peak GPU memory, from the records ours wrote."""
-    records = [json.loads(Path(image["record"]).read_text()) for image in json.loads(stdout)["images"]]
+    images = json.loads(stdout)["images"]
+    if any(image.get("renditions") for image in images):
+        raise SystemExit("pipeline made renditions, which bare diffusers does not: the comparison would be unequal")
+    records = [json.loads(Path(image["record"]).read_text()) for image in images]
     batches: dict[tuple, float] = {}
     for record in records:
         batches.setdefault(tuple(record["batch"]["seeds"]), record["timings"]["batch_generate_s"])
