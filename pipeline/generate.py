@@ -297,7 +297,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
                 record["batch_key"] = request.batch_key
             if reasons:
                 log(f"flagged ({'; '.join(reasons)}): kept in quarantine")
-            stored = (store or store_image)(request.out_dir, record, image)
+            stored = store(request.out_dir, record, image)
             result.images.append(stored)
             log(f"wrote {stored.path}")
     if catalogued is not None:
