@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.guidelines.normalise import canonical_char, canonical_text, phrase_words, readings, stem, words
+from pipeline.guidelines.normalise import base as stem, canonical_char, canonical_text, phrase_words, readings, words
 
 
 def spelled(text):

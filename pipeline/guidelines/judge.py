@@ -6,11 +6,16 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from pipeline.errors import InputError
-from pipeline.guidelines.matching import Match, find_matches
+from pipeline.guidelines.language import identify
+from pipeline.guidelines.matching import Match, find_matches, frame_end, removable_rules
 from pipeline.guidelines.policy import Guidelines, load_guidelines
 from pipeline.guidelines.styles import apply_style, merge_negatives
+from pipeline.guidelines.vocabulary import vocabulary
 
 _ARTICLE_BEFORE = re.compile(r"\b(a|an)(\s+)$", re.IGNORECASE)
+# Rule ids of the judge's own checks (not in the policy file).
+LANGUAGE_RULE = "language-not-english"
+RECHECK_RULE = "recheck"
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,7 @@ class RuleAction:
     action: str
     matched: str
     replacement: str | None = None
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,8 @@ class Judgement:
     guidelines_version: str
     rules: tuple[RuleAction, ...] = field(default_factory=tuple)
     guidelines_digest: str = ""
+    subject: str = ""
+    vocabulary_digest: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,9 +51,16 @@ class Judgement:
         return {
             "verdict": self.verdict,
             "prompt": self.prompt,
+            "subject": self.subject,
             "negative_prompt": self.negative_prompt,
-            "rules": [{"id": rule.id, "action": rule.action, "matched": rule.matched} for rule in self.rules],
+            "rules": [
+                {"id": rule.id, "action": rule.action, "category": rule.category, "matched": rule.matched,
+                 **({"replacement": rule.replacement} if rule.action == "rewrite" else {})}
+                for rule in self.rules
+            ],
             "guidelines_version": self.guidelines_version,
+            "guidelines_digest": self.guidelines_digest,
+            "vocabulary_digest": self.vocabulary_digest,
         }
 
     def refusal(self) -> str:
@@ -62,44 +77,157 @@ def judge(
     negative_prompt: str | None = None,
     guidelines: Guidelines | None = None,
 ) -> Judgement:
-    """Judge `prompt` under `guidelines` (the shipped policy when None) and build the final prompts."""
+    """Judge `prompt` under `guidelines` (the shipped policy when None) and build the final prompts.
+
+    1. check the prompt (not empty, within the policy's size) and its language;
+    2. match the rules, with the prompt's contexts taken into account;
+    3. block, or rewrite each matched phrase into the policy's symbolic vocabulary;
+    4. judge the rewritten prompt again: anything harmful left is a block, never a half-neutralised prompt.
+    """
     policy = guidelines if guidelines is not None else load_guidelines()
+    # 1. Check the input
     text = (prompt or "").strip()
     if not text:
         raise InputError("the prompt is empty")
+    if len(text) > policy.max_prompt_chars:
+        raise InputError(f"the prompt has {len(text)} characters; the guidelines allow at most "
+                         f"{policy.max_prompt_chars} (guidelines.max_prompt_chars)")
     chosen = policy.style(style)
+    common = dict(style=chosen.name, guidelines_version=policy.version, guidelines_digest=policy.digest,
+                  vocabulary_digest=vocabulary().digest)
+    if policy.language == "en":
+        language = identify(text)
+        if not language.english:
+            refused = RuleAction(LANGUAGE_RULE, "block", language.evidence, None, "language")
+            return Judgement("block", "", "", rules=(refused,), **common)
+    # 2. Match the rules
     matches = find_matches(policy, text, photorealistic_style=chosen.photorealistic)
     blocks = [match for match in matches if match.rule.action == "block"]
-    rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"])
-    common = dict(style=chosen.name, guidelines_version=policy.version, guidelines_digest=policy.digest)
+    # 3. Block; or, in a news story, take out the harmful detail; then rewrite
+    removed: list[RuleAction] = []
     if blocks:
-        acted = [_action(text, match, None) for match in blocks + rewrites]
-        return Judgement("block", "", "", rules=tuple(acted), **common)
+        removable, _ = removable_rules(policy, text)
+        if all(match.rule.id in removable for match in blocks):
+            frame = frame_end(policy, text)
+            shown = [match for match in blocks if match.end > frame and all(b > frame for _, b in match.parts)]
+            text, removed = remove_clauses(text, shown, frame)
+            removed += [RuleAction(m.rule.id, "topic", m.matched, None, m.rule.category)
+                        for m in blocks if m not in shown]
+            matches = find_matches(policy, text, photorealistic_style=chosen.photorealistic) if text else []
+            blocks = [match for match in matches if match.rule.action == "block"]
+        if blocks or len(_CONTENT.findall(text)) < MIN_CONTENT_WORDS:
+            acted = [_action(match, None) for match in blocks] + removed
+            acted += [_action(m, None) for m in matches if m.rule.action == "rewrite"]
+            return Judgement("block", "", "", rules=tuple(acted or removed), **common)
+    rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"], text)
     subject, acted = rewrite(text, rewrites)
+    acted = removed + acted
+    # 4. Judge the result again
+    if rewrites or removed:
+        left = find_matches(policy, subject, photorealistic_style=chosen.photorealistic)
+        if left:
+            acted += [RuleAction(RECHECK_RULE, "block", f"{m.matched} ({m.rule.id})", None, m.rule.category)
+                      for m in left]
+            return Judgement("block", "", "", rules=tuple(acted), **common)
     acted.append(RuleAction(policy.always_id, "always", "", policy.always_negative))
     return Judgement(
-        "rewrite" if rewrites else "allow",
+        "rewrite" if rewrites or removed else "allow",
         apply_style(chosen, subject),
         merge_negatives(negative_prompt, chosen.negative_prompt, policy.always_negative),
         rules=tuple(acted),
+        subject=subject,
         **common,
     )
 
 
-def _without_overlaps(matches: list[Match]) -> list[Match]:
+# Where a clause starts or ends: punctuation, or a word that joins clauses and phrases.
+_CLAUSE_EDGE = re.compile(r"[,;:.()\[\]!?]|\s(?:and|with|while|whilst|as|where|showing|including|plus|but|"
+                          r"then|amid|among|beside|behind|in front of)\s|\s[-–—]\s", re.IGNORECASE)
+_SENTENCE_EDGE = re.compile(r"^[;:.()\[\]!?]$")
+_CONTENT = re.compile(r"[^\W\d_]{3,}")
+# A prompt left with fewer words than this after taking out a harmful detail has lost its subject: refused.
+MIN_CONTENT_WORDS = 3
+
+
+def remove_clauses(text: str, matches: list[Match], frame: int = 0) -> tuple[str, list[RuleAction]]:
+    """`text` without the clauses that hold the matches ("..., with corpses in the foreground, ..."), tidied;
+    nothing before `frame` (the news story's own framing) is taken out."""
+    spans: list[tuple[int, int]] = []
+    edges = list(_CLAUSE_EDGE.finditer(text))
+    for part_start, part_end in [part for match in matches for part in (match.parts or ((match.start, match.end),))
+                                 if part[1] > frame]:
+        before = [edge for edge in edges if edge.end() <= part_start]
+        after = [edge for edge in edges if edge.start() >= part_end]
+        left = before[-1] if before else None
+        right = after[0] if after else None
+        if left is None or _SENTENCE_EDGE.match(left.group().strip() or " "):
+            start = left.end() if left else 0
+            end = right.end() if right and not _SENTENCE_EDGE.match(right.group().strip() or " ") else (
+                right.start() if right else len(text))
+        else:
+            start, end = left.start(), right.start() if right else len(text)
+        spans.append((max(start, frame), end))
+    kept, position = [], 0
+    for start, end in sorted(spans):
+        if start >= position:
+            kept.append(text[position:start])
+            position = end
+        else:
+            position = max(position, end)
+    kept.append(text[position:])
+    tidy = re.sub(r"\s+", " ", "".join(kept))
+    tidy = re.sub(r"\s+([,;:.!?])", r"\1", tidy)
+    tidy = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", tidy)
+    tidy = re.sub(r"^[\s,;:.]+|[\s,;:]+$", "", _balanced(tidy))
+    acted = [RuleAction(m.rule.id, "remove", m.matched, "", m.rule.category) for m in matches]
+    return tidy, acted
+
+
+def _balanced(text: str) -> str:
+    """`text` without brackets left unpaired or empty by a removal ("( ((x))" -> "((x))")."""
+    pairs = {")": "(", "]": "["}
+    keep = [True] * len(text)
+    stack: list[int] = []
+    for index, char in enumerate(text):
+        if char in "([":
+            stack.append(index)
+        elif char in ")]":
+            if stack and text[stack[-1]] == pairs[char]:
+                stack.pop()
+            else:
+                keep[index] = False
+    for index in stack:
+        keep[index] = False
+    text = "".join(char for char, kept in zip(text, keep) if kept)
+    while True:
+        emptied = re.sub(r"[(\[]\s*[)\]]", "", text)
+        if emptied == text:
+            return re.sub(r"\s{2,}", " ", text)
+        text = emptied
+
+
+def _without_overlaps(matches: list[Match], text: str) -> list[Match]:
+    """Matches that do not overlap, neighbours of one rule merged into one phrase ("T-90 tanks")."""
     kept: list[Match] = []
     for match in sorted(matches, key=lambda m: (m.start, -(m.end - m.start))):
-        if not kept or match.start >= kept[-1].end:
-            kept.append(match)
+        if kept and match.start < kept[-1].end:
+            continue
+        last = kept[-1] if kept else None
+        if last and last.rule.id == match.rule.id and not text[last.end : match.start].strip(" -"):
+            merged = Match(last.rule, last.term, last.start, match.end, match.plural, text[last.start : match.end])
+            kept[-1] = merged
+            continue
+        kept.append(match)
     return kept
 
 
-def _action(text: str, match: Match, replacement: str | None) -> RuleAction:
-    return RuleAction(match.rule.id, match.rule.action, text[match.start : match.end], replacement)
+def _action(match: Match, replacement: str | None) -> RuleAction:
+    return RuleAction(match.rule.id, match.rule.action, match.matched, replacement, match.rule.category)
 
 
 def rewrite(text: str, matches: list[Match]) -> tuple[str, list[RuleAction]]:
-    """`text` with each matched span replaced by its rule's replacement; text elsewhere stays as written."""
+    """`text` with each matched phrase replaced by its rule's replacement; text elsewhere stays as written.
+    Articles agree with the replacement, and a list of one replacement ("tanks and missiles") says it once."""
     out: list[str] = []
     acted: list[RuleAction] = []
     position = 0
@@ -112,10 +240,21 @@ def rewrite(text: str, matches: list[Match]) -> tuple[str, list[RuleAction]]:
             wanted = wanted.capitalize() if article.group(1)[0].isupper() else wanted
             before = before[: article.start()] + wanted + article.group(2)
         out = [before, replacement]
-        acted.append(_action(text, match, replacement))
+        acted.append(_action(match, replacement))
         position = match.end
     out.append(text[position:])
-    return "".join(out), acted
+    return _collapse("".join(out), matches), acted
+
+
+def _collapse(text: str, matches: list[Match]) -> str:
+    """One mention of a replacement where a list repeats it: "chess rooks and chess rooks" -> "chess rooks"."""
+    for rule in {match.rule.id: match.rule for match in matches}.values():
+        singular, plural = rule.replacement, rule.plural or rule.replacement
+        one = f"(?:{re.escape(plural)}|{re.escape(singular)})"
+        joint = r"(?:\s*,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|\s*&\s*|\s+with\s+)(?:an?\s+|the\s+|some\s+)?"
+        pattern = re.compile(rf"(?:\b(?:an?|the)\s+)?\b{one}(?:{joint}{one}\b)+", re.IGNORECASE)
+        text = pattern.sub(lambda m: plural if m.group()[:1].islower() else plural[:1].upper() + plural[1:], text)
+    return text
 
 
 def replacement_for(match: Match, written: str) -> str:

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pipeline.guidelines.normalise import Word, words
 from pipeline.guidelines.policy import Guidelines, Rule, Term
+from pipeline.guidelines.spelling import Lexicon, build_lexicon, repair
 
 # Words allowed between a negation and its term: "no visible weapons".
-_NEGATION_FILLERS = frozenset({"any", "visible", "overt", "explicit", "real", "actual"})
+_NEGATION_FILLERS = frozenset({"any", "visible", "overt", "overtly", "explicit", "explicitly", "real", "actual", "a",
+                               "an", "the", "too", "remotely", "excessively", "particularly", "at", "all"})
 # For rewrite rules, a negation also covers a list of terms: "without any soldiers or tanks".
 _LIST_WORDS = frozenset({"or", "nor", "and"})
+# Where one sentence ends: . ! ? ; or a line break, before white space or the end.
+_SENTENCE_END = re.compile(r"[.!?;\n](?=\s|$)|\n")
+# A context of scope "near" acts on matches that start within this many words of it.
+NEAR_CONTEXT = 4
+# A long sentence-wide match is reported by its two ends.
+_REPORT_LIMIT = 60
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,17 @@ class Match:
     start: int
     end: int
     plural: bool = False
+    matched: str = ""
+    parts: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A prompt as matching sees it: its text, its words (repaired), and each word's sentence number."""
+
+    text: str
+    words: list[Word]
+    sentences: list[int]
 
 
 def term_spans(term: Term, found: list[Word]) -> list[tuple[int, int]]:
@@ -71,19 +91,58 @@ class Negation:
         return False
 
 
-def negation_for(guidelines: Guidelines) -> Negation:
-    """The negation words of a policy, and the words of all its terms."""
-    keys = {key for rule in guidelines.rules for term in rule.terms for key in term.keys}
-    return Negation(guidelines.negations, frozenset(keys))
-
-
 def _joined(before: Word, after: Word, text: str) -> bool:
-    return not text[before.end : after.start].strip()
+    return not text[before.end : after.start].strip(" ,")
 
 
-def rule_matches(rule: Rule, text: str, found: list[Word], negation: Negation) -> list[Match]:
-    """Every place `rule` applies in `text` (whose words are `found`), leaving out negated mentions and the
-    innocent phrases the rule lists under `unless` ("think tank")."""
+_PREPARED: dict[str, tuple[Negation, Lexicon, frozenset[str]]] = {}
+
+
+def _prepared(guidelines: Guidelines) -> tuple[Negation, Lexicon, frozenset[str]]:
+    """What matching needs from a policy, computed once per policy: negation, lexicon, modifiers to absorb."""
+    key = guidelines.digest or str(id(guidelines))
+    if key not in _PREPARED:
+        _PREPARED[key] = _prepare(guidelines)
+    return _PREPARED[key]
+
+
+def _prepare(guidelines: Guidelines) -> tuple[Negation, Lexicon, frozenset[str]]:
+    inflected: set[str] = set()
+    exact: set[str] = set()
+    keys: set[str] = set()
+    for rule in guidelines.rules:
+        groups = list(rule.terms) + ([*rule.near.first, *rule.near.second, *rule.near.third] if rule.near else [])
+        for term in groups:
+            keys.update(term.keys)
+            for word in term.words:
+                (inflected if term.inflected else exact).add(word)
+    absorb = frozenset(term.words[0] for term in guidelines.absorb if len(term.words) == 1)
+    return Negation(guidelines.negations, frozenset(keys)), build_lexicon(inflected, exact), absorb
+
+
+def analyse(guidelines: Guidelines, text: str) -> Prompt:
+    """The prompt's words, with emoji read by the policy, split and misspelt words repaired, and sentences."""
+    _, lexicon, _ = _prepared(guidelines)
+    found = repair(words(text, guidelines.emoji), text, lexicon)
+    ends = [m.end() for m in _SENTENCE_END.finditer(text) if not _abbreviation(text, m.start())]
+    sentences = []
+    position = 0
+    for word in found:
+        while position < len(ends) and ends[position] <= word.start:
+            position += 1
+        sentences.append(position)
+    return Prompt(text, found, sentences)
+
+
+def _abbreviation(text: str, dot: int) -> bool:
+    """Whether the full stop at `dot` ends a one-letter abbreviation ("O.K. Corral", "U.S. troops")."""
+    return text[dot] == "." and dot >= 1 and text[dot - 1].isalpha() and (dot == 1 or not text[dot - 2].isalpha())
+
+
+def rule_matches(rule: Rule, prompt: Prompt, negation: Negation, absorb: frozenset[str] = frozenset()) -> list[Match]:
+    """Every place `rule` applies in the prompt, leaving out negated mentions and the innocent phrases the rule
+    lists under `unless` ("think tank")."""
+    found, text = prompt.words, prompt.text
     innocent = [span for term in rule.unless for span in term_spans(term, found)]
     matches = []
     for term in rule.terms:
@@ -93,9 +152,14 @@ def rule_matches(rule: Rule, text: str, found: list[Word], negation: Negation) -
             if any(a < last and first < b for a, b in innocent):
                 continue
             plural = _is_plural(term, found[last - 1])
-            matches.append(Match(rule, term.text, found[first].start, found[last - 1].end, plural))
+            if rule.action == "rewrite":
+                while first > 0 and _joined(found[first - 1], found[first], text) and (
+                        set(found[first - 1].stems) & absorb or set(found[first - 1].readings) & absorb):
+                    first -= 1
+            start, end = found[first].start, found[last - 1].end
+            matches.append(Match(rule, term.text, start, end, plural, text[start:end], ((start, end),)))
     if rule.near is not None:
-        matches.extend(_near_matches(rule, text, found, negation))
+        matches.extend(_near_matches(rule, prompt, negation, innocent))
     return matches
 
 
@@ -103,18 +167,34 @@ def _is_plural(term: Term, word: Word) -> bool:
     return term.inflected and not term.words[-1].endswith("s") and any(r.endswith("s") for r in word.readings)
 
 
-def _near_matches(rule: Rule, text: str, found: list[Word], negation: Negation) -> list[Match]:
-    near = rule.near
-    firsts = [(term, span) for term in near.first for span in term_spans(term, found)]
-    seconds = [(term, span) for term in near.second for span in term_spans(term, found)]
+def _near_matches(rule: Rule, prompt: Prompt, negation: Negation, innocent: list[tuple[int, int]]) -> list[Match]:
+    near, found, text, sentence = rule.near, prompt.words, prompt.text, prompt.sentences
+
+    def spans(terms: tuple[Term, ...]) -> list[tuple[Term, tuple[int, int]]]:
+        return [(term, span) for term in terms for span in term_spans(term, found)
+                if not any(a < span[1] and span[0] < b for a, b in innocent)
+                and not negation.covers(span[0], found, text)]
+
+    firsts, seconds = spans(near.first), spans(near.second)
+    thirds = spans(near.third) if near.third else None
     matches = []
     for first_term, (a0, a1) in firsts:
         for second_term, (b0, b1) in seconds:
+            if (a0, a1) == (b0, b1) or sentence[a0] != sentence[b0]:
+                continue
             gap = b0 - a1 if b0 >= a1 else a0 - b1
-            if 0 <= gap < near.window and not negation.covers(min(a0, b0), found, text):
-                start, end = min(a0, b0), max(a1, b1)
-                matches.append(Match(rule, f"{first_term.text} ~ {second_term.text}", found[start].start,
-                                     found[end - 1].end))
+            if gap < 0 or (near.window and gap >= near.window):
+                continue
+            if thirds is not None and not any(sentence[c0] == sentence[a0] for _, (c0, _) in thirds):
+                continue
+            parts = tuple((found[x0].start, found[x1 - 1].end) for x0, x1 in sorted([(a0, a1), (b0, b1)]))
+            start, end = found[min(a0, b0)].start, found[max(a1, b1) - 1].end
+            written = text[start:end]
+            if len(written) > _REPORT_LIMIT:
+                one, two = sorted([(a0, a1), (b0, b1)])
+                written = f"{text[found[one[0]].start:found[one[1] - 1].end]} … " \
+                          f"{text[found[two[0]].start:found[two[1] - 1].end]}"
+            matches.append(Match(rule, f"{first_term.text} ~ {second_term.text}", start, end, False, written, parts))
     return matches
 
 
@@ -123,18 +203,84 @@ def photorealistic(found: list[Word], guidelines: Guidelines) -> bool:
     return any(term_spans(term, found) for term in guidelines.photorealistic_terms)
 
 
+def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
+               ) -> tuple[set[str], set[tuple[str, int]], list[str]]:
+    """Rules the prompt's contexts of `effect` name: everywhere, or in given sentences; and those contexts. A
+    negated context word does not count ("no candles, just the shooter")."""
+    negation = _prepared(guidelines)[0]
+    everywhere: set[str] = set()
+    in_sentence: set[tuple[str, int]] = set()
+    near_words: set[tuple[str, int]] = set()
+    acted: list[str] = []
+    for context in guidelines.contexts:
+        if context.effect != effect:
+            continue
+        places = [span for term in context.terms for span in term_spans(term, prompt.words)
+                  if not negation.covers(span[0], prompt.words, prompt.text, lists=True)]
+        if not places:
+            continue
+        acted.append(context.id)
+        for rule_id in context.rules:
+            if context.scope == "prompt":
+                everywhere.add(rule_id)
+            elif context.scope == "sentence":
+                in_sentence.update((rule_id, prompt.sentences[first]) for first, _ in places)
+            else:
+                near_words.update((rule_id, index) for first, last in places
+                                  for index in range(first - NEAR_CONTEXT, last + NEAR_CONTEXT))
+    in_sentence.update((rule_id, -1 - index) for rule_id, index in near_words)
+    return everywhere, in_sentence, acted
+
+
 def find_matches(guidelines: Guidelines, text: str, *, photorealistic_style: bool) -> list[Match]:
-    """Every rule match in `text`, in rule order then text order, without duplicates of one span."""
-    found = words(text)
-    photo = photorealistic_style or photorealistic(found, guidelines)
-    negation = negation_for(guidelines)
+    """Every rule match in `text`, in rule order then text order, without duplicates of one span, leaving out
+    the rules that the prompt's contexts suspend."""
+    negation, _, absorb = _prepared(guidelines)
+    prompt = analyse(guidelines, text)
+    photo = photorealistic_style or photorealistic(prompt.words, guidelines)
+    everywhere, in_sentence, _ = _suspended(guidelines, prompt)
+    starts = {word.start: index for index, word in enumerate(prompt.words)}
     matches: list[Match] = []
     for rule in guidelines.rules:
-        if rule.photorealistic_only and not photo:
+        if (rule.photorealistic_only and not photo) or rule.id in everywhere:
             continue
         seen = set()
-        for match in sorted(rule_matches(rule, text, found, negation), key=lambda m: (m.start, -m.end)):
+        for match in sorted(rule_matches(rule, prompt, negation, absorb), key=lambda m: (m.start, -m.end)):
+            index = starts.get(match.start)
+            if index is not None and ((rule.id, prompt.sentences[index]) in in_sentence
+                                      or (rule.id, -1 - index) in in_sentence):
+                continue
             if not any(s <= match.start and match.end <= e for s, e in seen):
                 seen.add((match.start, match.end))
                 matches.append(match)
     return matches
+
+
+def contexts_found(guidelines: Guidelines, text: str) -> list[str]:
+    """The ids of the policy's contexts present in `text` (for the record)."""
+    return _suspended(guidelines, analyse(guidelines, text))[2]
+
+
+def removable_rules(guidelines: Guidelines, text: str) -> tuple[set[str], list[str]]:
+    """The rules whose matches the prompt's "remove" contexts take out instead of refusing, and those contexts."""
+    everywhere, _, acted = _suspended(guidelines, analyse(guidelines, text), effect="remove")
+    return everywhere, acted
+
+
+# The part of a news prompt that names its story ("Hero image for an article on the drone attacks on Kyiv:").
+_FRAME_END = re.compile(r"[:.\n]")
+
+
+def frame_end(guidelines: Guidelines, text: str) -> int:
+    """Where the framing of a news prompt ends (0 when the prompt has no "remove" context in its first clause):
+    what it names is the story's topic, not something to depict."""
+    prompt = analyse(guidelines, text)
+    first = _FRAME_END.search(text)
+    end = first.start() if first else len(text)
+    for context in guidelines.contexts:
+        if context.effect == "remove":
+            for term in context.terms:
+                for a, _ in term_spans(term, prompt.words):
+                    if prompt.words[a].start < end:
+                        return end
+    return 0

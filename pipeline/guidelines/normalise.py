@@ -26,7 +26,8 @@ MIN_SPACED_LETTERS = 3
 
 @dataclass(frozen=True)
 class Word:
-    """One word as matching sees it: its readings (canonical spellings), stems, and span in the original."""
+    """One word as matching sees it: its readings (canonical spellings), their inflectional bases ("stems"),
+    and its span in the original."""
 
     readings: tuple[str, ...]
     stems: tuple[str, ...]
@@ -74,17 +75,33 @@ def canonical_text(text: str) -> tuple[str, list[int]]:
     return "".join(chars), origin
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    import snowballstemmer
-
-    return snowballstemmer.stemmer("english")
+# Words whose final "s" is not a plural ending.
+_NOT_PLURAL = frozenset({"news", "series", "species", "means", "politics", "economics", "physics", "arms", "gas",
+                         "bias", "chaos", "canvas", "atlas", "lens", "always", "perhaps", "across", "towards"})
 
 
 @lru_cache(maxsize=16384)
-def stem(word: str) -> str:
-    """The English (Porter2) stem of a canonical word: plurals and inflections share one stem."""
-    return _stemmer().stemWord(word)
+def base(word: str) -> str:
+    """The inflectional base of a canonical word: plurals, "-ed" and "-ing" forms share it ("tanks", "tanked"
+    -> "tank"; "bodies" -> "body"), but derived words keep their own ("reporter" is not "report", "severed" is
+    not "several", "executive" is not "execute")."""
+    if len(word) <= 3 or not word.isalpha() or word in _NOT_PLURAL:
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("ied") and len(word) > 4:
+        return word[:-3] + "y"
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            root = word[: -len(suffix)]
+            if len(root) > 2 and root[-1] == root[-2] and root[-1] not in "lsz":
+                root = root[:-1]
+            return root[:-1] if root.endswith("e") and len(root) > 3 else root
+    if word.endswith(("sses", "ches", "shes", "xes", "zzes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
 
 
 def readings(raw: str) -> tuple[str, ...]:
@@ -104,12 +121,45 @@ def _word(raw: str, start: int, end: int, spaced: bool = False) -> Word:
     spelled = readings(raw)
     if spaced and raw[0] in _ONE_LETTER_WORDS and len(raw) > MIN_SPACED_LETTERS:
         spelled = tuple(dict.fromkeys(spelled + readings(raw[1:])))
-    return Word(spelled, tuple(dict.fromkeys(stem(reading) for reading in spelled)), start, end)
+    return Word(spelled, tuple(dict.fromkeys(base(reading) for reading in spelled)), start, end)
 
 
-def words(text: str) -> list[Word]:
-    """The words of `text` as matching sees them, with spans into `text` itself."""
+# Stable Diffusion weighting syntax: the weight in "(tank:1.4)", "(tank)1.3" or "[tank:0.5]" is not a word.
+_WEIGHT = re.compile(r":\s*-?\d+(?:\.\d+)?(?=\s*[)\]>])|(?<=[)\]])\s*-?\d+(?:\.\d+)?")
+# An emoji reads as its short name (anyascii gives ":bomb:"); a policy may say what the name stands for.
+_SHORTCODE = re.compile(r":([a-z0-9_]+):")
+
+
+def _blank(canon: str, pattern: re.Pattern) -> str:
+    return pattern.sub(lambda m: " " * len(m.group()), canon)
+
+
+def _emoji_words(canon: str, origin: list[int], emoji: dict[str, str]) -> tuple[str, list[int]]:
+    """Each emoji short name replaced by the words the policy gives it (else its name's words), every
+    character of them pointing back at the emoji."""
+    chars: list[str] = []
+    places: list[int] = []
+    position = 0
+    for found in _SHORTCODE.finditer(canon):
+        chars.append(canon[position : found.start()])
+        places.extend(origin[position : found.start()])
+        name = found.group(1)
+        spelled = " " + (emoji.get(name) or name.replace("_", " ")) + " "
+        chars.append(spelled)
+        places.extend([origin[found.start()]] * len(spelled))
+        position = found.end()
+    chars.append(canon[position:])
+    places.extend(origin[position:])
+    return "".join(chars), places
+
+
+def words(text: str, emoji: dict[str, str] | None = None) -> list[Word]:
+    """The words of `text` as matching sees them, with spans into `text` itself. Weighting syntax is read
+    through, and emoji read as the words `emoji` maps their short names to (or their names)."""
     canon, origin = canonical_text(text)
+    canon = _blank(canon, _WEIGHT)
+    if ":" in canon:
+        canon, origin = _emoji_words(canon, origin, emoji or {})
     found = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(canon)]
     merged: list[tuple[str, int, int, bool]] = []
     index = 0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipeline.errors import InputError
 from pipeline.inputs import read_input
-from pipeline.guidelines.normalise import phrase_words, stem
+from pipeline.guidelines.normalise import base, phrase_words
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,16 +23,23 @@ PROMPT_FIELD = "{prompt}"
 STRENGTHS = ("off", "medium", "strong", "max")
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 
-_TOP_KEYS = {"guidelines", "always", "guidance", "image_checks", "styles", "rules"}
-_GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negations"}
+_TOP_KEYS = {"guidelines", "always", "guidance", "image_checks", "styles", "rules", "contexts", "emoji", "rewriting", "groups"}
+_GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negations", "language", "max_prompt_chars"}
+_CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "rules", "scope", "effect"}
+EFFECTS = ("suspend", "remove")
+_REWRITING_KEYS = {"absorb"}
+SCOPES = ("prompt", "sentence", "near")
 _ALWAYS_KEYS = {"id", "rationale", "negative_prompt"}
 _GUIDANCE_KEYS = {"safety_concept", "strength"}
 _IMAGE_CHECK_KEYS = {"concepts", "neutral", "threshold"}
 _STYLE_KEYS = {"description", "template", "negative_prompt", "photorealistic"}
 _RULE_KEYS = {
-    "id", "action", "rationale", "terms", "exact", "unless", "near", "replacement", "plural", "photorealistic_only"
+    "id", "action", "category", "rationale", "terms", "exact", "unless", "unless_exact", "near", "replacement",
+    "plural",
+    "photorealistic_only",
 }
-_NEAR_KEYS = {"window", "first", "second"}
+_NEAR_KEYS = {"window", "first", "second", "third"}
+SENTENCE = "sentence"
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,7 @@ class Style:
 
 @dataclass(frozen=True)
 class Term:
-    """One phrase of a rule: its canonical words, and their stems when inflections count."""
+    """One phrase of a rule: its canonical words, and their inflectional bases when inflections count."""
 
     text: str
     words: tuple[str, ...]
@@ -56,16 +63,32 @@ class Term:
 
     @property
     def keys(self) -> tuple[str, ...]:
-        return tuple(stem(word) for word in self.words) if self.inflected else self.words
+        return tuple(base(word) for word in self.words) if self.inflected else self.words
 
 
 @dataclass(frozen=True)
 class Near:
-    """Two groups of words that together, at most `window` words apart, make a match (e.g. flag + burning)."""
+    """Groups of words that together make a match: a word of each group, the first two at most `window` words
+    apart (0: anywhere in the same sentence), and a word of `third` (when given) in that sentence too."""
 
     window: int
     first: tuple[Term, ...]
     second: tuple[Term, ...]
+    third: tuple[Term, ...] = ()
+
+
+@dataclass(frozen=True)
+class Context:
+    """Words that change what others mean ("vigil for the victims of the massacre"): where they occur (in the
+    same sentence, or anywhere in the prompt), the `rules` named do not act (effect "suspend"), or what they
+    match is taken out of the prompt instead of refusing it (effect "remove": a news story's harmful detail)."""
+
+    id: str
+    rationale: str
+    terms: tuple[Term, ...]
+    rules: tuple[str, ...]
+    scope: str
+    effect: str = "suspend"
 
 
 @dataclass(frozen=True)
@@ -79,6 +102,7 @@ class Rule:
     replacement: str | None = None
     plural: str | None = None
     photorealistic_only: bool = False
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +125,11 @@ class Guidelines:
     image_concepts: tuple[str, ...] = field(default_factory=tuple)
     image_neutral: tuple[str, ...] = field(default_factory=tuple)
     image_threshold: float = 0.5
+    contexts: tuple[Context, ...] = ()
+    emoji: dict[str, str] = field(default_factory=dict)
+    absorb: tuple[Term, ...] = ()
+    language: str = ""
+    max_prompt_chars: int = 4000
 
     def style(self, name: str | None) -> Style:
         """The named style (the default when None); an unknown name is bad input."""
@@ -136,6 +165,7 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         raise InputError(f"{source}: invalid TOML: {exc}") from None
     check = _Checker(source, text)
     check.keys(raw, _TOP_KEYS, "")
+    check.groups = _groups(check, raw)
     head = check.table(raw, "guidelines", _GUIDELINES_KEYS)
     always = check.table(raw, "always", _ALWAYS_KEYS)
     guidance = check.table(raw, "guidance", _GUIDANCE_KEYS)
@@ -154,6 +184,15 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         check.fail(f"image_checks.threshold has to be a number between 0 and 1 but is {threshold!r}", "threshold")
     always_id = check.text(always, "id", "always.id")
     rules = _rules(check, raw)
+    rewriting = check.table(raw, "rewriting", _REWRITING_KEYS, required=False)
+    language = head.get("language", "")
+    if not isinstance(language, str) or language not in ("", "en"):
+        check.fail(f"guidelines.language has to be \"en\" (prompts must be English) or \"\" (any) but is {language!r}",
+                   "language")
+    limit = head.get("max_prompt_chars", 4000)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100_000:
+        check.fail(f"guidelines.max_prompt_chars has to be a whole number from 1 to 100000 but is {limit!r}",
+                   "max_prompt_chars")
     if always_id in {rule.id for rule in rules}:
         check.fail(f"always.id {always_id!r} is also a rule id; ids must be unique", f'id = "{always_id}"')
     return Guidelines(
@@ -175,6 +214,11 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         image_neutral=tuple(term.text for term in check.terms(image_checks, "neutral", "image_checks.neutral",
                                                               False, required=False)),
         image_threshold=float(threshold),
+        contexts=_contexts(check, raw, {rule.id for rule in rules}),
+        emoji=_emoji(check, raw),
+        absorb=check.terms(rewriting, "absorb", "rewriting.absorb", False, required=False),
+        language=language,
+        max_prompt_chars=limit,
     )
 
 
@@ -231,6 +275,9 @@ def _rules(check: _Checker, raw: dict) -> tuple[Rule, ...]:
         terms += check.terms(entry, "exact", f"{where}.exact", False, required=False, anchor=anchor)
         near = _near(check, entry, where, anchor)
         unless = check.terms(entry, "unless", f"{where}.unless", True, required=False, anchor=anchor)
+        # A one-word innocent phrase is a spelling, not a stem: "tanked" must not excuse every "tank".
+        unless = tuple(Term(term.text, term.words, False) if len(term.words) == 1 else term for term in unless)
+        unless += check.terms(entry, "unless_exact", f"{where}.unless_exact", False, required=False, anchor=anchor)
         if not terms and near is None:
             check.fail(f"{where} matches nothing; give terms, exact or near", anchor)
         replacement = entry.get("replacement")
@@ -239,6 +286,8 @@ def _rules(check: _Checker, raw: dict) -> tuple[Rule, ...]:
             replacement = check.text(entry, "replacement", f"{where}.replacement", anchor=anchor)
             if near is not None:
                 check.fail(f"{where}: a rewrite rule replaces its terms; `near` is only for block rules", anchor)
+            if not terms:
+                check.fail(f"{where}: a rewrite rule needs terms or exact to replace", anchor)
         elif replacement is not None or plural is not None:
             check.fail(f"{where}: a block rule has no replacement or plural", anchor)
         if plural is not None:
@@ -246,9 +295,71 @@ def _rules(check: _Checker, raw: dict) -> tuple[Rule, ...]:
         photo_only = entry.get("photorealistic_only", False)
         if not isinstance(photo_only, bool):
             check.fail(f"{where}.photorealistic_only has to be true or false", anchor)
+        category = entry.get("category", "")
+        if not isinstance(category, str):
+            check.fail(f"{where}.category has to be a string", anchor)
         rules.append(Rule(rule_id, action, check.text(entry, "rationale", f"{where}.rationale", anchor=anchor),
-                          terms, near, unless, replacement, plural, photo_only))
+                          terms, near, unless, replacement, plural, photo_only, category))
     return tuple(rules)
+
+
+def _contexts(check: _Checker, raw: dict, rule_ids: set[str]) -> tuple[Context, ...]:
+    entries = raw.get("contexts", [])
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        check.fail("contexts has to be a list of [[contexts]] tables", "[[contexts]]")
+    contexts = []
+    for index, entry in enumerate(entries):
+        context_id = entry.get("id")
+        where = f"contexts[{index}]" + (f" ({context_id})" if isinstance(context_id, str) else "")
+        anchor = f'id = "{context_id}"'
+        if not isinstance(context_id, str) or not _ID.fullmatch(context_id):
+            check.fail(f"{where}.id has to be lower-case letters, digits and '-', but is {context_id!r}",
+                       "[[contexts]]")
+        check.keys(entry, _CONTEXT_KEYS, where, anchor=anchor)
+        terms = check.terms(entry, "terms", f"{where}.terms", True, required=False, anchor=anchor)
+        # One-word context terms are spellings, not stems: "charges" must not read "charging" as a court.
+        terms = tuple(Term(term.text, term.words, False) if len(term.words) == 1 else term for term in terms)
+        terms += check.terms(entry, "exact", f"{where}.exact", False, required=False, anchor=anchor)
+        if not terms:
+            check.fail(f"{where} has no terms", anchor)
+        named = entry.get("rules")
+        if not isinstance(named, list) or not named or not all(isinstance(item, str) for item in named):
+            check.fail(f"{where}.rules has to be a non-empty list of rule ids", anchor)
+        for rule_id in named:
+            if rule_id not in rule_ids:
+                check.fail(f"{where}.rules names {rule_id!r}, which is not a rule id", anchor)
+        scope = entry.get("scope", "prompt")
+        if scope not in SCOPES:
+            check.fail(f"{where}.scope has to be one of {', '.join(SCOPES)} but is {scope!r}", anchor)
+        effect = entry.get("effect", "suspend")
+        if effect not in EFFECTS:
+            check.fail(f"{where}.effect has to be one of {', '.join(EFFECTS)} but is {effect!r}", anchor)
+        contexts.append(Context(context_id, check.text(entry, "rationale", f"{where}.rationale", anchor=anchor),
+                                terms, tuple(named), scope, effect))
+    return tuple(contexts)
+
+
+def _groups(check: _Checker, raw: dict) -> dict[str, list[str]]:
+    """Named lists of words that terms can include as "@name" (people, places, ...)."""
+    table = raw.get("groups", {})
+    if not isinstance(table, dict):
+        check.fail("groups has to be a table of name = [words]", "[groups]")
+    for name, value in table.items():
+        if not _ID.fullmatch(name) or not isinstance(value, list) or not value \
+                or not all(isinstance(item, str) and not item.startswith("@") for item in value):
+            check.fail(f"groups.{name} has to be a non-empty list of strings (no @names), named with lower-case "
+                       f"letters, digits and '-'", name)
+    return table
+
+
+def _emoji(check: _Checker, raw: dict) -> dict[str, str]:
+    table = raw.get("emoji", {})
+    if not isinstance(table, dict):
+        check.fail("emoji has to be a table of short name = \"words\"", "[emoji]")
+    for name, value in table.items():
+        if not isinstance(value, str) or not phrase_words(value):
+            check.fail(f"emoji.{name} has to be a string of words but is {value!r}", name)
+    return {name: value for name, value in table.items()}
 
 
 def _near(check: _Checker, entry: dict, where: str, anchor: str) -> Near | None:
@@ -259,11 +370,15 @@ def _near(check: _Checker, entry: dict, where: str, anchor: str) -> Near | None:
         check.fail(f"{where}.near has to be a table with window, first and second", anchor)
     check.keys(near, _NEAR_KEYS, f"{where}.near", anchor=anchor)
     window = near.get("window")
-    if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= 20:
-        check.fail(f"{where}.near.window has to be a whole number from 1 to 20 but is {window!r}", anchor)
+    if window == SENTENCE:
+        window = 0
+    elif not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= 20:
+        check.fail(f"{where}.near.window has to be a whole number from 1 to 20 or \"sentence\" but is {window!r}",
+                   anchor)
     first = check.terms(near, "first", f"{where}.near.first", True, anchor=anchor)
     second = check.terms(near, "second", f"{where}.near.second", True, anchor=anchor)
-    return Near(window, first, second)
+    third = check.terms(near, "third", f"{where}.near.third", True, required=False, anchor=anchor)
+    return Near(window, first, second, third)
 
 
 class _Checker:
@@ -272,6 +387,7 @@ class _Checker:
     def __init__(self, source: str, text: str):
         self.source = source
         self.lines = text.splitlines()
+        self.groups: dict[str, list[str]] = {}
 
     def line_of(self, anchor: str, occurrence: int = 1) -> int | None:
         seen = 0
@@ -318,7 +434,15 @@ class _Checker:
         if not isinstance(value, list) or not value:
             self.fail(f"{name} has to be a non-empty list of strings", anchor or key)
         terms = []
+        expanded = []
         for item in value:
+            if isinstance(item, str) and item.startswith("@"):
+                if item[1:] not in self.groups:
+                    self.fail(f"{name} names the group {item!r}, which [groups] does not define", anchor or key)
+                expanded.extend(self.groups[item[1:]])
+            else:
+                expanded.append(item)
+        for item in expanded:
             words = phrase_words(item) if isinstance(item, str) else ()
             if not words:
                 self.fail(f"{name} has an entry with no words: {item!r}", anchor or key)

@@ -1,0 +1,79 @@
+"""Whether a prompt is written in English: by its letters' scripts, then by the common words of other languages.
+
+The text encoders of Stable Diffusion models are trained on English, and the policy's words are English, so a
+prompt in another language gets an explicit verdict instead of passing unread.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from pipeline.guidelines.vocabulary import vocabulary
+
+_WORD = re.compile(r"[^\W\d_]+")
+# A word counts for another script when it has letters of that script which do not merely look like Latin ones
+# (Cyrillic "ѕоldіег" is an evasion in English, Russian "солдаты" is Russian).
+_LATIN_LOOKALIKES = set("аеорсухіјѕԁһԛԝοαικνρτυχεΑΒΕΖΗΙΚΜΝΟΡΤΥΧАВЕКМНОРСТХЅІЈ")
+# Below this many words, a prompt is too short to call another Latin-script language.
+MIN_WORDS = 3
+FOREIGN_SHARE = 0.4
+# A prompt with fewer words unknown to English than this share is English, whatever else it holds.
+UNKNOWN_SHARE = 0.15
+
+
+@dataclass(frozen=True)
+class Language:
+    """The language a prompt seems to be in: `english`, and else what was seen (a script or a language code)."""
+
+    english: bool
+    name: str = "en"
+    evidence: str = ""
+
+
+def _script(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return name.split(" ", 1)[0] if name else ""
+
+
+def identify(text: str) -> Language:
+    """Judge the language of `text` from its words: the share written in another script, else the share of
+    words common in one other language and not English words."""
+    words = _WORD.findall(text)
+    if not words:
+        return Language(True)
+    scripts: dict[str, int] = {}
+    for word in words:
+        foreign = [_script(c) for c in word if not c.isascii() and c not in _LATIN_LOOKALIKES]
+        foreign = [script for script in foreign if script and script != "LATIN"]
+        if foreign:
+            scripts[foreign[0]] = scripts.get(foreign[0], 0) + 1
+    if scripts:
+        script, count = max(scripts.items(), key=lambda item: item[1])
+        if count / len(words) >= FOREIGN_SHARE or count >= 3:
+            return Language(False, script.lower(), f"{count} of {len(words)} words in {script.title()} script")
+    latin = [_fold(word) for word in words if word.isascii() or _script(word[0]) == "LATIN"]
+    if len(latin) < MIN_WORDS:
+        return Language(True)
+    vocab = vocabulary()
+    unknown = [word for word in latin if word not in vocab.english]
+    if len(unknown) / len(latin) < UNKNOWN_SHARE:
+        return Language(True)
+    # Letters English does not use (é, ñ, ż, ß...) in a word English does not know are evidence too.
+    accented = sum(1 for word in unknown if not word.isascii())
+    best, best_hits = "en", 0
+    for code in vocab.languages:
+        common = vocab.language_words(code)
+        hits = sum(1 for word in latin if word in common and (word in unknown or len(word) <= 3))
+        if hits > best_hits:
+            best, best_hits = code, hits
+    evidence = best_hits + accented
+    if evidence >= 2 and evidence / len(latin) >= FOREIGN_SHARE:
+        return Language(False, best, f"{len(unknown)} of {len(latin)} words not English; "
+                                     f"{best_hits} common in {best!r}, {accented} with letters English does not use")
+    return Language(True)
+
+
+def _fold(word: str) -> str:
+    return word.lower()

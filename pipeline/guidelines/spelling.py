@@ -1,0 +1,126 @@
+"""Misspelt and split words read as the policy's words they stand for ("soliders", "sol-diers", "exe cution").
+
+Only words that are not English words are corrected, and only towards the policy's own terms, so an ordinary
+word is never read as another ("swore" stays "swore", "tang" stays "tang").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+
+from pipeline.guidelines.normalise import Word, base
+from pipeline.guidelines.vocabulary import vocabulary
+
+# Fragments of one word are joined when only this separates them: "sol-diers", "ta nks", "exe.cution".
+_FRAGMENT_GAP = re.compile(r"[\s\-_.*·'’+~]{1,2}")
+# Short words that are words in their own right: a fragment like these does not suggest a split.
+_FUNCTION_WORDS = frozenset(
+    "a an the of in on at to by for and or as is it be we he she his her my our its no not with from up out off "
+    "so do if me us i you they them this that all one two".split()
+)
+MIN_FUZZY_LENGTH = 5
+MAX_FRAGMENTS = 4
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The single words of a policy's terms: stems (inflected terms), exact spellings, and spellings to correct to."""
+
+    stems: frozenset[str]
+    exact: frozenset[str]
+    spellings: tuple[str, ...]
+    forms: frozenset[str] = frozenset()
+
+    def knows(self, reading: str) -> bool:
+        return reading in self.exact or base(reading) in self.stems
+
+
+def inflections(word: str) -> set[str]:
+    """A term word and its usual inflected spellings, to correct a misspelling of either towards."""
+    forms = {word, word + "s", word + "es", word + "ed", word + "ing", word + "er", word + "ers"}
+    if word.endswith("e"):
+        forms |= {word + "d", word[:-1] + "ing"}
+    if word.endswith("y"):
+        forms |= {word[:-1] + "ies", word[:-1] + "ied"}
+    if len(word) > 2 and word[-1] not in "aeiouwxy" and word[-2] in "aeiou":
+        forms |= {word + word[-1] + "ing", word + word[-1] + "ed", word + word[-1] + "er"}
+    return forms
+
+
+def build_lexicon(inflected: set[str], exact: set[str]) -> Lexicon:
+    spellings = set(exact)
+    for word in inflected:
+        spellings |= inflections(word)
+    usable = sorted(word for word in spellings if len(word) >= MIN_FUZZY_LENGTH - 1 and word.isalpha())
+    return Lexicon(frozenset(base(word) for word in inflected), frozenset(exact), tuple(usable), frozenset(spellings))
+
+
+def _real_word(reading: str) -> bool:
+    return reading in vocabulary().english
+
+
+def _suspicious(fragment: str) -> bool:
+    """Whether a fragment looks like a piece of a word rather than a word."""
+    return not _real_word(fragment) or (len(fragment) <= 3 and fragment not in _FUNCTION_WORDS)
+
+
+def repair(found: list[Word], text: str, lexicon: Lexicon) -> list[Word]:
+    """`found` with split words joined and misspelt words given the policy spelling they stand for."""
+    out: list[Word] = []
+    index = 0
+    while index < len(found):
+        joined = _join(found, index, text, lexicon)
+        if joined is not None:
+            word, used = joined
+            out.append(word)
+            index += used
+            continue
+        out.append(_correct(found[index], lexicon))
+        index += 1
+    return out
+
+
+def _join(found: list[Word], index: int, text: str, lexicon: Lexicon) -> tuple[Word, int] | None:
+    for size in range(min(MAX_FRAGMENTS, len(found) - index), 1, -1):
+        run = found[index : index + size]
+        if not all(_FRAGMENT_GAP.fullmatch(text[a.end : b.start]) for a, b in zip(run, run[1:])):
+            continue
+        pieces = [word.readings[-1] for word in run]
+        reading = "".join(pieces)
+        if not reading.isalpha() or reading not in lexicon.forms:
+            continue
+        if not any(_suspicious(piece) for piece in pieces):
+            continue
+        return Word((reading,), (base(reading),), run[0].start, run[-1].end), size
+    return None
+
+
+def _correct(word: Word, lexicon: Lexicon) -> Word:
+    extra: list[str] = []
+    for reading in word.readings:
+        if len(reading) < MIN_FUZZY_LENGTH or not reading.isalpha() or _real_word(reading) or lexicon.knows(reading):
+            continue
+        found = _nearest(reading, lexicon.spellings)
+        if found:
+            extra.append(found)
+    if not extra:
+        return word
+    readings = tuple(dict.fromkeys(word.readings + tuple(extra)))
+    return replace(word, readings=readings, stems=tuple(dict.fromkeys(word.stems + tuple(map(base, extra)))))
+
+
+@lru_cache(maxsize=8192)
+def _nearest(reading: str, spellings: tuple[str, ...]) -> str | None:
+    limit = 1 if len(reading) < 9 else 2
+    best = process.extractOne(reading, spellings, scorer=DamerauLevenshtein.distance, score_cutoff=2)
+    if not best:
+        return None
+    # Two edits only for long words, or when the letters are all there in another order ("soilders").
+    if best[1] <= limit or sorted(best[0]) == sorted(reading):
+        return best[0]
+    return None
