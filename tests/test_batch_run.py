@@ -51,7 +51,7 @@ def test_blocked_job_is_recorded_and_the_batch_goes_on(cli, tmp_path):
     statuses = {(image["job"], image["seed"]): image["status"] for image in data["images"]}
     assert statuses == {(1, 1): "done", (1, 2): "done", (2, 1): "blocked", (2, 2): "blocked", (3, 3): "done"}
     blocked = [image for image in data["images"] if image["status"] == "blocked"]
-    assert all(image["reason"].startswith("prompt refused by guideline gore-atrocity") for image in blocked)
+    assert all(image["reason"].startswith("prompt refused by guideline atrocity") for image in blocked)
     assert (data["summary"]["done"], data["summary"]["blocked"], data["summary"]["failed"]) == (3, 2, 0)
     assert len(stored_images(tmp_path / "out")) == 3
     journal = [json.loads(line) for line in (tmp_path / "out" / "batch-journal.jsonl").read_text().splitlines()]

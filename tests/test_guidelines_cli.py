@@ -13,7 +13,8 @@ from pipeline.guidelines import load_guidelines
 
 POLICY = REPO / "prompts" / "guidelines.toml"
 VERSION = load_guidelines().version
-SUMMARY_KEYS = ["verdict", "prompt", "negative_prompt", "rules", "guidelines_version"]
+SUMMARY_KEYS = ["verdict", "prompt", "subject", "negative_prompt", "rules", "guidelines_version", "guidelines_digest",
+                "vocabulary_digest"]
 
 
 def check(cli, *args):
@@ -28,7 +29,7 @@ def test_check_prompt_allow(cli):
     assert data["verdict"] == "allow"
     assert data["prompt"].startswith("a chessboard at dusk, realistic high-definition photograph")
     assert "weapons" in data["negative_prompt"]
-    assert data["rules"] == [{"id": "always-negative", "action": "always", "matched": ""}]
+    assert data["rules"] == [{"id": "always-negative", "action": "always", "category": "", "matched": ""}]
     assert data["guidelines_version"] == VERSION
 
 
@@ -38,23 +39,27 @@ def test_check_prompt_rewrite(cli):
     assert data["verdict"] == "rewrite"
     assert data["prompt"].startswith("chess pawns and chess rooks near Warsaw, watercolour painting")
     assert data["rules"][:2] == [
-        {"id": "troops", "action": "rewrite", "matched": "s0ldiers"},
-        {"id": "military-hardware", "action": "rewrite", "matched": "tanks"},
+        {"id": "troops", "action": "rewrite", "category": "weapons-war", "matched": "s0ldiers",
+         "replacement": "chess pawns"},
+        {"id": "military-hardware", "action": "rewrite", "category": "weapons-war", "matched": "tanks",
+         "replacement": "chess rooks"},
     ]
 
 
 def test_check_prompt_block_exits_3_naming_the_rule(cli):
     result, data = check(cli, "a b u r n i n g flag")
     assert result.exit_code == 3
-    assert data == {
+    assert {key: data[key] for key in ("verdict", "prompt", "subject", "negative_prompt", "rules")} == {
         "verdict": "block",
         "prompt": "",
+        "subject": "",
         "negative_prompt": "",
-        "rules": [{"id": "desecrated-flag", "action": "block", "matched": "a b u r n i n g flag"}],
-        "guidelines_version": VERSION,
+        "rules": [{"id": "desecration", "action": "block", "category": "desecration",
+                   "matched": "a b u r n i n g flag"}],
     }
+    assert data["guidelines_version"] == VERSION and len(data["guidelines_digest"]) == 64
     assert result.stderr == (
-        f"Error: prompt refused by guideline desecrated-flag (matched 'a b u r n i n g flag') [guidelines {VERSION}]\n"
+        f"Error: prompt refused by guideline desecration (matched 'a b u r n i n g flag') [guidelines {VERSION}]\n"
     )
 
 
@@ -71,9 +76,9 @@ def test_check_prompt_human_output(cli):
     assert blocked.exit_code == 3
     assert blocked.stdout.splitlines()[:2] == [
         f"block: guidelines {VERSION}, style realistic-hd",
-        "  block gore-atrocity: 'massacre'",
+        "  block atrocity: 'massacre'",
     ]
-    assert "never shown" in blocked.stdout
+    assert "are not depicted" in blocked.stdout
 
 
 def test_check_prompt_reads_stdin(cli):
@@ -139,7 +144,7 @@ def test_generate_refuses_in_a_fresh_process(tmp_path):
     out.mkdir()
     result = run_pipeline("generate", "--model", "tiny", "--prompt", "a firing squad", "--out", out)
     assert result.returncode == 3
-    assert b"guideline hostage-execution" in result.stderr and b"Traceback" not in result.stderr
+    assert b"captives-executions (matched 'firing squad')" in result.stderr and b"Traceback" not in result.stderr
     assert list(out.iterdir()) == []
 
 
@@ -153,6 +158,7 @@ def test_generate_records_the_rewrite(cli, tmp_path):
     assert guidelines["style"] == "realistic-hd" and len(guidelines["digest"]) == 64
     assert guidelines["rules"][0] == {
         "id": "military-hardware", "action": "rewrite", "matched": "tanks", "replacement": "chess rooks",
+        "category": "weapons-war",
     }
     assert guidelines["rules"][-1]["action"] == "always"
 

@@ -124,8 +124,8 @@ def test_rewrite_needs_a_replacement(tmp_path):
 
 
 def test_block_rule_has_no_replacement(tmp_path):
-    path = edited(tmp_path, 'id = "gore-atrocity"\n', 'id = "gore-atrocity"\nreplacement = "x"\n')
-    assert "(gore-atrocity): a block rule has no replacement or plural" in refusal(path)
+    path = edited(tmp_path, 'id = "gore-bodies"\n', 'id = "gore-bodies"\nreplacement = "x"\n')
+    assert "(gore-bodies): a block rule has no replacement or plural" in refusal(path)
 
 
 def test_rule_must_match_something(tmp_path):

@@ -10,11 +10,19 @@ POLICY = load_guidelines()
 
 # One prompt for each rule of the shipped policy, and what that rule must match in it.
 EXAMPLES = {
-    "gore-atrocity": ("a massacre in a village square", "massacre"),
+    "gore-bodies": ("corpses in the snow", "corpses"),
+    "death-and-injury": ("wounded villagers", "wounded"),
+    "gore-scene": ("lifeless migrants on a beach", "lifeless migrants"),
+    "atrocity": ("a massacre in a village square", "massacre"),
     "dehumanising": ("refugees drawn as cockroaches", "refugees drawn as cockroaches"),
     "violence-against-people": ("police shooting at protesters", "shooting at protesters"),
-    "desecrated-flag": ("a Russian flag being trampled", "flag being trampled"),
-    "hostage-execution": ("a hostage kneeling before a camera", "hostage"),
+    "attack-on-places": ("shells raining on a school", "shells raining on a school"),
+    "hate-symbols": ("a swastika on a wall", "swastika"),
+    "desecration": ("a Russian flag being trampled", "flag being trampled"),
+    "captives-executions": ("a hostage in a cellar", "hostage"),
+    "captives-scene": ("prisoners kneeling before their captors", "prisoners kneeling"),
+    "humiliation": ("Kim Jong Un in a diaper, crying", "Kim Jong Un in a diaper"),
+    "war-glorification": ("a glorious war scene", "war scene"),
     "real-person-photoreal": ("Xi Jinping at a podium", "Xi Jinping"),
     "military-hardware": ("a missile on a launch pad", "missile"),
     "weapons": ("a rifle on a table", "rifle"),
@@ -36,9 +44,9 @@ def test_each_rule_acts_on_its_example(rule):
     prompt, matched = EXAMPLES[rule.id]
     judgement = judge(prompt, guidelines=POLICY)
     assert judgement.verdict == rule.action
-    assert (rule.id, matched) in acted(judgement)
+    assert any(rule_id == rule.id and found.startswith(matched) for rule_id, found in acted(judgement))
     if rule.action == "block":
-        assert judgement.prompt == "" and judgement.rules[0].id == rule.id
+        assert judgement.prompt == "" and rule.id in {r.id for r in judgement.rules if r.action == "block"}
     else:
         assert matched not in judgement.prompt
         assert rule.replacement in judgement.prompt
@@ -47,8 +55,8 @@ def test_each_rule_acts_on_its_example(rule):
 def test_block_names_every_blocking_rule():
     judgement = judge("Putin beside a burning flag", guidelines=POLICY)
     assert judgement.verdict == "block"
-    assert acted(judgement, "block") == [("desecrated-flag", "burning flag"), ("real-person-photoreal", "Putin")]
-    assert "desecrated-flag (matched 'burning flag')" in judgement.refusal()
+    assert acted(judgement, "block") == [("desecration", "burning flag"), ("real-person-photoreal", "Putin")]
+    assert "desecration (matched 'burning flag')" in judgement.refusal()
 
 
 def test_rewrite_keeps_the_rest_as_written_and_reports_each_replacement():
@@ -62,9 +70,9 @@ def test_rewrite_keeps_the_rest_as_written_and_reports_each_replacement():
 
 
 def test_rewrite_fixes_the_article_and_number():
-    assert judge("an armored vehicle and a tank", style="none", guidelines=POLICY).prompt == (
-        "a chess rook and a chess rook"
-    )
+    # A list of one replacement says it once, in the plural: no "a chess rook and a chess rook".
+    assert judge("an armored vehicle and a tank", style="none", guidelines=POLICY).prompt == "chess rooks"
+    assert judge("a tank", style="none", guidelines=POLICY).prompt == "a chess rook"
     assert judge("two rifles", style="none", guidelines=POLICY).prompt == "two chess pieces"
     assert judge("an explosion", style="none", guidelines=POLICY).prompt == "a looming shadow"
 
@@ -162,5 +170,6 @@ def test_judgement_to_dict_and_summary():
     full = judgement.to_dict()
     assert full["guidelines_version"] == POLICY.version and full["guidelines_digest"] == POLICY.digest
     assert full["rules"][0] == {"id": "military-hardware", "action": "rewrite", "matched": "tanks",
-                                "replacement": "chess rooks"}
-    assert list(judgement.summary()) == ["verdict", "prompt", "negative_prompt", "rules", "guidelines_version"]
+                                "replacement": "chess rooks", "category": "weapons-war"}
+    assert list(judgement.summary()) == ["verdict", "prompt", "subject", "negative_prompt", "rules",
+                                         "guidelines_version", "guidelines_digest", "vocabulary_digest"]

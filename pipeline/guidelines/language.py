@@ -18,7 +18,7 @@ _WORD = re.compile(r"[^\W\d_]+")
 _LATIN_LOOKALIKES = set("аеорсухіјѕԁһԛԝοαικνρτυχεΑΒΕΖΗΙΚΜΝΟΡΤΥΧАВЕКМНОРСТХЅІЈ")
 # Below this many words, a prompt is too short to call another Latin-script language.
 MIN_WORDS = 3
-FOREIGN_SHARE = 0.4
+FOREIGN_SHARE = 0.3
 # A prompt with fewer words unknown to English than this share is English, whatever else it holds.
 UNKNOWN_SHARE = 0.15
 
@@ -53,7 +53,10 @@ def identify(text: str) -> Language:
         script, count = max(scripts.items(), key=lambda item: item[1])
         if count / len(words) >= FOREIGN_SHARE or count >= 3:
             return Language(False, script.lower(), f"{count} of {len(words)} words in {script.title()} script")
-    latin = [_fold(word) for word in words if word.isascii() or _script(word[0]) == "LATIN"]
+    # Names ("Kim Jong Un", "Olaf Scholz") say nothing of the language: capitalised words inside a sentence are
+    # left out (a German noun is too, which costs nothing: German has articles enough).
+    latin = [_fold(found.group()) for found in _WORD.finditer(text)
+             if (found.group().isascii() or _script(found.group()[0]) == "LATIN") and not _name(text, found)]
     if len(latin) < MIN_WORDS:
         return Language(True)
     vocab = vocabulary()
@@ -62,17 +65,27 @@ def identify(text: str) -> Language:
         return Language(True)
     # Letters English does not use (é, ñ, ż, ß...) in a word English does not know are evidence too.
     accented = sum(1 for word in unknown if not word.isascii())
-    best, best_hits = "en", 0
+    best, best_hits = "en", 0.0
     for code in vocab.languages:
         common = vocab.language_words(code)
-        hits = sum(1 for word in latin if word in common and (word in unknown or len(word) <= 3))
+        # A short word ("un", "la", "die") is weaker evidence than a long one: names and loans contain them.
+        hits = sum(1.0 if len(word) > 3 else 0.5 for word in latin
+                   if word in common and (word in unknown or len(word) <= 3))
         if hits > best_hits:
             best, best_hits = code, hits
     evidence = best_hits + accented
     if evidence >= 2 and evidence / len(latin) >= FOREIGN_SHARE:
         return Language(False, best, f"{len(unknown)} of {len(latin)} words not English; "
-                                     f"{best_hits} common in {best!r}, {accented} with letters English does not use")
+                                     f"{best_hits:g} common in {best!r}, {accented} with letters English does not use")
     return Language(True)
+
+
+def _name(text: str, found: re.Match) -> bool:
+    """Whether the word found is capitalised inside a sentence (a name), rather than lower-case or first."""
+    if not found.group()[0].isupper() or found.group().isupper() and len(found.group()) > 1 and False:
+        return False
+    before = text[: found.start()].rstrip(" \t\"'«“(")
+    return bool(before) and before[-1] not in ".!?:;\n"
 
 
 def _fold(word: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.guidelines.normalise import Word, words
+from pipeline.guidelines.normalise import Word, base, words
 from pipeline.guidelines.policy import Guidelines, Rule, Term
 from pipeline.guidelines.spelling import Lexicon, build_lexicon, repair
 
@@ -70,14 +70,18 @@ class Negation:
         """Whether the word at `index` follows a negation in the same clause ("no weapons"); with `lists`,
         also across a list of terms ("without any soldiers or tanks")."""
         previous = index - 1
-        while previous >= 0 and _joined(found[previous], found[previous + 1], text):
+        while previous >= 0:
             word = found[previous]
-            if self._ends_negation(previous, found):
-                return True
             listed = lists and (
                 any(r in _LIST_WORDS or r in self.term_keys for r in word.readings)
                 or any(s in self.term_keys for s in word.stems)
             )
+            # A comma is crossed only inside a list of terms ("without soldiers, tanks or guns").
+            item = listed and word.readings[0] not in _LIST_WORDS and not self._ends_negation(previous, found)
+            if not _joined(word, found[previous + 1], text, commas=item):
+                return False
+            if self._ends_negation(previous, found):
+                return True
             if not (listed or any(r in _NEGATION_FILLERS for r in word.readings)):
                 return False
             previous -= 1
@@ -91,8 +95,9 @@ class Negation:
         return False
 
 
-def _joined(before: Word, after: Word, text: str) -> bool:
-    return not text[before.end : after.start].strip(" ,")
+def _joined(before: Word, after: Word, text: str, commas: bool = False) -> bool:
+    """Whether nothing but space (and, with `commas`, commas of a list) stands between two words."""
+    return not text[before.end : after.start].strip(" ," if commas else " ")
 
 
 _PREPARED: dict[str, tuple[Negation, Lexicon, frozenset[str]]] = {}
@@ -164,7 +169,7 @@ def rule_matches(rule: Rule, prompt: Prompt, negation: Negation, absorb: frozens
 
 
 def _is_plural(term: Term, word: Word) -> bool:
-    return term.inflected and not term.words[-1].endswith("s") and any(r.endswith("s") for r in word.readings)
+    return term.inflected and any(r.endswith("s") and base(r) != r for r in word.readings)
 
 
 def _near_matches(rule: Rule, prompt: Prompt, negation: Negation, innocent: list[tuple[int, int]]) -> list[Match]:
