@@ -178,6 +178,7 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0) -> tuple[str
     tidy = re.sub(r"\s+", " ", "".join(kept))
     tidy = re.sub(r"\s+([,;:.!?])", r"\1", tidy)
     tidy = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", tidy)
+    tidy = re.sub(r"[,;:]+(?=[.!?])", "", tidy)
     tidy = re.sub(r"^[\s,;:.]+|[\s,;:]+$", "", _balanced(tidy))
     acted = [RuleAction(m.rule.id, "remove", m.matched, "", m.rule.category) for m in matches]
     return tidy, acted
@@ -233,7 +234,8 @@ def rewrite(text: str, matches: list[Match]) -> tuple[str, list[RuleAction]]:
     position = 0
     for match in matches:
         before = "".join(out) + text[position : match.start]
-        replacement = replacement_for(match, text[match.start : match.end])
+        opening = not before.strip() or before.rstrip()[-1] in ".!?:;\n"
+        replacement = replacement_for(match, text[match.start : match.end], opening)
         article = _ARTICLE_BEFORE.search(before)
         if article and not match.plural:
             wanted = "an" if replacement[:1].lower() in "aeiou" else "a"
@@ -257,10 +259,11 @@ def _collapse(text: str, matches: list[Match]) -> str:
     return text
 
 
-def replacement_for(match: Match, written: str) -> str:
-    """The rule's replacement, plural where the match was plural, capitalised like the text it replaces."""
+def replacement_for(match: Match, written: str, opening: bool = True) -> str:
+    """The rule's replacement, plural where the match was plural, capitalised like the text it replaces where
+    that opens a sentence (a model name such as "T-90" inside one does not make "Chess rooks")."""
     rule = match.rule
     replacement = rule.plural if match.plural and rule.plural else rule.replacement
-    if written[:1].isupper() and not written.isupper():
+    if opening and written[:1].isupper() and not written.isupper():
         replacement = replacement[:1].upper() + replacement[1:]
     return replacement

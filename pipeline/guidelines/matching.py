@@ -44,13 +44,39 @@ class Prompt:
     sentences: list[int]
 
 
+class _Index(dict):
+    """Where each spelling and each base of a list of words occurs, to find a term without scanning every word."""
+
+    def __init__(self, found: list[Word]):
+        super().__init__()
+        for position, word in enumerate(found):
+            for reading in word.readings:
+                self.setdefault(("r", reading), []).append(position)
+            for key in word.stems:
+                self.setdefault(("b", key), []).append(position)
+
+
+_INDEXES: dict[int, tuple[list[Word], _Index]] = {}
+
+
+def _index(found: list[Word]) -> _Index:
+    known = _INDEXES.get(id(found))
+    if known is None or known[0] is not found:
+        if len(_INDEXES) > 64:
+            _INDEXES.clear()
+        known = _INDEXES[id(found)] = (found, _Index(found))
+    return known[1]
+
+
 def term_spans(term: Term, found: list[Word]) -> list[tuple[int, int]]:
-    """Word index ranges [i, j) where `term` occurs: stems compared when inflections count, else spellings."""
+    """Word index ranges [i, j) where `term` occurs: bases compared when inflections count, else spellings."""
     keys = term.keys
     size = len(keys)
+    kind = "b" if term.inflected else "r"
     spans = []
-    for first in range(len(found) - size + 1):
-        if all(keys[k] in _forms(found[first + k], term.inflected) for k in range(size)):
+    for first in _index(found).get((kind, keys[0]), ()):
+        if first + size <= len(found) and all(keys[k] in _forms(found[first + k], term.inflected)
+                                              for k in range(1, size)):
             spans.append((first, first + size))
     return spans
 

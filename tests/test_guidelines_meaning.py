@@ -1,0 +1,133 @@
+"""What the guidelines understand beyond single words, proven through `pipeline check-prompt --json`: scenes
+across a sentence, evasions read through, contexts before rules, news stories rewritten rather than refused,
+rewrites judged again, other languages named, and bad input answered in one line."""
+
+import json
+
+import pytest
+
+from conftest import REPO, run_pipeline
+
+
+def check(cli, text, *args):
+    result = cli("check-prompt", "--json", "--style", "none", *args, text)
+    assert "Traceback" not in result.stderr
+    data = json.loads(result.stdout) if result.stdout else None
+    return result, data
+
+
+def acted(data, action=None):
+    return [(rule["id"], rule["matched"]) for rule in data["rules"]
+            if rule["action"] != "always" and action in (None, rule["action"])]
+
+
+@pytest.mark.parametrize("text, rule", [
+    ("refugees arriving at the border, drawn in the style of an old poster as a swarm of rats", "dehumanising"),
+    ("no candles, no flowers, just the shooter firing into the congregation", "violence-against-people"),
+    ("(corpse:1.4) in the snow", "gore-bodies"),
+    ("💣💥 over Seoul", "attack-on-places"),
+    ("a swas-tika on a wall", "hate-symbols"),
+    ("Kim Jong Un in a diaper, crying", "humiliation"),
+    ("prisoners kneeling in front of their captors", "captives-scene"),
+])
+def test_harmful_scenes_are_refused_whatever_the_wording(cli, text, rule):
+    result, data = check(cli, text)
+    assert result.exit_code == 3 and data["verdict"] == "block"
+    assert rule in [rule_id for rule_id, _ in acted(data, "block")]
+    assert result.stderr.startswith("Error: prompt refused by guideline ")
+
+
+@pytest.mark.parametrize("text, subject", [
+    ("soliders with riffles at the border", "chess pawns with chess pieces at the border"),
+    ("sol-diers at the DMZ", "chess pawns at the DMZ"),
+    ("s0ld1ers and t4nks", "chess pawns and chess rooks"),
+    ("two T-90 tanks and a howitzer at the border", "two chess rooks at the border"),
+    ("Tanks at dawn", "Chess rooks at dawn"),
+])
+def test_evasions_are_read_through_and_rewritten_as_natural_english(cli, text, subject):
+    result, data = check(cli, text)
+    assert result.exit_code == 0 and data["verdict"] == "rewrite"
+    assert data["subject"] == subject
+    assert all(rule.get("replacement") for rule in data["rules"] if rule["action"] == "rewrite")
+
+
+@pytest.mark.parametrize("text", [
+    "candlelight vigil for the victims of the school shooting",
+    "hostage negotiators around a table in Doha",
+    "a photographer shooting portraits of children",
+    "a comedian killing it on stage",
+    "the stock tanked after the earnings call",
+    "without soldiers or weapons, a quiet border crossing",
+    "a think tank report on a desk",
+])
+def test_context_idioms_and_negation_outrank_the_rules(cli, text):
+    result, data = check(cli, text)
+    assert result.exit_code == 0 and data["verdict"] == "allow" and data["subject"] == text
+
+
+def test_a_news_story_loses_its_graphic_detail_not_its_image(cli):
+    text = ("Hero image for an article on the floods in Pakistan: villagers wading with their belongings, rescue "
+            "boats, and bodies floating in the brown water.")
+    result, data = check(cli, text)
+    assert result.exit_code == 0 and data["verdict"] == "rewrite"
+    assert data["subject"] == ("Hero image for an article on the floods in Pakistan: villagers wading with their "
+                               "belongings, rescue boats.")
+    assert acted(data, "remove") == [("gore-bodies", "bodies floating")]
+
+
+def test_hate_is_never_taken_out_of_a_news_story_only_refused(cli):
+    result, data = check(cli, "Hero image for an article on the election: a swastika painted on a poster")
+    assert result.exit_code == 3 and ("hate-symbols", "swastika") in acted(data, "block")
+
+
+def test_a_rewrite_that_leaves_harm_is_refused(cli, tmp_path):
+    policy = tmp_path / "policy.toml"
+    text = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
+    # A careless replacement that itself names a harm: the rewritten prompt must be judged again and refused.
+    policy.write_text(text.replace('replacement = "chess rook"', 'replacement = "corpse"'), encoding="utf-8")
+    result, data = check(cli, "a tank at the border", "--guidelines", policy)
+    assert result.exit_code == 3 and data["verdict"] == "block"
+    assert [rule["id"] for rule in data["rules"] if rule["action"] == "block"] == ["recheck"]
+
+
+@pytest.mark.parametrize("text, seen", [
+    ("Panzer rollen durch die Stadt", "'de'"),
+    ("солдаты стреляют в людей на площади", "Cyrillic"),
+    ("군인들이 총을 쏘는 장면", "Hangul"),
+    ("des soldats qui tirent sur la foule", "'fr'"),
+])
+def test_a_prompt_in_another_language_gets_an_explicit_verdict(cli, text, seen):
+    result, data = check(cli, text)
+    assert result.exit_code == 3 and acted(data) == [("language-not-english", data["rules"][0]["matched"])]
+    assert seen in data["rules"][0]["matched"]
+
+
+@pytest.mark.parametrize("text", ["Kim Jong Un and Vladimir Putin at a table in Vladivostok, illustration",
+                                  "a café in Paris at dawn, Notre-Dame de Paris behind", "Erdoğan at a NATO summit"])
+def test_names_and_loanwords_stay_english(cli, text):
+    result, data = check(cli, text)
+    assert data["verdict"] != "block" or "language-not-english" not in [r["id"] for r in data["rules"]]
+
+
+def test_bad_input_is_one_line_and_fast(cli):
+    result = cli("check-prompt", "x" * 5000)
+    assert result.exit_code == 2
+    assert result.stderr == ("Error: the prompt has 5000 characters; the guidelines allow at most 4000 "
+                             "(guidelines.max_prompt_chars)\n")
+    result = run_pipeline("check-prompt", "-", input=bytes(range(256)) * 4)
+    assert result.returncode in (0, 2, 3) and b"Traceback" not in result.stderr
+    assert len(result.stderr.decode(errors="replace").strip().splitlines()) <= 1
+
+
+def test_a_malformed_policy_names_file_and_line(cli, tmp_path):
+    text = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(text.replace('rules = ["gore-bodies", "gore-scene",', 'rules = ["no-such-rule", "gore-scene",'),
+                      encoding="utf-8")
+    result = cli("check-prompt", "tanks", "--guidelines", policy)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {policy}, line ")
+    assert "rules names 'no-such-rule', which is not a rule id" in result.stderr
+    policy.write_text(text.replace("people = [", "people = [\"@places\", "), encoding="utf-8")
+    result = cli("check-prompt", "tanks", "--guidelines", policy)
+    assert result.exit_code == 2 and "groups.people has to be a non-empty list of strings (no @names)" in result.stderr
