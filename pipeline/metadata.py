@@ -18,13 +18,15 @@ def a1111_parameters(record: dict) -> str:
     fields = [
         ("Steps", record["num_inference_steps"]),
         ("Sampler", record["sampler"]),
+        ("Schedule type", record.get("schedule_type") or "Automatic"),
         ("CFG scale", record["guidance_scale"]),
         ("Seed", record["seed"]),
         ("Size", f"{record['width']}x{record['height']}"),
-        ("Model hash", model["revision"].split(":")[-1][:10]),
-        ("Model", model["location"]),
-        ("Version", f"hero-pipeline {record['versions']['hero-pipeline']}"),
     ]
+    checkpoint = (model.get("hashes") or {}).get("checkpoint")
+    if checkpoint:  # A1111 and Civitai match a checkpoint by the first 10 hex digits of its file's SHA-256
+        fields.append(("Model hash", checkpoint[:10]))
+    fields += [("Model", model["location"]), ("Version", f"hero-pipeline {record['versions']['hero-pipeline']}")]
     lines = [_one_line(record["final_prompt"])]
     if record.get("negative_prompt"):
         lines.append(f"Negative prompt: {_one_line(record['negative_prompt'])}")
