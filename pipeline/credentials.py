@@ -143,10 +143,10 @@ class Signer:
     """A checked signer: signs the bytes of a published file and reads the result back."""
 
     def __init__(self, options: SigningOptions):
+        self.c2pa = _c2pa()  # first: without the library nothing else here can work
         from cryptography.hazmat.primitives import hashes
 
         chain_pem, key_pem, leaf, algorithm = _load(options)
-        self.c2pa = _c2pa()
         self.facts = SignerFacts(
             subject=_name(leaf.subject),
             issuer=_name(leaf.issuer),

@@ -77,9 +77,15 @@ def show(id_or_path, out_dir, as_json):
     click.echo(f"final prompt: {record.get('final_prompt')}")
     click.echo(f"negative prompt: {record.get('negative_prompt')}")
     click.echo(f"steps: {record.get('num_inference_steps')}, guidance: {record.get('guidance_scale')}, sampler: {record.get('sampler')}")
+    credentials = entry["content_credentials"]
+    if credentials["signed"]:
+        click.echo(f"content credentials: signed by {credentials['signer']} (issuer {credentials['issuer']}), manifest {credentials['manifest']}")
+    else:
+        click.echo(f"content credentials: not signed ({credentials.get('reason', 'no certificate given')})")
     for r in entry["renditions"]:
         note = f" (enlarged x{r['scale']:g} beyond the native size)" if r["upscaled"] else ""
-        click.echo(f"rendition {r['name']} {r['format']} {r['width']}x{r['height']}: {r['path']}{note}")
+        signed = f" [signed, manifest {r['c2pa_manifest']}]" if r["c2pa_manifest"] else " [not signed]"
+        click.echo(f"rendition {r['name']} {r['format']} {r['width']}x{r['height']}: {r['path']}{note}{signed}")
     for c in entry["checks"]:
         click.echo(f"check {c['name']}: {c['verdict']}{' (' + c['detail'] + ')' if c['detail'] else ''}")
     for s in entry["statuses"]:

@@ -17,6 +17,7 @@ PUBLISH_OPTIONS = (
     "renditions", "formats", "quality", "sharpen", "disclosure", "credit", "alt_text", "upscaler",
     "c2pa_cert", "c2pa_key", "c2pa_tsa",
 )
+RENDITIONS_DEFAULT = "all"
 SCHEDULER_NAMES = ["ddim", "pndm", "euler", "euler-a", "dpm++", "dpm++-karras", "unipc", "lms"]
 
 
@@ -79,7 +80,7 @@ def read_source(article: str | None, prompt: str | None):
 @click.option("--threads", type=int, envvar="PIPELINE_THREADS", help="CPU threads for torch; default: torch's choice.")
 @click.option(
     "--renditions",
-    default="all",
+    default=RENDITIONS_DEFAULT,
     show_default=True,
     envvar="PIPELINE_RENDITIONS",
     help="Renditions to publish: comma-separated hero, og, square, thumb, all, NAME=WIDTHxHEIGHT, or none "
