@@ -164,7 +164,15 @@ def _checked_signing(cert: str | None, key: str | None, tsa: str | None) -> Sign
 def embedded_metadata(record: dict) -> tuple[str, bytes]:
     """The A1111 `parameters` text and the XMP packet that every published file of a record carries."""
     publishing = record["publishing"]
-    xmp = xmp_packet(alt_text=publishing["alt_text"], credit=publishing["credit"], title=record.get("title"))
+    model = record["model"]
+    xmp = xmp_packet(
+        alt_text=publishing["alt_text"],
+        credit=publishing["credit"],
+        title=record.get("title"),
+        ai_system=f"{model['location']} ({model['pipeline_class']}) with hero-pipeline {record['versions']['hero-pipeline']}",
+        ai_version=model["revision"],
+        ai_prompt=" ".join(record["final_prompt"].split()),
+    )
     return a1111_parameters(record), xmp
 
 
