@@ -41,7 +41,10 @@ def explain_unknown(path: Path) -> str:
     except OSError as exc:
         return f"cannot read {path}: {exc.strerror or exc}"
     if made_here:
-        return f"{path} was made by hero-pipeline but is not in this catalogue; give --out the folder it was made in"
+        return (
+            f"{path} was made by hero-pipeline but carries no record, and neither its master PNG nor its record is "
+            "beside it; give the master PNG, or --out the folder it was made in"
+        )
     return f"{path} is not an image made by hero-pipeline (it carries no generation record)"
 
 
@@ -90,13 +93,13 @@ def record_from_file(path: Path) -> tuple[dict, Path]:
         except OSError as exc:
             raise InputError(f"cannot read {master}: {exc.strerror or exc}") from None
         if text is None:
-            raise InputError(explain_unknown(master).split(";")[0])
+            raise InputError(explain_unknown(master))
         try:
             record = json.loads(text)
         except ValueError:
             raise InputError(f"the record embedded in {master} is not valid JSON") from None
     else:
-        raise InputError(f"{path} has no master PNG ({master.name}) and no record ({beside.name}) beside it")
+        raise InputError(explain_unknown(path))
     if not isinstance(record, dict) or "batch" not in record or "options" not in record:
         raise InputError(f"the record for {path} is not a hero-pipeline generation record")
     if not master.is_file():
