@@ -364,3 +364,22 @@ def test_no_hidden_watermark_and_unsigned_runs_say_so(cli, tmp_path, monkeypatch
     assert "content credentials: not signed (no signing certificate given" in cli("show", "1", "--out", tmp_path / "out").stdout
     refused = cli("generate", "--prompt", "A kite", "--model", "tiny", "--watermark", "--out", tmp_path / "sd")
     assert refused.exit_code == 2 and "--watermark applies to SDXL pipelines only" in refused.stderr
+
+
+def test_a_signing_failure_leaves_no_file_of_that_image(cli, certs, tmp_path, monkeypatch):
+    from pipeline import credentials
+    from pipeline.errors import PipelineError
+
+    real = credentials.Signer.sign
+
+    def failing(self, data, fmt, manifest, ingredient=None):
+        if fmt == "jpeg":
+            raise PipelineError("C2PA signing failed (jpeg): simulated")
+        return real(self, data, fmt, manifest, ingredient)
+
+    monkeypatch.setattr(credentials.Signer, "sign", failing)
+    out = tmp_path / "out"
+    result = cli("generate", "--prompt", "A kite", "--model", "tiny", "--steps", "1", "--out", out,
+                 "--renditions", "card=96x48", "--formats", "png,jpeg", "--c2pa-cert", certs["chain"], "--c2pa-key", certs["key"])
+    assert result.exit_code == 1 and "Error: C2PA signing failed (jpeg): simulated" in result.stderr
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith("catalogue.sqlite")) == []
