@@ -197,7 +197,7 @@ def _check_publish(options: dict, number: int | None, errors: SpecErrors) -> Non
     for key in PUBLISH_KEYS:
         if key in options and key not in _SIGNING_KEYS:
             try:
-                publish_for({key: options[key], "renditions": "none"} if key != "renditions" else {key: options[key]})
+                publish_for({key: options[key]})
             except InputError as exc:
                 errors.add(_place(number, key), str(exc))
 
