@@ -163,9 +163,9 @@ class Signer:
             self.context = self.c2pa.Context(self.c2pa.Settings.from_dict(_SETTINGS))
         except self.c2pa.C2paError as exc:
             raise InputError(f"the C2PA library refused the certificate or key: {_first_line(exc)}") from None
-        self._probe()
+        self._probe(options)
 
-    def _probe(self) -> None:
+    def _probe(self, options: SigningOptions) -> None:
         """Sign a tiny image, so a certificate the C2PA library refuses fails before anything is generated."""
         from PIL import Image
 
@@ -174,7 +174,8 @@ class Signer:
         try:
             self.sign(buffer.getvalue(), "png", created_manifest(title="probe", model="probe"))
         except PipelineError as exc:
-            raise InputError(f"cannot sign with this certificate and key: {exc}") from None
+            what = "certificate, key and time-stamp authority" if options.tsa else "certificate and key"
+            raise InputError(f"cannot sign with this {what}: {exc}") from None
 
     def sign(self, data: bytes, fmt: str, manifest: dict, ingredient: tuple[bytes, str, str] | None = None) -> tuple[bytes, str]:
         """(`data` with a signed C2PA manifest embedded, the manifest's label); `ingredient` is (bytes, format, title)."""

@@ -253,6 +253,17 @@ def test_bad_signing_material_fails_before_anything_is_generated(cli, certs, tmp
     assert "loading model" not in result.stderr and not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    "tsa, message",
+    [("ftp:/x", "--c2pa-tsa has to be an http(s) URL"), ("http://127.0.0.1:9/tsa", "time-stamp authority: C2PA signing failed")],
+)
+def test_a_bad_or_unreachable_time_stamp_authority_fails_before_generating(cli, certs, tmp_path, tsa, message):
+    result = cli("generate", "--prompt", "A kite", "--model", "tiny", "--out", tmp_path / "out",
+                 "--c2pa-cert", certs["chain"], "--c2pa-key", certs["key"], "--c2pa-tsa", tsa)
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_signing_without_the_library_says_how_to_install_it(cli, certs, tmp_path, monkeypatch):
     import sys
 
