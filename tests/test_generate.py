@@ -117,7 +117,7 @@ def test_record_has_everything_needed_to_trust_and_reproduce(cli, tmp_path):
     params = png.info["parameters"]
     assert params.splitlines()[0] == record["final_prompt"]
     assert "Negative prompt: blurry" in params
-    assert "Steps: 3, Sampler: Euler, CFG scale: 6.5, Seed: 9, Size: 64x64" in params
+    assert "Steps: 3, Sampler: Euler, Schedule type: Automatic, CFG scale: 6.5, Seed: 9, Size: 64x64" in params
     embedded = json.loads(png.info["hero-pipeline"])
     assert embedded["seed"] == 9
 
