@@ -397,10 +397,23 @@ class Catalogue:
                 {"status": s["status"], "reason": s["reason"], "changed": s["changed"]} for s in self.statuses(row["id"])
             ]
             entry["record_data"] = json.loads(row["record"])
+            _add_credentials(entry, entry["record_data"])
         return entry
 
     def indexed_record_paths(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT record_path FROM images")}
+
+
+def _add_credentials(entry: dict, record: dict) -> None:
+    """Whether the image and each rendition carry signed Content Credentials, with each file's manifest label."""
+    credentials = record.get("content_credentials") or {"signed": False, "reason": "no Content Credentials in the record"}
+    manifests = credentials.get("manifests") or {}
+    entry["content_credentials"] = {key: value for key, value in credentials.items() if key != "manifests"}
+    entry["content_credentials"]["manifest"] = manifests.get(".png")
+    for rendition in entry["renditions"]:
+        name = Path(rendition["path"]).name
+        suffixes = [suffix for suffix in manifests if suffix != ".png" and name.endswith(suffix)]
+        rendition["c2pa_manifest"] = manifests[max(suffixes, key=len)] if suffixes else None
 
 
 class _transaction:

@@ -195,6 +195,8 @@ def _render_again(root: Path, catalogue: Catalogue, row, rendition) -> bool:
     item = next((r for r in record.get("renditions", []) if f"{stem}{r['suffix']}" == Path(rendition["path"]).name), None)
     if item is None or "publishing" not in record or item.get("upscaler") not in (None, "lanczos"):
         return False  # made by a super-resolution model, which may not be at hand: not rendered again
+    if (record.get("content_credentials") or {}).get("signed"):
+        return False  # signed with the newsroom's key, which is not at hand: never replaced by an unsigned copy
     with Image.open(root / row["path"]) as master:
         files, _ = render_files(master.convert("RGB"), record, publish_from_record(record, only=item))
     data = files[item["suffix"]]

@@ -62,3 +62,20 @@ def folder_fingerprint(folder: Path) -> str:
     if len(cache) != before:
         _store_cache(cache)
     return h.hexdigest()
+
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".ckpt", ".pt", ".pth")
+
+
+def weight_hashes(folder: Path) -> dict[str, str]:
+    """SHA-256 of each weights file in a model folder, by relative path (cached like `folder_fingerprint`)."""
+    cache = _load_cache()
+    before = len(cache)
+    hashes = {
+        path.relative_to(folder).as_posix(): file_sha256(path, cache)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.suffix in WEIGHT_SUFFIXES
+    }
+    if len(cache) != before:
+        _store_cache(cache)
+    return hashes

@@ -56,6 +56,7 @@ class GenerateRequest:
     seeds: tuple[int, ...] | None = None  # explicit seeds; when given, `seed` and `num_images` are not used
     batch_key: str | None = None  # set by batch runs and kept in the record, so a rerun can find the image
     publish: PublishOptions | None = None
+    watermark: bool = False  # SDXL's invisible watermark (diffusers' `add_watermarker`); off unless asked for
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class StoredImage:
     def to_json(self) -> dict:
         data = {"id": self.id, "path": str(self.path), "record": str(self.record_path), "seed": self.seed}
         data.update(flagged=bool(self.reasons), reasons=list(self.reasons))
+        data["rewrites"] = rewrites(self.record)
         data["renditions"] = [{k: r[k] for k in ("name", "format", "path", "width", "height", "upscaled")} for r in self.renditions]
         return data
 
@@ -81,6 +83,12 @@ class GenerateResult:
 
     def to_json(self) -> dict:
         return {"images": [image.to_json() for image in self.images]}
+
+
+def rewrites(record: dict) -> list[dict]:
+    """What the guidelines rewrote in the prompt: [{"rule", "from", "to"}], as `check-prompt` reports it."""
+    rules = (record.get("guidelines") or {}).get("rules") or []
+    return [{"rule": r["id"], "from": r["matched"], "to": r["replacement"]} for r in rules if r["action"] == "rewrite"]
 
 
 def check_request(request: GenerateRequest) -> None:
@@ -123,7 +131,7 @@ def get_model(request: GenerateRequest):
     """The loaded model for a request; built once per process and reused."""
     from pipeline.models.loader import load_model
 
-    key = (request.model, request.device, request.dtype, request.scheduler, request.model_config, request.accel)
+    key = (request.model, request.device, request.dtype, request.scheduler, request.model_config, request.accel, request.watermark)
     model = _MODEL_CACHE.get(key)
     if model is None:
         model = load_model(
@@ -134,6 +142,7 @@ def get_model(request: GenerateRequest):
             threads=request.threads,
             model_config=request.model_config,
             accel=request.accel,
+            watermark=request.watermark,
         )
         _MODEL_CACHE[key] = model
     elif request.threads is not None:
@@ -162,6 +171,9 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
     )
     if judgement.verdict == "block":
         raise PromptBlocked(judgement.refusal())
+    for rule in judgement.rules:
+        if rule.action == "rewrite":
+            log(f"guideline {rule.id} rewrote {rule.matched!r} as {rule.replacement!r}")
 
     # 3. Prepare the output folder and the model
     catalogued = None
@@ -265,9 +277,12 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
                     "revision": info.revision,
                     "pipeline_class": info.pipeline_class,
                     "family": info.family,
+                    "hashes": info.hashes,
                 },
                 "scheduler": info.scheduler,
                 "sampler": model.sampler_name,
+                "schedule_type": model.schedule_type,
+                "watermark": {"invisible": info.watermark, "asked": request.watermark},
                 "num_inference_steps": steps,
                 "guidance_scale": guidance,
                 "width": width,
@@ -364,5 +379,6 @@ def reproduction_request(record: dict, out_dir: Path) -> GenerateRequest:
         nsfw_check=options.get("nsfw_check"),
         clip_check=options.get("clip_check"),
         threads=record["threads"],
+        watermark=bool((record.get("watermark") or {}).get("asked", False)),
         out_dir=out_dir,
     )

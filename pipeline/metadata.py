@@ -18,13 +18,15 @@ def a1111_parameters(record: dict) -> str:
     fields = [
         ("Steps", record["num_inference_steps"]),
         ("Sampler", record["sampler"]),
+        ("Schedule type", record.get("schedule_type") or "Automatic"),
         ("CFG scale", record["guidance_scale"]),
         ("Seed", record["seed"]),
         ("Size", f"{record['width']}x{record['height']}"),
-        ("Model hash", model["revision"].split(":")[-1][:10]),
-        ("Model", model["location"]),
-        ("Version", f"hero-pipeline {record['versions']['hero-pipeline']}"),
     ]
+    checkpoint = (model.get("hashes") or {}).get("checkpoint")
+    if checkpoint:  # A1111 and Civitai match a checkpoint by the first 10 hex digits of its file's SHA-256
+        fields.append(("Model hash", checkpoint[:10]))
+    fields += [("Model", model["location"]), ("Version", f"hero-pipeline {record['versions']['hero-pipeline']}")]
     lines = [_one_line(record["final_prompt"])]
     if record.get("negative_prompt"):
         lines.append(f"Negative prompt: {_one_line(record['negative_prompt'])}")
@@ -74,8 +76,26 @@ def _xml_text(text: str) -> str:
     return escape(_CONTROL.sub("", text), {'"': "&quot;"})
 
 
-def xmp_packet(*, alt_text: str, credit: str, title: str | None = None, tool: str = "hero-pipeline") -> bytes:
-    """An XMP packet with the IPTC digital source type, alt text (`dc:description`) and a credit line."""
+def xmp_packet(
+    *,
+    alt_text: str,
+    credit: str,
+    title: str | None = None,
+    tool: str = "hero-pipeline",
+    ai_system: str | None = None,
+    ai_version: str | None = None,
+    ai_prompt: str | None = None,
+) -> bytes:
+    """An XMP packet with the IPTC digital source type, alt text (`dc:description`) and a credit line.
+
+    `ai_system`, `ai_version` and `ai_prompt` fill the IPTC 2025.1 fields AI System Used, AI System
+    Version Used and AI Prompt Information.
+    """
+    ai_fields = "".join(
+        f'\n    Iptc4xmpExt:{name}="{_xml_text(value)}"'
+        for name, value in (("AISystemUsed", ai_system), ("AISystemVersionUsed", ai_version), ("AIPromptInformation", ai_prompt))
+        if value
+    )
     title_xml = (
         f'   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{_xml_text(title)}</rdf:li></rdf:Alt></dc:title>\n'
         if title
@@ -91,7 +111,7 @@ def xmp_packet(*, alt_text: str, credit: str, title: str | None = None, tool: st
     xmlns:xmp="http://ns.adobe.com/xap/1.0/"
     xmlns:Iptc4xmpCore="http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"
     xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
-    Iptc4xmpExt:DigitalSourceType="{DIGITAL_SOURCE_TYPE}"
+    Iptc4xmpExt:DigitalSourceType="{DIGITAL_SOURCE_TYPE}"{ai_fields}
     photoshop:Credit="{_xml_text(credit)}"
     xmp:CreatorTool="{_xml_text(tool)}">
    <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{alt}</rdf:li></rdf:Alt></dc:description>

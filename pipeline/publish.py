@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from pipeline.credentials import SigningOptions, load_signer, signing_options
 from pipeline.disclosure import check_text
 from pipeline.errors import InputError
 from pipeline.metadata import DEFAULT_CREDIT, a1111_parameters, exif_user_comment, xmp_packet
@@ -100,6 +101,7 @@ class PublishOptions:
     credit: str = DEFAULT_CREDIT
     alt_text: str | None = None
     upscaler: str | None = None
+    c2pa: SigningOptions | None = None  # sign every published file with C2PA Content Credentials
 
     def to_dict(self) -> dict:
         return {
@@ -124,8 +126,15 @@ def publish_options(
     credit: str | None = None,
     alt_text: str | None = None,
     upscaler: str | None = None,
+    c2pa_cert: str | None = None,
+    c2pa_key: str | None = None,
+    c2pa_tsa: str | None = None,
 ) -> PublishOptions:
-    """Validated PublishOptions from CLI-style text; InputError names the bad value."""
+    """Validated PublishOptions from CLI-style text; InputError names the bad value.
+
+    A signing certificate and key are checked here (and a probe file signed), so a bad one fails
+    before anything is generated.
+    """
     if not 1 <= quality <= 100:
         raise InputError(f"`quality` has to be between 1 and 100 but is {quality}")
     if credit is not None and not credit.strip():
@@ -141,13 +150,29 @@ def publish_options(
         credit=" ".join(credit.split()) if credit else DEFAULT_CREDIT,
         alt_text=" ".join(alt_text.split()) if alt_text else None,
         upscaler=check_upscaler_source(upscaler) if upscaler else None,
+        c2pa=_checked_signing(c2pa_cert, c2pa_key, c2pa_tsa),
     )
+
+
+def _checked_signing(cert: str | None, key: str | None, tsa: str | None) -> SigningOptions | None:
+    options = signing_options(cert, key, tsa)
+    if options is not None:
+        load_signer(options)
+    return options
 
 
 def embedded_metadata(record: dict) -> tuple[str, bytes]:
     """The A1111 `parameters` text and the XMP packet that every published file of a record carries."""
     publishing = record["publishing"]
-    xmp = xmp_packet(alt_text=publishing["alt_text"], credit=publishing["credit"], title=record.get("title"))
+    model = record["model"]
+    xmp = xmp_packet(
+        alt_text=publishing["alt_text"],
+        credit=publishing["credit"],
+        title=record.get("title"),
+        ai_system=f"{model['location']} ({model['pipeline_class']}) with hero-pipeline {record['versions']['hero-pipeline']}",
+        ai_version=model["revision"],
+        ai_prompt=" ".join(record["final_prompt"].split()),
+    )
     return a1111_parameters(record), xmp
 
 

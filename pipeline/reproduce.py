@@ -1,4 +1,4 @@
-"""Reproduction: regenerate a catalogued image from its stored record and compare the pixels."""
+"""Reproduction: regenerate an image from its record (catalogued, or carried by the file) and compare the pixels."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pipeline.errors import InputError, PipelineError
 
 @dataclass(frozen=True)
 class Reproduction:
-    image_id: int
+    image_id: int | None
     path: Path
     identical: bool
     max_difference: int
@@ -41,7 +41,10 @@ def explain_unknown(path: Path) -> str:
     except OSError as exc:
         return f"cannot read {path}: {exc.strerror or exc}"
     if made_here:
-        return f"{path} was made by hero-pipeline but is not in this catalogue; give --out the folder it was made in"
+        return (
+            f"{path} was made by hero-pipeline but carries no record, and neither its master PNG nor its record is "
+            "beside it; give the master PNG, or --out the folder it was made in"
+        )
     return f"{path} is not an image made by hero-pipeline (it carries no generation record)"
 
 
@@ -68,22 +71,71 @@ def compare(stored, reproduced) -> tuple[int, int]:
     return largest, mask.histogram()[255]
 
 
+def record_from_file(path: Path) -> tuple[dict, Path]:
+    """(generation record, master PNG) for a file made by hero-pipeline: the JSON record beside it, else the
+    record embedded in the master PNG. A rendition (`<stem>.<name>.<ext>`) leads to its master `<stem>.png`."""
+    from PIL import Image, UnidentifiedImageError
+
+    stem = path.name.split(".", 1)[0]
+    master = path if path.suffix.lower() == ".png" and path.name.count(".") == 1 else path.with_name(f"{stem}.png")
+    beside = path.with_name(f"{stem}.json")
+    if beside.is_file():
+        try:
+            record = json.loads(beside.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"the record {beside} beside {path.name} cannot be read ({exc})") from None
+    elif master.is_file():
+        try:
+            with Image.open(master) as image:
+                text = getattr(image, "text", {}).get("hero-pipeline")
+        except UnidentifiedImageError:
+            raise InputError(f"{master} is not an image") from None
+        except OSError as exc:
+            raise InputError(f"cannot read {master}: {exc.strerror or exc}") from None
+        if text is None:
+            raise InputError(explain_unknown(master))
+        try:
+            record = json.loads(text)
+        except ValueError:
+            raise InputError(f"the record embedded in {master} is not valid JSON") from None
+    else:
+        raise InputError(explain_unknown(path))
+    if not isinstance(record, dict) or "batch" not in record or "options" not in record:
+        raise InputError(f"the record for {path} is not a hero-pipeline generation record")
+    if not master.is_file():
+        raise InputError(f"{master} (the master image to compare with) is missing")
+    return record, master
+
+
+def reproduce_file(path: Path, *, model_override: str | None = None, model=None, log=lambda message: None) -> Reproduction:
+    """Regenerate the image a file came from, from the record it carries, without any catalogue."""
+    record, master = record_from_file(path)
+    if model_override:
+        record = {**record, "options": {**record["options"], "model": model_override}}
+    return _regenerate(record, master, None, model=model, log=log)
+
+
 def reproduce(catalogue: Catalogue, id_or_path: str, *, model=None, log=lambda message: None) -> Reproduction:
     """Regenerate the image's batch from its record in a scratch folder and compare its pixels with the stored master."""
-    from PIL import Image
-
-    from pipeline.generate import generate, reproduction_request
-
     row = find_image(catalogue, id_or_path)
     master = catalogue.root / row["path"]
     if not master.is_file():
         raise PipelineError(f"{master} is missing from disk; run `pipeline doctor --out {catalogue.root}`")
-    record = json.loads(row["record"])
+    return _regenerate(json.loads(row["record"]), master, row["id"], model=model, log=log)
+
+
+def _regenerate(record: dict, master: Path, image_id: int | None, *, model=None, log) -> Reproduction:
+    """Generate the record's batch in a scratch folder and compare its image with `master`."""
+    from PIL import Image
+
+    from pipeline.generate import generate, reproduction_request
+
     with tempfile.TemporaryDirectory(prefix="hero-pipeline-reproduce-") as scratch:
         request = reproduction_request(record, Path(scratch))
-        log(f"regenerating image {row['id']} (seed {record['seed']}, {request.num_inference_steps} steps) ...")
+        name = f"image {image_id}" if image_id is not None else master.name
+        log(f"regenerating {name} (seed {record['seed']}, {request.num_inference_steps} steps) ...")
         result = generate(request, model=model, log=log)
         index = record["batch"]["index"]
         with Image.open(result.images[index].path) as again, Image.open(master) as stored:
             largest, count = compare(stored, again)
-    return Reproduction(row["id"], master, largest == 0, largest, count)
+    return Reproduction(image_id, master, largest == 0, largest, count)

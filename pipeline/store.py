@@ -124,13 +124,17 @@ def store_image(
        without its record is incomplete (and is cleaned up by the next run).
     3. Index the image in one catalogue transaction, after its files exist.
     """
+    from pipeline.alt_text import alt_text_for
+    from pipeline.credentials import UNSIGNED, load_signer, sign_published
+
     publish = publish or PublishOptions()
     folder = folder or catalogue.root
     ensure_folder(folder)
-    alt_text = publish.alt_text or " ".join(record["prompt"].split())
+    signer = load_signer(publish.c2pa) if publish.c2pa else None
     record = {
         **record,
-        "publishing": {**publish.to_dict(), "alt_text": alt_text},
+        "publishing": {**publish.to_dict(), **alt_text_for(record, publish.alt_text)},
+        "content_credentials": signer.facts.to_dict() if signer else dict(UNSIGNED),
     }
     parameters, xmp = embedded_metadata(record)
 
@@ -147,6 +151,8 @@ def store_image(
             XMP_PNG_KEY: xmp.decode(),
         },
     )
+    if signer is not None:  # 2b. signing is the last change to each file's bytes, before any is written
+        png = sign_published(signer, record, png, files, rendered)
     record["image_sha256"] = sha256(png)
     record_data = json_bytes(record)
     files[".png"] = png

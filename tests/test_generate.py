@@ -117,7 +117,7 @@ def test_record_has_everything_needed_to_trust_and_reproduce(cli, tmp_path):
     params = png.info["parameters"]
     assert params.splitlines()[0] == record["final_prompt"]
     assert "Negative prompt: blurry" in params
-    assert "Steps: 3, Sampler: Euler, CFG scale: 6.5, Seed: 9, Size: 64x64" in params
+    assert "Steps: 3, Sampler: Euler, Schedule type: Automatic, CFG scale: 6.5, Seed: 9, Size: 64x64" in params
     embedded = json.loads(png.info["hero-pipeline"])
     assert embedded["seed"] == 9
 
@@ -161,6 +161,10 @@ def test_exported_tiny_folder_gives_identical_pixels(cli, tiny_folder, tmp_path)
     assert pixels(builtin) == pixels(folder_image)
     assert record["model"]["source"] == "folder"
     assert record["model"]["revision"].startswith("sha256:")
+    # A folder has no single checkpoint: no A1111 Model hash, but the record keeps each weights file's SHA-256.
+    unet = "unet/diffusion_pytorch_model.safetensors"
+    assert record["model"]["hashes"][unet] == hashlib.sha256((tiny_folder / unet).read_bytes()).hexdigest()
+    assert "Model hash" not in Image.open(folder_image).text["parameters"]
 
 
 def test_tiny_sdxl_folder_generates(cli, tmp_path):
@@ -267,6 +271,13 @@ def test_single_safetensors_checkpoint_loads_offline_with_model_config(cli, tiny
     assert record["model"]["revision"].startswith("sha256:")
     assert record["model"]["location"] == "tiny-original.safetensors"
     assert pixels(path) == pixels(builtin)
+    # A1111's Model hash is the first 10 hex digits of the checkpoint file's SHA-256; the record keeps all of it.
+    import sd_parsers
+
+    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    assert record["model"]["hashes"] == {"checkpoint": digest}
+    model = sd_parsers.ParserManager().parse(path).samplers[0].model
+    assert (model.hash, model.name) == (digest[:10], "tiny-original.safetensors")
 
 
 def test_single_file_without_config_offline_says_how_to_fix(cli, tiny_folder, tmp_path):

@@ -119,9 +119,19 @@ def _figure(entry: dict) -> str:
     ]
     if entry.get("reason"):
         details.append((entry["status"], entry["reason"]))
-    rows = "".join(f"<dt>{escape(name)}</dt><dd>{escape(value)}</dd>" for name, value in details)
     if entry.get("png"):
-        picture = f'<img src="{escape(quote(entry["png"]))}" alt="{escape(entry["prompt"][:200])}" loading="eager">'
+        details.append(("content credentials", "signed" if entry.get("signed") else "not signed"))
+    rows = "".join(f"<dt>{escape(name)}</dt><dd>{escape(value)}</dd>" for name, value in details)
+    links = " ".join(
+        f'<a class="rendition" href="{escape(quote(r["file"]))}">{escape(r["name"])} {r["width"]}x{r["height"]} '
+        f'{escape(r["format"])}</a>'
+        for r in entry.get("renditions") or []
+    )
+    if links:
+        rows += f"<dt>renditions</dt><dd>{links}</dd>"
+    if entry.get("png"):
+        alt = entry.get("alt_text") or entry["prompt"][:200]
+        picture = f'<img src="{escape(quote(entry["png"]))}" alt="{escape(alt)}" loading="eager">'
     else:
         picture = f"<p><strong>{escape(entry['status'])}</strong>: no image</p>"
     title = f"<strong>{escape(entry['title'])}</strong>" if entry.get("title") else ""

@@ -31,6 +31,7 @@ class BatchOptions:
     threads: int | None = None
     workers: int | None = None
     guidelines: Path | None = None  # policy of jobs that name none; the shipped one when None
+    publish_defaults: dict = field(default_factory=dict)  # spec keys that apply where the spec sets none
 
 
 @dataclass
@@ -61,6 +62,14 @@ def _image_entry(task, status: str, out_dir: Path, journal_entry: dict | None, r
     if record:
         entry["rules"] = record.get("guidelines", {}).get("rules", [])
         entry["flags"] = _flags(record)
+        entry["alt_text"] = (record.get("publishing") or {}).get("alt_text")
+        entry["signed"] = bool((record.get("content_credentials") or {}).get("signed"))
+        if entry["png"]:
+            stem = entry["png"][: -len(".png")]
+            entry["renditions"] = [
+                {"name": r["name"], "format": r["format"], "width": r["width"], "height": r["height"], "file": stem + r["suffix"]}
+                for r in record.get("renditions", [])
+            ]
     return entry
 
 
@@ -89,7 +98,7 @@ def run_batch(spec_path: Path, options: BatchOptions, progress: Progress | None 
     stop = stop or threading.Event()
     log = progress.log
     # 1. Check inputs: the whole spec, the batch size and the engine, before anything runs
-    spec = load_spec(spec_path, options.guidelines)
+    spec = load_spec(spec_path, options.guidelines, options.publish_defaults)
     if options.batch_size < 1:
         raise InputError(f"`batch-size` has to be at least 1 but is {options.batch_size}")
     if options.workers is not None and options.workers < 1:
@@ -125,12 +134,14 @@ def run_batch(spec_path: Path, options: BatchOptions, progress: Progress | None 
             for outcome in engine(options.engine)(units(todo, options.batch_size), settings, log, stop):
                 key = outcome.task.key
                 if outcome.status == "done":
+                    from pipeline.batch.spec import publish_for
                     from pipeline.generate import store_image
 
-                    stored = store_image(out_dir, outcome.record, outcome.image)
+                    publish = publish_for(outcome.task.options)
+                    stored = store_image(out_dir, outcome.record, outcome.image, publish=publish)
                     outcome.path = stored.path
                     journal.append(done_entry(key, outcome.record, stored.path, stored.record_path, out_dir))
-                    records[key] = outcome.record
+                    records[key] = stored.record
                 else:
                     journal.append({"key": key, "status": outcome.status, "reason": outcome.reason, "seed": outcome.task.seed})
                 ran[key] = outcome.status

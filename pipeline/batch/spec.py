@@ -22,6 +22,24 @@ _NUMBER = ("number", "a number")
 _STR = ("str", "a string")
 _SEEDS = ("int-list", "a list of integers")
 _STYLES = ("str-list", "a list of strings")
+_BOOL = ("bool", "true or false")
+_NAMES = ("str-or-list", "a string or a list of strings")
+
+PUBLISH_KEYS = {
+    "renditions": _NAMES,
+    "formats": _NAMES,
+    "quality": _INT,
+    "sharpen": _BOOL,
+    "disclosure": _STR,
+    "credit": _STR,
+    "alt-text": _STR,
+    "upscaler": _STR,
+    "c2pa-cert": _STR,
+    "c2pa-key": _STR,
+    "c2pa-tsa": _STR,
+}
+"""generate's publishing options, as spec keys of the same names (lists may replace comma-separated text)."""
+_SIGNING_KEYS = ("c2pa-cert", "c2pa-key", "c2pa-tsa")
 
 OPTION_KEYS = {
     "model": _STR,
@@ -43,6 +61,7 @@ OPTION_KEYS = {
     "safety": _STR,
     "nsfw-check": _STR,
     "clip-check": _STR,
+    **PUBLISH_KEYS,
 }
 JOB_KEYS = {"article": _STR, "prompt": _STR, "title": _STR, **OPTION_KEYS}
 TOP_KEYS = ("defaults", "jobs")
@@ -106,6 +125,9 @@ def _type_error(value, kind: tuple[str, str]) -> str | None:
         "str": lambda: isinstance(value, str),
         "int-list": lambda: isinstance(value, list) and all(is_int(item) for item in value),
         "str-list": lambda: isinstance(value, list) and all(isinstance(item, str) for item in value),
+        "bool": lambda: isinstance(value, bool),
+        "str-or-list": lambda: isinstance(value, str)
+        or (isinstance(value, list) and all(isinstance(item, str) for item in value)),
     }[check]()
     if ok:
         return None
@@ -152,6 +174,54 @@ def _policy_styles(spec_path: Path, options: dict, number, errors: SpecErrors, f
         return fallback
 
 
+def publish_for(options: dict):
+    """The PublishOptions of spec option keys (generate's defaults for keys not given); InputError names a bad value."""
+    from pipeline.publish import publish_options
+
+    given = {key.replace("-", "_"): value for key, value in options.items() if key in PUBLISH_KEYS}
+    for key in ("renditions", "formats"):
+        if isinstance(given.get(key), list):
+            given[key] = ",".join(given[key]) or "none"
+    return publish_options(**given)
+
+
+def _resolve_files(spec_path: Path, options: dict) -> None:
+    """Certificate and key paths are relative to the spec, like its other files."""
+    for key in ("c2pa-cert", "c2pa-key"):
+        if key in options and not Path(options[key]).is_absolute():
+            options[key] = str(spec_path.parent / options[key])
+
+
+def _check_publish(options: dict, number: int | None, errors: SpecErrors) -> None:
+    """Each publishing key checked alone, as `generate` checks its option (signing keys are checked per job)."""
+    for key in PUBLISH_KEYS:
+        if key in options and key not in _SIGNING_KEYS:
+            try:
+                publish_for({key: options[key]})
+            except InputError as exc:
+                errors.add(_place(number, key), str(exc))
+
+
+def _check_signing(merged: dict, number: int, errors: SpecErrors, checked: dict) -> None:
+    """The job's certificate, key and time-stamp authority (from the job or [defaults]), checked once per set."""
+    signing = tuple(merged.get(key) for key in _SIGNING_KEYS)
+    if not any(signing):
+        return
+    if signing not in checked:
+        from pipeline.credentials import load_signer, signing_options
+
+        try:
+            options = signing_options(*signing)
+            if options is not None:
+                load_signer(options)
+            checked[signing] = None
+        except InputError as exc:
+            checked[signing] = str(exc)
+    if checked[signing]:
+        key = next((k for k in _SIGNING_KEYS if k in merged), "c2pa-cert")
+        errors.add(_place(number, key), checked[signing])
+
+
 def _check_values(options: dict, number: int | None, errors: SpecErrors, style_names: list[str]) -> None:
     """Values that have the right type but cannot be used, checked the way `generate` checks them."""
     from pipeline.cli.generate import SCHEDULER_NAMES
@@ -191,6 +261,7 @@ def _check_values(options: dict, number: int | None, errors: SpecErrors, style_n
         check_request(request_for(options, prompt="-", seeds=tuple(seeds) if seeds else None))
     except InputError as exc:
         errors.add(_place(number), str(exc))
+    _check_publish(options, number, errors)
 
 
 def request_for(options: dict, **fields):
@@ -243,10 +314,11 @@ def _decode(data: bytes, path: Path) -> str:
         raise InputError(f"{path} is not valid UTF-8 (line {line}, byte {exc.start}); save it as UTF-8") from None
 
 
-def parse_spec(data: bytes, path: Path, guidelines: Path | None = None) -> BatchSpec:
+def parse_spec(data: bytes, path: Path, guidelines: Path | None = None, base: dict | None = None) -> BatchSpec:
     """Parse and validate spec bytes; every problem is reported, each with its place.
 
-    `guidelines` is the policy file of jobs that name none (the shipped policy when None).
+    `guidelines` is the policy file of jobs that name none (the shipped policy when None); `base` holds
+    option keys that apply where neither [defaults] nor a job sets them (e.g. from the environment).
     """
     from pipeline.guidelines import load_guidelines, style_names as names_of
 
@@ -266,10 +338,12 @@ def parse_spec(data: bytes, path: Path, guidelines: Path | None = None) -> Batch
         errors.add("key `defaults`", f"has to be a table ([defaults]), not {_describe(defaults_table)}")
     else:
         defaults = _check_table(defaults_table, OPTION_KEYS, None, errors)
+        _resolve_files(path, defaults)
         style_names = _policy_styles(path, defaults, None, errors, style_names)
         _check_values(defaults, None, errors, style_names)
     if guidelines is not None:
         defaults.setdefault("guidelines", str(guidelines))
+    defaults = {**(base or {}), **defaults}
     job_tables = document.get("jobs")
     if job_tables is None or job_tables == []:
         errors.add("", "the spec has no jobs; add at least one [[jobs]] table with `article` or `prompt`")
@@ -278,18 +352,20 @@ def parse_spec(data: bytes, path: Path, guidelines: Path | None = None) -> Batch
         errors.add("key `jobs`", "has to be an array of tables ([[jobs]])")
         job_tables = []
     jobs = []
+    signers: dict = {}
     for number, table in enumerate(job_tables, start=1):
-        job = _check_job(path, table, number, defaults, errors, style_names)
+        job = _check_job(path, table, number, defaults, errors, style_names, signers)
         if job is not None:
             jobs.append(job)
     errors.raise_if_any()
     return BatchSpec(path=path, jobs=tuple(jobs))
 
 
-def _check_job(path, table, number, defaults, errors, style_names) -> Job | None:
+def _check_job(path, table, number, defaults, errors, style_names, signers=None) -> Job | None:
     before = len(errors.messages)
     own = _check_table(table, JOB_KEYS, number, errors)
     options = {key: value for key, value in own.items() if key in OPTION_KEYS}
+    _resolve_files(path, options)
     _check_values(options, number, errors, _policy_styles(path, options, number, errors, style_names))
     if ("article" in own) == ("prompt" in own):
         errors.add(_place(number), "give exactly one of `article` (a file, relative to the spec) or `prompt`")
@@ -306,6 +382,7 @@ def _check_job(path, table, number, defaults, errors, style_names) -> Job | None
             for key in pair:
                 merged.pop(key, None)
     merged.update(options)
+    _check_signing(merged, number, errors, {} if signers is None else signers)
     if len(errors.messages) > before:
         return None
     if "seeds" in merged:
@@ -326,6 +403,6 @@ def _check_job(path, table, number, defaults, errors, style_names) -> Job | None
     return Job(number=number, prompt=prompt, title=title, source=source, styles=styles, seeds=seeds, options=merged)
 
 
-def load_spec(path: Path, guidelines: Path | None = None) -> BatchSpec:
-    """Read and validate the spec file at `path`; `guidelines` as for `parse_spec`."""
-    return parse_spec(read_input(path, "batch spec"), path, guidelines)
+def load_spec(path: Path, guidelines: Path | None = None, base: dict | None = None) -> BatchSpec:
+    """Read and validate the spec file at `path`; `guidelines` and `base` as for `parse_spec`."""
+    return parse_spec(read_input(path, "batch spec"), path, guidelines, base)

@@ -24,6 +24,19 @@ def _summary_lines(summary: dict) -> list[str]:
     return lines
 
 
+def _environment_defaults() -> dict:
+    """Spec keys that `generate` also reads from the environment, for specs that leave them out."""
+    import os
+
+    from pipeline.cli.generate import RENDITIONS_DEFAULT
+
+    defaults = {"renditions": os.environ.get("PIPELINE_RENDITIONS") or RENDITIONS_DEFAULT}
+    for key, name in (("c2pa-cert", "PIPELINE_C2PA_CERT"), ("c2pa-key", "PIPELINE_C2PA_KEY")):
+        if os.environ.get(name):
+            defaults[key] = str(Path(os.environ[name]).absolute())
+    return defaults
+
+
 @click.command()
 @click.argument("spec", type=click.Path(path_type=Path, dir_okay=True))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Output folder; default: outputs/<spec name>.")
@@ -45,6 +58,7 @@ def batch(spec, out_dir, engine, batch_size, retry_failed, guidelines, threads, 
     from pipeline.batch.progress import Progress
 
     options = BatchOptions(
+        publish_defaults=_environment_defaults(),
         out_dir=out_dir or Path("outputs") / spec.stem,
         engine=engine,
         batch_size=batch_size,

@@ -77,9 +77,15 @@ def show(id_or_path, out_dir, as_json):
     click.echo(f"final prompt: {record.get('final_prompt')}")
     click.echo(f"negative prompt: {record.get('negative_prompt')}")
     click.echo(f"steps: {record.get('num_inference_steps')}, guidance: {record.get('guidance_scale')}, sampler: {record.get('sampler')}")
+    credentials = entry["content_credentials"]
+    if credentials["signed"]:
+        click.echo(f"content credentials: signed by {credentials['signer']} (issuer {credentials['issuer']}), manifest {credentials['manifest']}")
+    else:
+        click.echo(f"content credentials: not signed ({credentials.get('reason', 'no certificate given')})")
     for r in entry["renditions"]:
         note = f" (enlarged x{r['scale']:g} beyond the native size)" if r["upscaled"] else ""
-        click.echo(f"rendition {r['name']} {r['format']} {r['width']}x{r['height']}: {r['path']}{note}")
+        signed = f" [signed, manifest {r['c2pa_manifest']}]" if r["c2pa_manifest"] else " [not signed]"
+        click.echo(f"rendition {r['name']} {r['format']} {r['width']}x{r['height']}: {r['path']}{note}{signed}")
     for c in entry["checks"]:
         click.echo(f"check {c['name']}: {c['verdict']}{' (' + c['detail'] + ')' if c['detail'] else ''}")
     for s in entry["statuses"]:
@@ -90,29 +96,47 @@ def show(id_or_path, out_dir, as_json):
 @click.argument("id_or_path")
 @OUT_OPTION
 @JSON_OPTION
+@click.option("--model", "model_override", help="For an image file: load the model from here (its record names only its file or folder name).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 @click.pass_context
-def reproduce(ctx, id_or_path, out_dir, as_json, quiet):
-    """Regenerate an image from its stored record and report whether the pixels match (exit 1 if not)."""
-    from pipeline.reproduce import reproduce as run
+def reproduce(ctx, id_or_path, out_dir, as_json, model_override, quiet):
+    """Regenerate an image from its stored record and report whether the pixels match (exit 1 if not).
+
+    ID_OR_PATH is a catalogue id, or an image file: one in the --out catalogue uses its record there; any
+    other image made here is rebuilt from the record embedded in its master PNG (or the JSON beside it).
+    """
+    from pipeline.catalogue import catalogue_path
+    from pipeline.reproduce import reproduce as run, reproduce_file
 
     def log(message: str) -> None:
         if not quiet:
             click.echo(message, err=True)
 
-    with _open(out_dir) as catalogue:
-        result = run(catalogue, id_or_path, log=log)
+    path = Path(id_or_path)
+    if not id_or_path.strip().isdigit() and path.is_file() and not _catalogued(out_dir, path, catalogue_path):
+        result = reproduce_file(path, model_override=model_override, log=log)
+    else:
+        with _open(out_dir) as catalogue:
+            result = run(catalogue, id_or_path, log=log)
+    name = f"image {result.image_id} ({result.path})" if result.image_id is not None else str(result.path)
     if as_json:
         click.echo(json.dumps(result.to_json()))
     elif result.identical:
-        click.echo(f"identical: image {result.image_id} ({result.path}) was reproduced pixel for pixel")
+        click.echo(f"identical: {name} was reproduced pixel for pixel")
     if not result.identical:
         click.echo(
-            f"pixels differ: image {result.image_id} ({result.path}): {result.differing_pixels} pixel(s), "
-            f"largest difference {result.max_difference}",
+            f"pixels differ: {name}: {result.differing_pixels} pixel(s), largest difference {result.max_difference}",
             err=True,
         )
         ctx.exit(1)
+
+
+def _catalogued(out_dir: Path, path: Path, catalogue_path) -> bool:
+    """Whether `path` is one of the files of the catalogue in `out_dir` (so its full record is there)."""
+    if not catalogue_path(out_dir).is_file():
+        return False
+    with _open(out_dir) as catalogue:
+        return catalogue.find(catalogue.relative(path)) is not None
 
 
 @click.command("doctor")

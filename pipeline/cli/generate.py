@@ -13,7 +13,11 @@ from pipeline.cli.guidelines_option import guidelines_option
 from pipeline.errors import InputError
 from pipeline.inputs import read_input
 
-PUBLISH_OPTIONS = ("renditions", "formats", "quality", "sharpen", "disclosure", "credit", "alt_text", "upscaler")
+PUBLISH_OPTIONS = (
+    "renditions", "formats", "quality", "sharpen", "disclosure", "credit", "alt_text", "upscaler",
+    "c2pa_cert", "c2pa_key", "c2pa_tsa",
+)
+RENDITIONS_DEFAULT = "all"
 SCHEDULER_NAMES = ["ddim", "pndm", "euler", "euler-a", "dpm++", "dpm++-karras", "unipc", "lms"]
 
 
@@ -76,7 +80,7 @@ def read_source(article: str | None, prompt: str | None):
 @click.option("--threads", type=int, envvar="PIPELINE_THREADS", help="CPU threads for torch; default: torch's choice.")
 @click.option(
     "--renditions",
-    default="all",
+    default=RENDITIONS_DEFAULT,
     show_default=True,
     envvar="PIPELINE_RENDITIONS",
     help="Renditions to publish: comma-separated hero, og, square, thumb, all, NAME=WIDTHxHEIGHT, or none "
@@ -87,11 +91,30 @@ def read_source(article: str | None, prompt: str | None):
 @click.option("--sharpen/--no-sharpen", default=True, show_default=True, help="Mild unsharp mask after resampling.")
 @click.option("--disclosure", help='Draw a caption strip with this text on renditions, e.g. "AI-generated illustration".')
 @click.option("--credit", help="Credit line in the embedded metadata; default: AI-generated illustration.")
-@click.option("--alt-text", help="Alt text in the embedded metadata (dc:description); default: the prompt.")
+@click.option(
+    "--alt-text",
+    help="Alt text in the embedded metadata (dc:description); default: a short description from the prompt "
+    "the guidelines produced, without the style's wording or instructions to the model.",
+)
 @click.option(
     "--upscaler",
     help="x4 super-resolution model (diffusers folder or cached hub id) for renditions larger than the image; "
     "default: Lanczos resampling only.",
+)
+@click.option(
+    "--c2pa-cert",
+    metavar="PEM",
+    envvar="PIPELINE_C2PA_CERT",
+    help="Sign every published file with C2PA Content Credentials: this certificate chain, leaf first "
+    "(or $PIPELINE_C2PA_CERT). Needs --c2pa-key and `pip install 'hero-pipeline[c2pa]'`.",
+)
+@click.option("--c2pa-key", metavar="PEM", envvar="PIPELINE_C2PA_KEY", help="The signing certificate's PKCS#8 private key (or $PIPELINE_C2PA_KEY).")
+@click.option("--c2pa-tsa", metavar="URL", help="RFC 3161 time-stamp authority for the signatures (optional).")
+@click.option(
+    "--watermark/--no-watermark",
+    default=False,
+    show_default=True,
+    help="SDXL only: add diffusers' invisible watermark (needs the invisible-watermark package); recorded.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout; logs go to stderr.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")

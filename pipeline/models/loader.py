@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from pipeline.errors import InputError, OutOfMemory
-from pipeline.fingerprint import file_sha256, folder_fingerprint
+from pipeline.fingerprint import file_sha256, folder_fingerprint, weight_hashes
 from pipeline.models import ALIASES, ModelSource, resolve_model_source
 from pipeline.models import accel as accel_module
 from pipeline.models.accel import AccelOptions
@@ -45,6 +45,8 @@ SAMPLER_NAMES = {
     "UniPCMultistepScheduler": "UniPC",
     "LMSDiscreteScheduler": "LMS",
 }
+# A1111's `Schedule type`: Karras sigmas where the scheduler uses them, else the sampler's own ("Automatic").
+SCHEDULE_TYPES = {"use_karras_sigmas": "Karras", "use_exponential_sigmas": "Exponential", "use_beta_sigmas": "Beta"}
 
 DEFAULTS_KEY = "_hero_pipeline_defaults"
 """Key in model_index.json for this tool's defaults (diffusers ignores keys that start with `_`)."""
@@ -71,6 +73,8 @@ class ModelInfo:
     default_steps: int
     default_guidance: float
     components: dict = field(default_factory=dict)
+    hashes: dict = field(default_factory=dict)  # full SHA-256 of the checkpoint file(s) the weights came from
+    watermark: bool = False  # whether the pipeline adds an invisible watermark
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -136,11 +140,29 @@ def _first_line(exc: Exception, limit: int = 140) -> str:
     return line
 
 
-def _from_folder(folder: Path, dtype: torch.dtype):
+def _watermark_kwargs(cls, watermark: bool) -> dict:
+    """`add_watermarker` passed explicitly to pipelines that take it (SDXL), so installed packages decide nothing."""
+    import inspect
+
+    if cls is None or "add_watermarker" not in inspect.signature(cls.__init__).parameters:
+        if watermark:
+            raise InputError("--watermark applies to SDXL pipelines only; this model has no invisible watermarker")
+        return {}
+    if watermark:
+        from diffusers.utils import is_invisible_watermark_available
+
+        if not is_invisible_watermark_available():
+            raise InputError("--watermark needs the invisible-watermark package: pip install invisible-watermark")
+    return {"add_watermarker": watermark}
+
+
+def _from_folder(folder: Path, dtype: torch.dtype, watermark: bool = False):
+    import diffusers
     from diffusers import AutoPipelineForText2Image
 
     index = json.loads((folder / "model_index.json").read_text())
     kwargs = {"dtype": dtype, "local_files_only": True}
+    kwargs.update(_watermark_kwargs(getattr(diffusers, str(index.get("_class_name")), None), watermark))
     if "safety_checker" in index:
         # Images are checked by the guidelines' own checks, which flag instead of blacking out.
         kwargs.update(safety_checker=None, requires_safety_checker=False)
@@ -167,12 +189,12 @@ def _single_file_family(path: Path) -> str:
     raise InputError(f"{path} does not look like a Stable Diffusion 1.x/2.x or SDXL checkpoint")
 
 
-def _from_single_file(path: Path, dtype: torch.dtype, config: str | None):
+def _from_single_file(path: Path, dtype: torch.dtype, config: str | None, watermark: bool = False):
     from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
 
     family = _single_file_family(path)
     cls = StableDiffusionXLPipeline if family == "sdxl" else StableDiffusionPipeline
-    kwargs = {"dtype": dtype}
+    kwargs = {"dtype": dtype, **_watermark_kwargs(cls, watermark)}
     if config:
         kwargs["config"] = config
     if family == "sd":
@@ -189,7 +211,7 @@ def _from_single_file(path: Path, dtype: torch.dtype, config: str | None):
         ) from None
 
 
-def _from_builtin(name: str):
+def _from_builtin(name: str, watermark: bool = False):
     import diffusers
 
     from pipeline.models.builtin import build_components
@@ -198,6 +220,7 @@ def _from_builtin(name: str):
     cls = getattr(diffusers, class_name)
     if "safety_checker" in cls._get_signature_keys(cls)[0]:
         components.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    components.update(_watermark_kwargs(cls, watermark))
     pipe = cls(**components)
     return pipe, index
 
@@ -211,6 +234,7 @@ def load_model(
     threads: int | None = None,
     model_config: str | None = None,
     accel: AccelOptions | None = None,
+    watermark: bool = False,
 ) -> "LoadedModel":
     """Load `model` (built-in name, alias, hub id, diffusers folder or .safetensors file).
 
@@ -230,25 +254,29 @@ def load_model(
     started = time.perf_counter()
     index: dict = {}
     if source.kind == "builtin":
-        pipe, index = _from_builtin(source.location)
+        pipe, index = _from_builtin(source.location, watermark)
         from pipeline.models.builtin import config_dir
 
         revision = "builtin:" + folder_fingerprint(config_dir(source.location))[:16]
+        hashes = {}  # weights made from a seed, no checkpoint file
     elif source.kind == "folder":
-        pipe, index = _from_folder(Path(source.location), torch_dtype)
+        pipe, index = _from_folder(Path(source.location), torch_dtype, watermark)
         revision = "sha256:" + folder_fingerprint(Path(source.location))
+        hashes = weight_hashes(Path(source.location))
     elif source.kind == "hub":
         folder, commit = _hub_folder(source.location)
-        pipe, index = _from_folder(folder, torch_dtype)
+        pipe, index = _from_folder(folder, torch_dtype, watermark)
         revision = commit
+        hashes = weight_hashes(folder)
     else:
-        pipe, index = _from_single_file(Path(source.location), torch_dtype, model_config)
+        pipe, index = _from_single_file(Path(source.location), torch_dtype, model_config, watermark)
         revision = "sha256:" + file_sha256(Path(source.location))
+        hashes = {"checkpoint": revision.removeprefix("sha256:")}
     accel_record = accel_module.apply(pipe, plan, device=device, dtype=torch_dtype)
     pipe.set_progress_bar_config(disable=True)
     if scheduler is not None:
         pipe.scheduler = _make_scheduler(scheduler, pipe.scheduler.config)
-    model = LoadedModel(pipe, source, revision, index, device, torch_dtype, time.perf_counter() - started)
+    model = LoadedModel(pipe, source, revision, index, device, torch_dtype, time.perf_counter() - started, hashes)
     model.accel = accel_record
     return model
 
@@ -264,7 +292,9 @@ def _make_scheduler(name: str, config):
 class LoadedModel:
     """A loaded pipeline with the facts a record needs and one way to generate."""
 
-    def __init__(self, pipe, source: ModelSource, revision: str, index: dict, device: str, dtype, load_seconds: float):
+    def __init__(
+        self, pipe, source: ModelSource, revision: str, index: dict, device: str, dtype, load_seconds: float, hashes=None
+    ):
         self.pipe = pipe
         self.source = source
         self.load_seconds = load_seconds
@@ -286,6 +316,8 @@ class LoadedModel:
             default_height=default_size,
             default_steps=int(self.defaults["num_inference_steps"]),
             default_guidance=float(self.defaults["guidance_scale"]),
+            hashes=dict(hashes or {}),
+            watermark=getattr(pipe, "watermark", None) is not None,
         )
 
     def safety_guidance(self, strength: str, concept: str, guidance_scale: float) -> dict:
@@ -303,7 +335,14 @@ class LoadedModel:
 
     @property
     def sampler_name(self) -> str:
-        return SAMPLER_NAMES.get(self.info.scheduler, self.info.scheduler)
+        """The sampler as AUTOMATIC1111 names it (its schedule is `schedule_type`)."""
+        return SAMPLER_NAMES.get(type(self.pipe.scheduler).__name__, type(self.pipe.scheduler).__name__)
+
+    @property
+    def schedule_type(self) -> str:
+        """AUTOMATIC1111's `Schedule type`: Karras (or another sigma schedule) where the scheduler uses it."""
+        config = self.pipe.scheduler.config
+        return next((name for key, name in SCHEDULE_TYPES.items() if config.get(key)), "Automatic")
 
     def count_tokens(self, text: str) -> int:
         """Tokens `text` takes in the (first) text encoder, without start and end tokens."""
