@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from PIL import Image
 
 from batch_helpers import batch_json, stored_images, write_spec
@@ -62,13 +63,13 @@ def test_model_error_is_recorded_and_retry_failed_redoes_only_those(cli, tmp_pat
     spec = write_spec(tmp_path, THREE_JOBS)
     out = tmp_path / "out"
     _break_model_for(monkeypatch, "harbour")
-    data = batch_json(cli, spec, out, exit_code=1)
+    data = batch_json(cli, spec, out, exit_code=6)
     [failed] = [image for image in data["images"] if image["status"] == "failed"]
     assert failed["job"] == 3 and failed["reason"] == "RuntimeError: simulated model failure"
     assert data["summary"]["done"] == 4
 
     # A plain rerun skips the finished images and leaves the failure as it is.
-    again = batch_json(cli, spec, out, exit_code=1)
+    again = batch_json(cli, spec, out, exit_code=6)
     assert (again["summary"]["skipped"], again["summary"]["failed"], again["summary"]["done"]) == (4, 1, 0)
 
     monkeypatch.undo()
@@ -208,18 +209,20 @@ def test_sigkill_mid_run_then_rerun_makes_every_image_exactly_once(tmp_path):
         json.loads(open(image["record"]).read())
 
 
-def test_ctrl_c_finishes_the_image_in_flight_and_prints_the_summary(tmp_path):
+@pytest.mark.parametrize("signum, exit_code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_finishes_the_image_in_flight_and_prints_the_summary(tmp_path, signum, exit_code):
     process, spec, out = _start_long_batch(tmp_path, 2)
-    os.kill(process.pid, signal.SIGINT)
+    os.kill(process.pid, signum)
     stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr.decode()
-    assert "finishing the images in flight" in stderr.decode()
+    assert process.returncode == exit_code, stderr.decode()
+    assert f"{signal.Signals(signum).name}: finishing the images in flight" in stderr.decode()
     assert "Traceback" not in stderr.decode()
     assert "24 image(s): done" in stdout.decode() and "pending" in stdout.decode()
     journal = (out / "batch-journal.jsonl").read_text().splitlines()
     assert len(journal) == _count_pngs(out) == len(stored_images(out))  # every image stored is journalled
     summary = json.loads((out / "batch-summary.json").read_text())["summary"]
     assert summary["interrupted"] and summary["pending"] == 24 - len(journal)
+    assert (out / "index.html").is_file()
 
     rerun = run_pipeline("batch", spec, "--out", out, "--json", "--quiet")
     assert rerun.returncode == 0, rerun.stderr.decode()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from pathlib import Path
 
 import click
 
 from pipeline.cli.guidelines_option import guidelines_option
+from pipeline.errors import ExitCode
 
 
 def _summary_lines(summary: dict) -> list[str]:
@@ -39,9 +39,10 @@ def batch(spec, out_dir, engine, batch_size, retry_failed, guidelines, threads, 
     """Generate every image of a batch SPEC file (TOML): its jobs x styles x seeds.
 
     A rerun with the same SPEC and --out skips finished images and completes the rest.
-    Exit codes: 0 every image made, 1 some failed, 3 some blocked by the guidelines, 130 interrupted.
+    Exit codes: 0 every image made, 6 some failed, 3 some blocked by the guidelines (none failed),
+    130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
     """
-    from pipeline.batch import BatchOptions, run_batch, stop_on_interrupt
+    from pipeline.batch import BatchOptions, StopRequest, run_batch, stop_on_interrupt
     from pipeline.batch.progress import Progress
 
     options = BatchOptions(
@@ -54,7 +55,7 @@ def batch(spec, out_dir, engine, batch_size, retry_failed, guidelines, threads, 
         guidelines=guidelines,
     )
     progress = Progress.for_stream(quiet)
-    stop = threading.Event()
+    stop = StopRequest()
     with stop_on_interrupt(stop, progress.log):
         result = run_batch(spec, options, progress=progress, stop=stop)
     summary = result.summary
@@ -64,9 +65,14 @@ def batch(spec, out_dir, engine, batch_size, retry_failed, guidelines, threads, 
         for line in _summary_lines(summary):
             click.echo(line)
     if result.interrupted:
-        click.echo("Interrupted; finished images are kept. Run the same command again to complete the batch.", err=True)
-        sys.exit(130)
+        terminated = stop.signal_name == "SIGTERM"
+        click.echo(
+            f"{'Terminated' if terminated else 'Interrupted'}; finished images are kept. "
+            "Run the same command again to complete the batch.",
+            err=True,
+        )
+        sys.exit(ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED)
     if summary["failed"]:
-        sys.exit(1)
+        sys.exit(ExitCode.BATCH_INCOMPLETE)
     if summary["blocked"]:
-        sys.exit(3)
+        sys.exit(ExitCode.REFUSED)
