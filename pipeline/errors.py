@@ -31,9 +31,13 @@ class InputError(PipelineError):
 
 
 class PromptBlocked(PipelineError):
-    """The guidelines refused the prompt (exit code 3)."""
+    """The guidelines refused the prompt (exit code 3); `details` is the judgement as `check-prompt --json` gives it."""
 
     exit_code = ExitCode.REFUSED
+
+    def __init__(self, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.details = details
 
 
 class OutOfMemory(PipelineError):

@@ -10,7 +10,7 @@ import click
 
 from pipeline.cli.accel_options import accel_options, pop_accel_options
 from pipeline.cli.guidelines_option import guidelines_option
-from pipeline.errors import InputError
+from pipeline.errors import InputError, PromptBlocked
 from pipeline.inputs import read_input
 
 PUBLISH_OPTIONS = ("renditions", "formats", "quality", "sharpen", "disclosure", "credit", "alt_text", "upscaler")
@@ -95,8 +95,14 @@ def read_source(article: str | None, prompt: str | None):
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout; logs go to stderr.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check everything and print the plan (final prompt, rules, model, size, files, renditions); "
+    "load no weights, write nothing.",
+)
 @accel_options
-def generate(article, prompt, as_json, quiet, **options):
+def generate(article, prompt, as_json, quiet, dry_run, **options):
     """Generate hero images for an ARTICLE file (- for stdin) or a --prompt.
 
     An article file is the image prompt, a line `$$$`, then the article, title first.
@@ -115,9 +121,54 @@ def generate(article, prompt, as_json, quiet, **options):
         if not quiet:
             click.echo(message, err=True)
 
-    result = run(request, log=log)
+    if dry_run:
+        show_plan(request, as_json)
+        return
+    try:
+        result = run(request, log=log)
+    except PromptBlocked as blocked:
+        if as_json:  # the verdict, as `check-prompt --json` gives it, and no images
+            click.echo(json.dumps({"images": [], "guidelines": blocked.details}, ensure_ascii=False))
+        raise
     if as_json:
         click.echo(json.dumps(result.to_json()))
     else:
         for image in result.images:
             click.echo(str(image.path))
+
+
+def show_plan(request, as_json: bool) -> None:
+    """Print what `generate` would do; exit 3 if the guidelines would refuse the prompt."""
+    from pipeline.generate import plan
+
+    steps = plan(request)
+    verdict = steps["guidelines"]
+    if as_json:
+        click.echo(json.dumps(steps, ensure_ascii=False))
+    else:
+        model = steps["model"]
+        where = "on this machine" if model["on_disk"] else f"not on this machine: `pipeline models pull {model['name']}`"
+        click.echo(f"verdict: {verdict['verdict']} (guidelines {verdict['guidelines_version']}, style {verdict['style']})")
+        for rule in verdict["rules"]:
+            if rule["action"] != "always":
+                click.echo(f"  {rule['action']} {rule['id']}: {rule['matched']!r}")
+        click.echo(f"final prompt: {verdict['prompt']}")
+        click.echo(f"negative prompt: {verdict['negative_prompt']}")
+        click.echo(f"model: {model['name']} ({model['kind']} {model['location']}, {model['family'] or 'family unknown'}), {where}")
+        size = f"{steps['width']}x{steps['height']}" if steps["width"] else "the model's native size"
+        click.echo(f"size: {size}, steps: {steps['num_inference_steps'] or 'the model default'}, guidance: "
+                   f"{steps['guidance_scale'] if steps['guidance_scale'] is not None else 'the model default'}")  # fmt: skip
+        if steps["tokens"]:
+            tokens = steps["tokens"]
+            how = "long-prompt windows (compel)" if tokens["long_prompt"] else "within one window"
+            click.echo(f"tokens: {tokens['prompt']} (negative {tokens['negative']}) of {tokens['limit']}: {how}")
+        click.echo(f"output folder: {steps['out']} ({'exists' if steps['out_exists'] else 'would be created'}, writable)")
+        for path in steps["files"]:
+            click.echo(f"would write: {path}")
+        for r in steps["renditions"]:
+            note = f", enlarges x{r['scale']:g}" if r["enlarged"] else ""
+            click.echo(f"rendition: {r['name']} {r['width']}x{r['height']} as {', '.join(r['formats'])}{note}")
+        click.echo("dry run: no weights loaded, nothing written")
+    if verdict["verdict"] == "block":
+        named = "; ".join(f"{r['id']} (matched {r['matched']!r})" for r in verdict["rules"] if r["action"] == "block")
+        raise PromptBlocked(f"prompt refused by guideline {named} [guidelines {verdict['guidelines_version']}]")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pipeline.errors import InputError
+from pipeline.storage import check_writable
 from pipeline.models import ALIASES, DEFAULT_MODEL, builtin_models
 
 
@@ -51,6 +52,7 @@ def export(name: str, folder: Path) -> None:
         raise InputError(f"{name!r} is not a built-in model; choose from {', '.join(builtin_models())}")
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise InputError(f"{folder} exists and is not an empty folder; choose a new one")
+    check_writable(folder)
     from pipeline.models.loader import load_model
 
     model = load_model(name, device="cpu", dtype="float32")
