@@ -91,6 +91,7 @@ from pipeline.cli import generate as _generate  # noqa: E402
 from pipeline.cli import models as _models  # noqa: E402
 from pipeline.cli import catalogue as _catalogue  # noqa: E402
 from pipeline.cli import check_prompt as _check_prompt  # noqa: E402
+from pipeline.cli import config as _config  # noqa: E402
 from pipeline.cli import styles as _styles  # noqa: E402
 
 main.add_command(_generate.generate)
@@ -102,3 +103,4 @@ main.add_command(_catalogue.list_images)
 main.add_command(_catalogue.show)
 main.add_command(_catalogue.reproduce)
 main.add_command(_catalogue.doctor)
+main.add_command(_config.config)

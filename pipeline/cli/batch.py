@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from pipeline.cli.config import config_options
 from pipeline.cli.guidelines_option import guidelines_option
 from pipeline.errors import ExitCode
 
@@ -35,6 +36,7 @@ def _summary_lines(summary: dict) -> list[str]:
 @click.option("--workers", type=click.IntRange(min=1), help="Ray actors; default: one per GPU, else one per free CPU.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and the images as one JSON object on stdout.")
+@config_options
 def batch(spec, out_dir, engine, batch_size, retry_failed, guidelines, threads, workers, quiet, as_json):
     """Generate every image of a batch SPEC file (TOML): its jobs x styles x seeds.
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from pipeline.cli.accel_options import accel_options, pop_accel_options
+from pipeline.cli.config import config_options
 from pipeline.cli.guidelines_option import guidelines_option
 from pipeline.errors import InputError, PromptBlocked
 from pipeline.inputs import read_input
@@ -102,6 +103,7 @@ def read_source(article: str | None, prompt: str | None):
     "load no weights, write nothing.",
 )
 @accel_options
+@config_options
 def generate(article, prompt, as_json, quiet, dry_run, **options):
     """Generate hero images for an ARTICLE file (- for stdin) or a --prompt.
 
