@@ -131,9 +131,13 @@ def resolve_model_source(model: str) -> ModelSource:
         raise InputError(f"model path {model} does not exist")
     if _HUB_ID.match(model):
         return ModelSource("hub", model, model)
-    known = ", ".join(builtin_models() + list(ALIASES))
+    from pipeline.suggest import nearest
+
+    known = builtin_models() + list(ALIASES)
+    near = nearest(model, known)
+    hint = f"did you mean `{near}`? " if near else ""
     raise InputError(
-        f"unknown model {model!r}: use a built-in name or alias ({known}), "
+        f"unknown model {model!r}: {hint}use a built-in name or alias ({', '.join(known)}), "
         "a hub id such as owner/name, a diffusers folder or a .safetensors file"
     )
 

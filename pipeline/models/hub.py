@@ -66,8 +66,8 @@ class PullPlan:
         return sum(size or 0 for _, size in self.files)
 
 
-def hub_error(repo_id: str, exc: Exception, name: str | None = None) -> InputError:
-    """A whole, actionable message for a hub model that cannot be had now."""
+def hub_error(repo_id: str, exc: Exception, name: str | None = None, pulling: bool = False) -> InputError:
+    """A whole, actionable message for a hub model that cannot be had now (`pulling`: while `models pull` asks)."""
     from huggingface_hub import errors
 
     name = name or repo_id
@@ -82,6 +82,11 @@ def hub_error(repo_id: str, exc: Exception, name: str | None = None) -> InputErr
             "or see `pipeline models` for the names this tool knows"
         )
     called = name if name == repo_id else f"{name} ({repo_id})"
+    if pulling:
+        return InputError(
+            f"cannot reach the hub for {called} ({type(exc).__name__}); check the network, a proxy or "
+            "HF_HUB_OFFLINE, then pull again (a pull that was cut off resumes)"
+        )
     return InputError(
         f"model {called} is not on this machine and cannot be downloaded now (offline, or the hub "
         "cannot be reached). To try the pipeline offline use --model tiny; to download the model run "
@@ -90,7 +95,7 @@ def hub_error(repo_id: str, exc: Exception, name: str | None = None) -> InputErr
     )
 
 
-def plan_pull(repo_id: str, licence: str | None = None) -> PullPlan:
+def plan_pull(repo_id: str, licence: str | None = None, name: str | None = None) -> PullPlan:
     """Ask the hub which files a diffusers folder of `repo_id` needs and their sizes; download nothing."""
     import huggingface_hub
 
@@ -99,8 +104,8 @@ def plan_pull(repo_id: str, licence: str | None = None) -> PullPlan:
         listed = huggingface_hub.snapshot_download(
             repo_id, cache_dir=cache_dir(), allow_patterns=ALLOW_PATTERNS, ignore_patterns=IGNORE_PATTERNS, dry_run=True
         )
-    except Exception as exc:  # the hub raises many kinds; all mean the model cannot be had now
-        raise hub_error(repo_id, exc) from None
+    except (OSError, ValueError) as exc:  # huggingface_hub's errors are OSErrors; a malformed id a ValueError
+        raise hub_error(repo_id, exc, name, pulling=True) from None
     card = getattr(info, "card_data", None) or {}
     licence = licence or (card.get("license") if hasattr(card, "get") else None)
     missing = tuple((f.filename, f.file_size) for f in listed if f.will_download)
@@ -111,12 +116,14 @@ def pull(plan: PullPlan) -> Path:
     """Download what `plan` lists into the hub cache; returns the diffusers folder."""
     import huggingface_hub
 
+    from huggingface_hub import errors
+
     try:
         folder = huggingface_hub.snapshot_download(
             plan.repo_id, cache_dir=cache_dir(), allow_patterns=ALLOW_PATTERNS, ignore_patterns=IGNORE_PATTERNS
         )
-    except OSError as exc:
+    except (errors.HfHubHTTPError, errors.OfflineModeIsEnabled, ValueError) as exc:
+        raise hub_error(plan.repo_id, exc, pulling=True) from None
+    except OSError as exc:  # the disk, or the connection mid-download
         raise PipelineError(f"downloading {plan.repo_id} failed: {exc.strerror or exc}; run the pull again to resume") from None
-    except Exception as exc:
-        raise hub_error(plan.repo_id, exc) from None
     return Path(folder)
