@@ -143,8 +143,10 @@ def get_model(request: GenerateRequest):
     return model
 
 
-def generate(request: GenerateRequest, model=None, log=lambda message: None, store=None) -> GenerateResult:
+def generate(request: GenerateRequest, model=None, log=lambda message: None, store=None, on_step=None) -> GenerateResult:
     """Run one generate job. `model` may be injected (a LoadedModel); otherwise it is loaded.
+
+    `on_step(seeds, done, total)` is told of each denoising step of the batch of `seeds` (for progress).
 
     `store(out_dir, record, image) -> StoredImage` may replace `store_image`, e.g. to hand images to
     another process that writes them; it is then responsible for its destination.
@@ -223,6 +225,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
             seeds=batch_seeds,
             long_prompt=long_prompt,
             safety=safety,
+            on_step=None if on_step is None else functools.partial(on_step, batch_seeds),
         )
         elapsed = time.perf_counter() - began
         flags = run_checks(checks, images)

@@ -2,7 +2,6 @@
 
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import pytest
 from PIL import Image
 
 from batch_helpers import batch_json, stored_images, write_spec
-from conftest import run_pipeline, subprocess_env
+from conftest import run_on_terminal, run_pipeline, subprocess_env
 
 THREE_JOBS = """
 [[jobs]]
@@ -248,31 +247,9 @@ def test_plain_progress_lines_when_not_a_terminal_and_quiet(cli, tmp_path):
 
 def test_live_bar_on_a_terminal(tmp_path):
     """On a terminal the progress is a rich bar with counts and ETA (run under a pseudo-terminal)."""
-    import pty
-
     spec = write_spec(tmp_path, '[[jobs]]\nprompt = "a lighthouse"\nseeds = [1, 2]\nstyle = "none"\n')
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "batch", str(spec), "--out", str(tmp_path / "out")],
-        stdout=subprocess.PIPE, stderr=follower, env=subprocess_env(COLUMNS="120"),
-    )  # fmt: skip
-    os.close(follower)
-    chunks = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if not select.select([leader], [], [], 1)[0]:
-            continue
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the terminal closed: the command has ended
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    process.wait(timeout=30)
-    os.close(leader)
-    screen = b"".join(chunks).decode(errors="replace")
-    assert process.returncode == 0, screen
+    returncode, _, screen = run_on_terminal("batch", spec, "--out", tmp_path / "out")
+    assert returncode == 0, screen
     assert "2/2" in screen and "done 2 failed 0 blocked 0" in screen and "eta" in screen
     assert "[1/2] done" not in screen  # the bar replaces the plain lines
 

@@ -119,19 +119,28 @@ def generate(article, prompt, as_json, quiet, dry_run, **options):
         prompt=parsed.prompt, title=parsed.title, source=source, publish=publish, accel=accel, **options
     )
 
-    def log(message: str) -> None:
-        if not quiet:
-            click.echo(message, err=True)
-
     if dry_run:
         show_plan(request, as_json)
         return
+    from pipeline.denoise_progress import DenoiseProgress
+
+    progress = DenoiseProgress.for_stream(quiet)
+
+    def log(message: str) -> None:
+        if progress is not None:
+            progress.log(message)
+        elif not quiet:
+            click.echo(message, err=True)
+
     try:
-        result = run(request, log=log)
+        result = run(request, log=log, on_step=progress)
     except PromptBlocked as blocked:
         if as_json:  # the verdict, as `check-prompt --json` gives it, and no images
             click.echo(json.dumps({"images": [], "guidelines": blocked.details}, ensure_ascii=False))
         raise
+    finally:
+        if progress is not None:
+            progress.close()
     if as_json:
         click.echo(json.dumps(result.to_json()))
     else:

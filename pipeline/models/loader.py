@@ -339,8 +339,12 @@ class LoadedModel:
         seeds: list[int],
         long_prompt: bool = False,
         safety: dict | None = None,
+        on_step=None,
     ) -> list:
-        """Generate one image per seed, in one batch. Seeded CPU generators make pixels reproducible."""
+        """Generate one image per seed, in one batch. Seeded CPU generators make pixels reproducible.
+
+        `on_step(done, total)` is called after each denoising step (through diffusers' step callback).
+        """
         n = len(seeds)
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
         if long_prompt:
@@ -354,11 +358,22 @@ class LoadedModel:
             pipe, sld = self._safe_pipe(safety["concept"]), sld_parameters(safety["strength"])
             pipe.embeddings = (text["prompt_embeds"], text["negative_prompt_embeds"]) if long_prompt else None
             text = {"prompt": [prompt] * n, "negative_prompt": [negative_prompt] * n}
+        steps = {}
+        if on_step is not None:
+            # Some schedulers take more model evaluations than `num_inference_steps` (PNDM's warm-up): count theirs.
+            def report(i):
+                on_step(i + 1, max(i + 1, len(pipe.scheduler.timesteps)))
+
+            if sld:  # StableDiffusionPipelineSafe has the older per-step callback
+                steps = {"callback": lambda i, t, latents: report(i), "callback_steps": 1}
+            else:
+                steps = {"callback_on_step_end": lambda p, i, t, tensors: (report(i), tensors)[1]}
         try:
             with torch.inference_mode():
                 output = pipe(
                     **text,
                     **sld,
+                    **steps,
                     num_inference_steps=num_inference_steps,
                     guidance_scale=guidance_scale,
                     height=height,
