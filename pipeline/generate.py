@@ -67,6 +67,7 @@ class StoredImage:
     reasons: tuple[str, ...] = ()
     id: int | None = None
     renditions: tuple = ()
+    image: object = None  # the pixels, kept by a store that writes no file (path None)
 
     def to_json(self) -> dict:
         data = {"id": self.id, "path": str(self.path), "record": str(self.record_path), "seed": self.seed}
@@ -308,7 +309,8 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
                 log(f"flagged ({'; '.join(reasons)}): kept in quarantine")
             stored = store(request.out_dir, record, image)
             result.images.append(stored)
-            log(f"wrote {stored.path}")
+            if stored.path is not None:
+                log(f"wrote {stored.path}")
     if catalogued is not None:
         catalogued.close("done")
     return result

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.catalogue import Catalogue
 from pipeline.errors import InputError, PipelineError
+from pipeline.generate import StoredImage
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def compare(stored, reproduced) -> tuple[int, int]:
 
 
 def reproduce(catalogue: Catalogue, id_or_path: str, *, model=None, log=lambda message: None) -> Reproduction:
-    """Regenerate the image's batch from its record in a scratch folder and compare its pixels with the stored master."""
+    """Regenerate the image's batch from its record, in memory, and compare its pixels with the stored master."""
     from PIL import Image
 
     from pipeline.generate import generate, reproduction_request
@@ -79,11 +79,15 @@ def reproduce(catalogue: Catalogue, id_or_path: str, *, model=None, log=lambda m
     if not master.is_file():
         raise PipelineError(f"{master} is missing from disk; run `pipeline doctor --out {catalogue.root}`")
     record = json.loads(row["record"])
-    with tempfile.TemporaryDirectory(prefix="hero-pipeline-reproduce-") as scratch:
-        request = reproduction_request(record, Path(scratch))
-        log(f"regenerating image {row['id']} (seed {record['seed']}, {request.num_inference_steps} steps) ...")
-        result = generate(request, model=model, log=log)
-        index = record["batch"]["index"]
-        with Image.open(result.images[index].path) as again, Image.open(master) as stored:
-            largest, count = compare(stored, again)
+    request = reproduction_request(record, catalogue.root)
+    log(f"regenerating image {row['id']} (seed {record['seed']}, {request.num_inference_steps} steps) ...")
+    result = generate(request, model=model, log=log, store=keep_in_memory)
+    again = result.images[record["batch"]["index"]].image
+    with Image.open(master) as stored:
+        largest, count = compare(stored, again)
     return Reproduction(row["id"], master, largest == 0, largest, count)
+
+
+def keep_in_memory(out_dir: Path, record: dict, image) -> StoredImage:
+    """A store for `generate` that writes nothing: reproduction only compares pixels."""
+    return StoredImage(path=None, record_path=None, seed=record["seed"], record=record, image=image)

@@ -230,11 +230,12 @@ def test_ctrl_c_or_sigterm_finishes_the_image_in_flight_and_prints_the_summary(t
 
 
 def test_plain_progress_lines_when_not_a_terminal_and_quiet(cli, tmp_path):
-    spec = write_spec(tmp_path, '[[jobs]]\nprompt = "a lighthouse"\nseeds = [1, 2]\nstyle = "none"\n')
+    spec = write_spec(tmp_path, '[[jobs]]\nprompt = "a lighthouse"\nseeds = [1, 2]\n')
     loud = cli("batch", spec, "--out", tmp_path / "a")
     assert loud.exit_code == 0, loud.stderr
-    assert "[1/2] done job 1 style none seed 1:" in loud.stderr and "(eta " in loud.stderr
-    assert "[2/2] done job 1 style none seed 2:" in loud.stderr
+    # The job names no style: the line names the one the guidelines chose.
+    assert "[1/2] done job 1 style realistic-hd seed 1:" in loud.stderr and "(eta " in loud.stderr
+    assert "[2/2] done job 1 style realistic-hd seed 2:" in loud.stderr
     assert loud.stdout.startswith("2 image(s): done 2, skipped 0, failed 0, blocked 0, flagged 0, pending 0\n")
     assert "images/s" in loud.stdout and "gallery: " in loud.stdout
     quiet = cli("batch", spec, "--out", tmp_path / "b", "--quiet")

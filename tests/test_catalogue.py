@@ -84,6 +84,7 @@ def test_reproduce_gives_identical_pixels_and_fails_when_they_differ(cli, folder
     assert bad.exit_code == 4  # pixels differ: a verdict, not a crash
     assert json.loads(bad.stdout)["identical"] is False and json.loads(bad.stdout)["differing_pixels"] == 1
     assert "pixels differ" in bad.stderr
+    assert "regenerating image" in bad.stderr and "wrote " not in bad.stderr  # no path of a file that is not kept
     assert sorted(p.name for p in out.iterdir()) == before, "reproduce writes nothing into the output folder"
 
 

@@ -73,7 +73,11 @@ def read_source(article: str | None, prompt: str | None):
 )
 @click.option("--nsfw-check", metavar="MODEL", help="Check images with diffusers' NSFW checker (folder or hub id).")
 @click.option("--clip-check", metavar="MODEL", help="Check images for the guidelines' concepts with this CLIP model.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True)
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True,
+    help="Output folder for the images, their records, renditions and catalogue.sqlite; made if missing, "
+    "checked writable before the model loads.",
+)  # fmt: skip
 @click.option("--threads", type=int, envvar="PIPELINE_THREADS", help="CPU threads for torch; default: torch's choice.")
 @click.option(
     "--renditions",
