@@ -97,8 +97,6 @@ def load_house_config(path: Path | None, profile: str | None, known: set[str]) -
         found: dict[str, Setting] = {}
         for key, value in table.items():
             option = key_name(key)
-            if isinstance(value, dict):
-                raise InputError(f"{place(name, key)}: `{key}` is a table; only [profiles.NAME] tables are allowed")
             if option not in known:
                 raise InputError(f"{place(name, key)}: unknown key `{key}`; {unknown_name(option, sorted(known), 'option')}")
             found[option] = Setting(option, value, place(name, key))

@@ -31,6 +31,7 @@ class BatchOptions:
     threads: int | None = None
     workers: int | None = None
     guidelines: Path | None = None  # policy of jobs that name none; the shipped one when None
+    ray_resources: dict | None = None  # custom Ray resources each actor needs
 
 
 @dataclass
@@ -133,7 +134,7 @@ def run_batch(spec_path: Path, options: BatchOptions, progress: Progress | None 
         progress.start(len(todo), len(finished_before))
 
         # 4. Generate and store; each image is journalled once its files are whole
-        settings = EngineSettings(out_dir, options.batch_size, options.threads, options.workers)
+        settings = EngineSettings(out_dir, options.batch_size, options.threads, options.workers, options.ray_resources)
         ran: dict[str, str] = {}
         records: dict[str, dict] = {}
         try:

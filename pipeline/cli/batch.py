@@ -13,6 +13,29 @@ from pipeline.cli.guidelines_option import guidelines_option
 from pipeline.errors import ExitCode
 
 
+class ResourcesType(click.ParamType):
+    """A JSON object of Ray resource names and positive amounts."""
+
+    name = "json"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dict):
+            data = value
+        else:
+            try:
+                data = json.loads(value)
+            except ValueError as exc:
+                self.fail(f"{value!r} is not JSON ({exc})", param, ctx)
+        if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for k, v in data.items()
+        ):
+            self.fail(f"{value!r} has to be a JSON object of resource names and positive amounts", param, ctx)
+        return data
+
+
+RESOURCES = ResourcesType()
+
+
 def _summary_lines(summary: dict) -> list[str]:
     counts = ", ".join(f"{name} {summary[name]}" for name in ("done", "skipped", "failed", "blocked", "flagged", "pending"))
     lines = [
@@ -34,10 +57,15 @@ def _summary_lines(summary: dict) -> list[str]:
 @guidelines_option
 @click.option("--threads", type=click.IntRange(min=1), envvar="PIPELINE_THREADS", help="CPU threads for torch (per Ray actor).")
 @click.option("--workers", type=click.IntRange(min=1), help="Ray actors; default: one per GPU, else one per free CPU.")
+@click.option(
+    "--ray-resources", type=RESOURCES, metavar="JSON",
+    help='Custom Ray resources each actor needs, e.g. \'{"a100": 1}\' for nodes started with '
+    '`ray start --resources \'{"a100": 4}\'`.',
+)  # fmt: skip
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and the images as one JSON object on stdout.")
 @config_options
-def batch(spec, out_dir, engine, batch_size, retry_failed, guidelines, threads, workers, quiet, as_json):
+def batch(spec, out_dir, engine, batch_size, retry_failed, guidelines, threads, workers, ray_resources, quiet, as_json):
     """Generate every image of a batch SPEC file (TOML): its jobs x styles x seeds.
 
     A rerun with the same SPEC and --out skips finished images and completes the rest.
@@ -55,6 +83,7 @@ def batch(spec, out_dir, engine, batch_size, retry_failed, guidelines, threads, 
         threads=threads,
         workers=workers,
         guidelines=guidelines,
+        ray_resources=ray_resources,
     )
     progress = Progress.for_stream(quiet)
     stop = StopRequest()
