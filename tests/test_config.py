@@ -19,6 +19,7 @@ num_images = 2
 [profiles.quiet-batch]
 quiet = true
 batch-size = 1
+ray-resources = { hero_slot = 1 }
 """
 
 
@@ -60,6 +61,8 @@ def test_pipeline_config_shows_the_file_and_where_each_value_came_from(cli, hous
     assert generate["renditions"] == {"value": "hero,og", "source": "hero.toml:9 [profiles.web]"}
     assert generate["seed"] == {"value": None, "source": "built-in default"}
     assert report["batch"]["batch-size"] == {"value": 4, "source": "built-in default"}
+    other = json.loads(cli("config", "--profile", "quiet-batch", "--json").stdout)["batch"]
+    assert other["ray-resources"] == {"value": {"hero_slot": 1}, "source": "hero.toml:15 [profiles.quiet-batch]"}
     text = cli("config")
     assert "config file: hero.toml" in text.stdout and "  steps = 3  (hero.toml:3)" in text.stdout
 
