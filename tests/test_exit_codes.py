@@ -27,3 +27,34 @@ def test_a_closed_pipe_ends_quietly():
     process.wait(timeout=60)
     assert process.returncode == 141, stderr
     assert stderr == ""
+
+
+def test_sigterm_ends_any_command_with_143():
+    """`check-prompt -` waits on stdin; SIGTERM ends it with one line and 143, no traceback."""
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "check-prompt", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env(),
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not _reading_stdin(process.pid):  # the command has started and waits on stdin
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr.decode()
+    assert stderr.decode().strip() == "Terminated; files already written are complete."
+
+
+def _reading_stdin(pid: int) -> bool:
+    """Whether process `pid` is blocked in read(0, ...), from Linux's /proc/PID/syscall."""
+    import platform
+    from pathlib import Path
+
+    read = {"x86_64": "0", "aarch64": "63"}[platform.machine()]
+    try:
+        return Path(f"/proc/{pid}/syscall").read_text().split()[:2] == [read, "0x0"]
+    except OSError:
+        return False
