@@ -36,7 +36,7 @@ def check_writable(folder: Path) -> None:
     if not probe.is_dir():
         raise InputError(f"output folder {folder} cannot be made: {probe} is a file, not a folder")
     try:
-        os.rmdir(tempfile.mkdtemp(dir=probe, prefix=f"{TEMP_PREFIX}probe-"))
+        os.rmdir(tempfile.mkdtemp(dir=probe, prefix=".hero-pipeline-probe-"))
     except OSError as exc:
         raise InputError(f"output folder {folder} is not writable ({exc.strerror} in {probe}); choose another --out") from None
 
