@@ -96,6 +96,7 @@ def run_ray(units: list[Unit], settings: EngineSettings, log, stop: threading.Ev
         if not address:
             needed = (settings.workers or 1) * (settings.threads or 1) + 1
             kwargs["num_cpus"] = max(os.cpu_count() or 1, needed)
+            kwargs["address"] = "local"  # a Ray of its own, even when another one runs on this machine
         try:
             ray.init(**kwargs)
         except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ... for an unreachable cluster
