@@ -113,15 +113,16 @@ def config(config_file, profile, as_json):
     for name, command in _commands().items():
         ctx = click.Context(command, info_name=name)
         ctx.default_map = default_map(house, command, ctx)
-        by_param = {setting.key: setting.place for setting in house.settings.values()}
         entries = {}
         for key, param in sorted(_options(command).items()):
-            value, source = param.consume_value(ctx, {})
+            value, source = param.consume_value(ctx, {})  # Click's own precedence: environment, config, default
             value = None if value is _UNSET or value is None else param.type_cast_value(ctx, value)
-            where = {
-                click.core.ParameterSource.ENVIRONMENT: f"environment ${param.envvar}",
-                click.core.ParameterSource.DEFAULT_MAP: by_param.get(key, "config file"),
-            }.get(source, "built-in default")
+            if source == click.core.ParameterSource.ENVIRONMENT:
+                where = f"environment ${param.envvar}"
+            elif source == click.core.ParameterSource.DEFAULT_MAP:
+                where = house.settings[key].place
+            else:
+                where = "built-in default"
             entries[key] = {"value": _shown(value), "source": where}
         report[name] = entries
     if as_json:
