@@ -13,7 +13,7 @@ from pathlib import Path
 from pipeline import guidelines
 from pipeline.errors import InputError, PromptBlocked
 from pipeline.models.accel import AccelOptions
-from pipeline.naming import image_stem
+from pipeline.naming import image_stem, slug
 from pipeline.publish import PublishOptions
 from pipeline.storage import check_writable
 from pipeline.store import Store
@@ -68,6 +68,7 @@ class StoredImage:
     reasons: tuple[str, ...] = ()
     id: int | None = None
     renditions: tuple = ()
+    image: object = None  # the pixels, kept by a store that writes no file (path None)
 
     def to_json(self) -> dict:
         data = {"id": self.id, "path": str(self.path), "record": str(self.record_path), "seed": self.seed}
@@ -152,8 +153,10 @@ def get_model(request: GenerateRequest):
     return model
 
 
-def generate(request: GenerateRequest, model=None, log=lambda message: None, store=None) -> GenerateResult:
+def generate(request: GenerateRequest, model=None, log=lambda message: None, store=None, on_step=None) -> GenerateResult:
     """Run one generate job. `model` may be injected (a LoadedModel); otherwise it is loaded.
+
+    `on_step(seeds, done, total)` is told of each denoising step of the batch of `seeds` (for progress).
 
     `store(out_dir, record, image) -> StoredImage` may replace `store_image`, e.g. to hand images to
     another process that writes them; it is then responsible for its destination.
@@ -170,7 +173,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
         request.prompt, style=request.style, negative_prompt=request.negative_prompt, guidelines=policy
     )
     if judgement.verdict == "block":
-        raise PromptBlocked(judgement.refusal())
+        raise PromptBlocked(judgement.refusal(), details=judgement.summary())
     for rule in judgement.rules:
         if rule.action == "rewrite":
             log(f"guideline {rule.id} rewrote {rule.matched!r} as {rule.replacement!r}")
@@ -197,6 +200,12 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
     safety = model.safety_guidance(request.safety or policy.safety_strength, policy.safety_concept, guidance)
     if safety["note"]:
         log(safety["note"])
+    for rendition in rendition_plan(request.publish, width, height):
+        if rendition["enlarged"]:
+            log(
+                f"rendition {rendition['name']} ({rendition['width']}x{rendition['height']}) enlarges the {width}x{height} "
+                f"image x{rendition['scale']:g} ({rendition['upscaler'] or 'Lanczos resampling'})"
+            )
 
     # 4. Say how the prompt fits the text encoder; never cut it silently
     tokens = model.count_tokens(judgement.prompt)
@@ -229,6 +238,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
             seeds=batch_seeds,
             long_prompt=long_prompt,
             safety=safety,
+            on_step=None if on_step is None else functools.partial(on_step, batch_seeds),
         )
         elapsed = time.perf_counter() - began
         flags = run_checks(checks, images)
@@ -314,10 +324,89 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
                 log(f"flagged ({'; '.join(reasons)}): kept in quarantine")
             stored = store(request.out_dir, record, image)
             result.images.append(stored)
-            log(f"wrote {stored.path}")
+            if stored.path is not None:
+                log(f"wrote {stored.path}")
     if catalogued is not None:
         catalogued.close("done")
     return result
+
+
+def rendition_plan(publish: PublishOptions | None, width: int | None, height: int | None) -> list[dict]:
+    """Each rendition that would be published, with whether (and how much) it enlarges the generated image."""
+    if publish is None:
+        return []
+    plans = []
+    for spec in publish.renditions:
+        scale = max(spec.width / width, spec.height / height) if width and height else None
+        plans.append({
+            "name": spec.name, "width": spec.width, "height": spec.height, "formats": list(publish.formats),
+            "enlarged": None if scale is None else scale > 1,
+            "scale": None if scale is None else round(scale, 2),
+            "upscaler": publish.upscaler,
+        })  # fmt: skip
+    return plans
+
+
+def plan(request: GenerateRequest) -> dict:
+    """What `generate` would do, checked as far as it can be without loading weights or writing anything:
+    inputs, the guidelines' verdict and final prompt, the model, size, output folder and renditions.
+
+    A prompt the guidelines refuse still gets its plan (verdict `block`); the caller decides the exit.
+    """
+    from pipeline.models import describe_source, resolve_model_source
+    from pipeline.models.tokenizer import folder_tokenizer
+
+    # 1. Check inputs
+    check_request(request)
+    model = describe_source(resolve_model_source(request.model))
+    check_writable(request.out_dir)
+
+    # 2. Apply guidelines
+    policy = guidelines.load_guidelines(request.guidelines)
+    judgement = guidelines.judge(
+        request.prompt, style=request.style, negative_prompt=request.negative_prompt, guidelines=policy
+    )
+
+    # 3. What would be made
+    width = request.width or model["width"]
+    height = request.height or model["height"]
+    steps = request.num_inference_steps or model["num_inference_steps"]
+    guidance = model["guidance_scale"] if request.guidance_scale is None else request.guidance_scale
+    if request.seeds is not None:
+        seeds: list = list(request.seeds)
+    elif request.seed is not None:
+        seeds = [request.seed + i for i in range(request.num_images)]
+    else:
+        seeds = [None] * request.num_images  # random, drawn when generating
+    tokenizer = folder_tokenizer(model)
+    tokens = None
+    if tokenizer is not None:
+        count = lambda text: len(tokenizer(text, add_special_tokens=False, truncation=False).input_ids)  # noqa: E731
+        limit = tokenizer.model_max_length - 2
+        tokens = {"prompt": count(judgement.prompt), "negative": count(judgement.negative_prompt), "limit": limit}
+        tokens["long_prompt"] = max(tokens["prompt"], tokens["negative"]) > limit
+    folder = request.out_dir
+    stem = slug(request.title or request.prompt)
+    return {
+        "prompt": request.prompt,
+        "title": request.title,
+        "source": request.source,
+        "guidelines": {**judgement.summary(), "style": judgement.style, "source": policy.source},
+        "model": {key: value for key, value in model.items() if key != "folder"},
+        "width": width,
+        "height": height,
+        "num_inference_steps": steps,
+        "guidance_scale": guidance,
+        "seeds": seeds,
+        "batch_size": request.batch_size,
+        "tokens": tokens,
+        "out": str(folder),
+        "out_exists": folder.is_dir(),
+        "files": [
+            str(folder / f"{stem}-{'<seed>' if seed is None else seed}-<hash>{suffix}") for seed in seeds for suffix in (".png", ".json")
+        ],
+        "renditions": rendition_plan(request.publish, width, height),
+    }
 
 
 def store_image(out_dir: Path, record: dict, image, publish: PublishOptions | None = None, catalogued=None) -> StoredImage:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.catalogue import Catalogue
 from pipeline.errors import InputError, PipelineError
+from pipeline.generate import StoredImage
 
 
 @dataclass(frozen=True)
@@ -116,26 +116,31 @@ def reproduce_file(path: Path, *, model_override: str | None = None, model=None,
 
 
 def reproduce(catalogue: Catalogue, id_or_path: str, *, model=None, log=lambda message: None) -> Reproduction:
-    """Regenerate the image's batch from its record in a scratch folder and compare its pixels with the stored master."""
+    """Regenerate the image's batch from its record, in memory, and compare its pixels with the stored master."""
     row = find_image(catalogue, id_or_path)
     master = catalogue.root / row["path"]
     if not master.is_file():
         raise PipelineError(f"{master} is missing from disk; run `pipeline doctor --out {catalogue.root}`")
-    return _regenerate(json.loads(row["record"]), master, row["id"], model=model, log=log)
+    return _regenerate(json.loads(row["record"]), master, row["id"], root=catalogue.root, model=model, log=log)
 
 
-def _regenerate(record: dict, master: Path, image_id: int | None, *, model=None, log) -> Reproduction:
-    """Generate the record's batch in a scratch folder and compare its image with `master`."""
+def _regenerate(record: dict, master: Path, image_id: int | None, *, root: Path | None = None, model=None,
+                log) -> Reproduction:
+    """Generate the record's batch in memory (nothing is written) and compare its image with `master`."""
     from PIL import Image
 
     from pipeline.generate import generate, reproduction_request
 
-    with tempfile.TemporaryDirectory(prefix="hero-pipeline-reproduce-") as scratch:
-        request = reproduction_request(record, Path(scratch))
-        name = f"image {image_id}" if image_id is not None else master.name
-        log(f"regenerating {name} (seed {record['seed']}, {request.num_inference_steps} steps) ...")
-        result = generate(request, model=model, log=log)
-        index = record["batch"]["index"]
-        with Image.open(result.images[index].path) as again, Image.open(master) as stored:
-            largest, count = compare(stored, again)
+    request = reproduction_request(record, root or master.parent)
+    name = f"image {image_id}" if image_id is not None else master.name
+    log(f"regenerating {name} (seed {record['seed']}, {request.num_inference_steps} steps) ...")
+    result = generate(request, model=model, log=log, store=keep_in_memory)
+    again = result.images[record["batch"]["index"]].image
+    with Image.open(master) as stored:
+        largest, count = compare(stored, again)
     return Reproduction(image_id, master, largest == 0, largest, count)
+
+
+def keep_in_memory(out_dir: Path, record: dict, image) -> StoredImage:
+    """A store for `generate` that writes nothing: reproduction only compares pixels."""
+    return StoredImage(path=None, record_path=None, seed=record["seed"], record=record, image=image)

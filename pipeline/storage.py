@@ -23,7 +23,11 @@ def writer_tag() -> str:
 
 
 def check_writable(folder: Path) -> None:
-    """Check, without creating anything, that `folder` is or can become a writable folder."""
+    """Check, before any model loads, that `folder` is or can become a writable folder; leave nothing behind.
+
+    Permission bits alone do not tell (root may write anywhere by them, yet not into /proc or a read-only
+    mount), so the nearest existing folder is tried: a temporary folder is made there and removed at once.
+    """
     probe = folder.absolute()
     while not probe.exists():
         if probe.parent == probe:
@@ -31,8 +35,10 @@ def check_writable(folder: Path) -> None:
         probe = probe.parent
     if not probe.is_dir():
         raise InputError(f"output folder {folder} cannot be made: {probe} is a file, not a folder")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise InputError(f"output folder {folder} is not writable (no write permission on {probe})")
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=probe, prefix=".hero-pipeline-probe-"))
+    except OSError as exc:
+        raise InputError(f"output folder {folder} is not writable ({exc.strerror} in {probe}); choose another --out") from None
 
 
 def ensure_folder(folder: Path) -> None:

@@ -24,7 +24,7 @@ run generate --prompt "A white dove over a chessboard at dawn" --model sd15-arch
 run generate prompts/korea-chessboard.txt --model sd15-arch --device cuda --width 256 --height 256 \
     --steps 4 --seed 5 --offload sequential --out "$out" --quiet
 
-# Each image again, in a new process, from its record: same pixels or exit 1.
+# Each image again, in a new process, from its record: same pixels or exit 4.
 for id in $(python3 -m pipeline list --out "$out" --json | python3 -c \
     'import json, sys; print(" ".join(str(i["id"]) for i in json.load(sys.stdin)))'); do
   run reproduce "$id" --out "$out" --quiet

@@ -67,3 +67,36 @@ def tiny_folder(tmp_path_factory) -> Path:
     result = CliRunner().invoke(main, ["models", "export", "tiny", str(folder)], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     return folder
+
+
+def run_on_terminal(*args, timeout=120, **env) -> tuple[int, bytes, str]:
+    """Run `python -m pipeline ARGS...` with stderr on a pseudo-terminal (stdout a pipe); returns the exit code,
+    stdout and everything the terminal showed (without colour and cursor codes)."""
+    import pty
+    import re
+    import select
+    import time
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", *map(str, args)],
+        stdout=subprocess.PIPE, stderr=follower, env=subprocess_env(COLUMNS="120", **env),
+    )  # fmt: skip
+    os.close(follower)
+    chunks = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not select.select([leader], [], [], 1)[0]:
+            continue
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the command has ended
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    stdout = process.stdout.read()
+    process.wait(timeout=30)
+    os.close(leader)
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode(errors="replace"))
+    return process.returncode, stdout, screen

@@ -2,16 +2,16 @@
 
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
 import time
 
+import pytest
 from PIL import Image
 
 from batch_helpers import batch_json, stored_images, write_spec
-from conftest import run_pipeline, subprocess_env
+from conftest import run_on_terminal, run_pipeline, subprocess_env
 
 THREE_JOBS = """
 [[jobs]]
@@ -62,13 +62,13 @@ def test_model_error_is_recorded_and_retry_failed_redoes_only_those(cli, tmp_pat
     spec = write_spec(tmp_path, THREE_JOBS)
     out = tmp_path / "out"
     _break_model_for(monkeypatch, "harbour")
-    data = batch_json(cli, spec, out, exit_code=1)
+    data = batch_json(cli, spec, out, exit_code=6)
     [failed] = [image for image in data["images"] if image["status"] == "failed"]
     assert failed["job"] == 3 and failed["reason"] == "RuntimeError: simulated model failure"
     assert data["summary"]["done"] == 4
 
     # A plain rerun skips the finished images and leaves the failure as it is.
-    again = batch_json(cli, spec, out, exit_code=1)
+    again = batch_json(cli, spec, out, exit_code=6)
     assert (again["summary"]["skipped"], again["summary"]["failed"], again["summary"]["done"]) == (4, 1, 0)
 
     monkeypatch.undo()
@@ -208,18 +208,20 @@ def test_sigkill_mid_run_then_rerun_makes_every_image_exactly_once(tmp_path):
         json.loads(open(image["record"]).read())
 
 
-def test_ctrl_c_finishes_the_image_in_flight_and_prints_the_summary(tmp_path):
+@pytest.mark.parametrize("signum, exit_code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_finishes_the_image_in_flight_and_prints_the_summary(tmp_path, signum, exit_code):
     process, spec, out = _start_long_batch(tmp_path, 2)
-    os.kill(process.pid, signal.SIGINT)
+    os.kill(process.pid, signum)
     stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr.decode()
-    assert "finishing the images in flight" in stderr.decode()
+    assert process.returncode == exit_code, stderr.decode()
+    assert f"{signal.Signals(signum).name}: finishing the images in flight" in stderr.decode()
     assert "Traceback" not in stderr.decode()
     assert "24 image(s): done" in stdout.decode() and "pending" in stdout.decode()
     journal = (out / "batch-journal.jsonl").read_text().splitlines()
     assert len(journal) == _count_pngs(out) == len(stored_images(out))  # every image stored is journalled
     summary = json.loads((out / "batch-summary.json").read_text())["summary"]
     assert summary["interrupted"] and summary["pending"] == 24 - len(journal)
+    assert (out / "index.html").is_file()
 
     rerun = run_pipeline("batch", spec, "--out", out, "--json", "--quiet")
     assert rerun.returncode == 0, rerun.stderr.decode()
@@ -228,11 +230,12 @@ def test_ctrl_c_finishes_the_image_in_flight_and_prints_the_summary(tmp_path):
 
 
 def test_plain_progress_lines_when_not_a_terminal_and_quiet(cli, tmp_path):
-    spec = write_spec(tmp_path, '[[jobs]]\nprompt = "a lighthouse"\nseeds = [1, 2]\nstyle = "none"\n')
+    spec = write_spec(tmp_path, '[[jobs]]\nprompt = "a lighthouse"\nseeds = [1, 2]\n')
     loud = cli("batch", spec, "--out", tmp_path / "a")
     assert loud.exit_code == 0, loud.stderr
-    assert "[1/2] done job 1 style none seed 1:" in loud.stderr and "(eta " in loud.stderr
-    assert "[2/2] done job 1 style none seed 2:" in loud.stderr
+    # The job names no style: the line names the one the guidelines chose.
+    assert "[1/2] done job 1 style realistic-hd seed 1:" in loud.stderr and "(eta " in loud.stderr
+    assert "[2/2] done job 1 style realistic-hd seed 2:" in loud.stderr
     assert loud.stdout.startswith("2 image(s): done 2, skipped 0, failed 0, blocked 0, flagged 0, pending 0\n")
     assert "images/s" in loud.stdout and "gallery: " in loud.stdout
     quiet = cli("batch", spec, "--out", tmp_path / "b", "--quiet")
@@ -245,31 +248,9 @@ def test_plain_progress_lines_when_not_a_terminal_and_quiet(cli, tmp_path):
 
 def test_live_bar_on_a_terminal(tmp_path):
     """On a terminal the progress is a rich bar with counts and ETA (run under a pseudo-terminal)."""
-    import pty
-
     spec = write_spec(tmp_path, '[[jobs]]\nprompt = "a lighthouse"\nseeds = [1, 2]\nstyle = "none"\n')
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "batch", str(spec), "--out", str(tmp_path / "out")],
-        stdout=subprocess.PIPE, stderr=follower, env=subprocess_env(COLUMNS="120"),
-    )  # fmt: skip
-    os.close(follower)
-    chunks = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if not select.select([leader], [], [], 1)[0]:
-            continue
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the terminal closed: the command has ended
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    process.wait(timeout=30)
-    os.close(leader)
-    screen = b"".join(chunks).decode(errors="replace")
-    assert process.returncode == 0, screen
+    returncode, _, screen = run_on_terminal("batch", spec, "--out", tmp_path / "out")
+    assert returncode == 0, screen
     assert "2/2" in screen and "done 2 failed 0 blocked 0" in screen and "eta" in screen
     assert "[1/2] done" not in screen  # the bar replaces the plain lines
 

@@ -81,9 +81,10 @@ def test_reproduce_gives_identical_pixels_and_fails_when_they_differ(cli, folder
     changed.putpixel((0, 0), tuple(255 - v for v in changed.getpixel((0, 0))))
     changed.save(image["path"])
     bad = cli("reproduce", image["path"], "--out", out, "--json")
-    assert bad.exit_code == 1
+    assert bad.exit_code == 4  # pixels differ: a verdict, not a crash
     assert json.loads(bad.stdout)["identical"] is False and json.loads(bad.stdout)["differing_pixels"] == 1
     assert "pixels differ" in bad.stderr
+    assert "regenerating image" in bad.stderr and "wrote " not in bad.stderr  # no path of a file that is not kept
     assert sorted(p.name for p in out.iterdir()) == before, "reproduce writes nothing into the output folder"
 
 
@@ -97,7 +98,7 @@ def test_doctor_repairs_missing_files_changed_files_and_a_lost_catalogue(cli, fo
     Path(lost_record["renditions"][0]["path"]).unlink()
     Path(changed["path"]).write_bytes(Path(changed["path"]).read_bytes() + b"tampered")
     check = cli("doctor", "--out", out, "--dry-run", "--json")
-    assert check.exit_code == 1 and json.loads(check.stdout)["consistent"] is False
+    assert check.exit_code == 5 and json.loads(check.stdout)["consistent"] is False
     report = run_json(cli, "doctor", "--out", out)
     assert report["consistent"] is True and report["remaining"] == []
     problems = {(f["problem"], Path(f["path"]).name) for f in report["findings"]}

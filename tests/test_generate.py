@@ -192,7 +192,7 @@ def test_models_lists_aliases_with_licences_and_default(cli):
 
 
 def test_long_prompt_is_encoded_whole_and_said(cli, tmp_path):
-    long_prompt = "A chessboard with many carved pieces " * 6
+    long_prompt = "A chessboard with many carved pieces " * 12  # 6 CLIP tokens each: 72, and the style's words
     result = cli("generate", "--model", "tiny", "--prompt", long_prompt, "--style", "none", "--seed", "1",
                  "--out", tmp_path, "--json")
     assert result.exit_code == 0, result.stderr
@@ -205,16 +205,12 @@ def test_long_prompt_is_encoded_whole_and_said(cli, tmp_path):
 
 
 def test_short_prompt_uses_the_standard_encoder(cli, tmp_path):
-    # The tiny model's byte-level tokenizer spends a token per byte: the policy's full negative prompt would not fit.
-    text = (REPO / "prompts" / "guidelines.toml").read_text()
-    start = text.index('negative_prompt = """weapons')
-    end = text.index('"""', start + len('negative_prompt = """')) + 3
-    policy = tmp_path / "short-negative.toml"
-    policy.write_text(text[:start] + 'negative_prompt = "text"' + text[end:])
-    _, record = only_image(generate_json(cli, "--prompt", "A kite", "--style", "none", "--seed", "1",
-                                         "--guidelines", policy, "--out", tmp_path / "out"))
-    assert record["negative_prompt"] == "text"
+    # The built-in models tokenise as CLIP does: a styled prompt and the policy's whole negative prompt fit, as on real models.
+    _, record = only_image(generate_json(cli, "--prompt", "A kite", "--style", "realistic-hd", "--seed", "1",
+                                         "--out", tmp_path / "out"))
+    assert "weapons" in record["negative_prompt"]
     assert record["text_encoding"]["method"] == "standard"
+    assert record["text_encoding"]["tokens"] < 75 and record["text_encoding"]["negative_tokens"] < 75
 
 
 # Determinism --------------------------------------------------------------------------------------

@@ -123,7 +123,12 @@ def test_unknown_models(cli, out, model, fragment):
 def test_unreachable_hub_model(cli, out):
     result = cli("generate", "--model", "someone/not-a-model", "--out", out, "--prompt", "A kite",
                  env={"HF_HUB_OFFLINE": "1"})
-    assert_clean_failure(result, 2, "model someone/not-a-model is not available", "pass a local diffusers folder")
+    assert_clean_failure(
+        result, 2, "model someone/not-a-model is not on this machine and cannot be downloaded now (offline, or the hub "
+        "cannot be reached). To try the pipeline offline use --model tiny; to download the model run "
+        "`pipeline models pull someone/not-a-model` (it shows the size and licence first; gated models need HF_TOKEN); "
+        "or pass a local diffusers folder",
+    )
     assert not out.exists()
 
 

@@ -36,7 +36,7 @@ def help_invocations(group: click.Group, prefix=()) -> list[tuple[str, ...]]:
 
 # Light commands that exist in this version, run for real (in an empty folder).
 OPTIONAL = {"styles": ("styles",), "check-prompt": ("check-prompt", "a quiet harbour at dawn"), "list": ("list",)}
-LIGHT = [("models",), ("models", "--json"), ("--version",)] + [
+LIGHT = [("models",), ("models", "--json"), ("config",), ("--version",)] + [
     args for name, args in OPTIONAL.items() if name in main.commands
 ]
 

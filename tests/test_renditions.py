@@ -13,8 +13,11 @@ TINY = ("--prompt", "A lighthouse on a quiet coast", "--steps", "2")
 
 
 def test_default_renditions_have_their_sizes_and_the_record_says_they_were_enlarged(cli, tmp_path):
-    data = generate_json(cli, *TINY, "--seed", "5", "--out", tmp_path, "--renditions", "all", "--formats", "jpeg")
-    [entry] = data["images"]
+    result = cli("generate", "--model", "tiny", "--json", *TINY, "--seed", "5", "--out", tmp_path, "--renditions", "all", "--formats", "jpeg")
+    assert result.exit_code == 0, result.stderr
+    assert "rendition hero (1920x1080) enlarges the 64x64 image x30 (Lanczos resampling)" in result.stderr  # said at generation time
+    assert " steps" not in result.stderr and "\x1b[" not in result.stderr  # no denoising bar off a terminal
+    [entry] = json.loads(result.stdout)["images"]
     made = {r["name"]: r for r in entry["renditions"]}
     assert set(made) == {"hero", "og", "square", "thumb"}
     for name, (width, height) in DEFAULT_RENDITIONS.items():

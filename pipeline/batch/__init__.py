@@ -1,5 +1,5 @@
 """Batch runs: many prompts from a spec file, resumable after any crash, on this machine or on Ray."""
 
-from pipeline.batch.run import BatchOptions, BatchResult, run_batch, stop_on_interrupt
+from pipeline.batch.run import BatchOptions, BatchResult, StopRequest, run_batch, stop_on_interrupt
 
-__all__ = ["BatchOptions", "BatchResult", "run_batch", "stop_on_interrupt"]
+__all__ = ["BatchOptions", "BatchResult", "StopRequest", "run_batch", "stop_on_interrupt"]

@@ -23,6 +23,7 @@ class EngineSettings:
     batch_size: int
     threads: int | None = None
     workers: int | None = None
+    ray_resources: dict | None = None  # custom Ray resources each actor needs (to pin actors to chosen nodes)
 
 
 def run_local(units: list[Unit], settings: EngineSettings, log, stop: threading.Event) -> Iterator[Outcome]:
@@ -42,10 +43,14 @@ class RayGenerator:
 
     def __call__(self, batch: dict) -> dict:
         import numpy as np
+        import ray
 
+        node = ray.get_runtime_context().get_node_id()
         results = []
         for data in batch["unit"]:
-            results.extend(pickle.dumps(outcome) for outcome in self.renderer.render(pickle.loads(data)))
+            for outcome in self.renderer.render(pickle.loads(data)):
+                outcome.node = node
+                results.append(pickle.dumps(outcome))
         return {"outcome": np.array(results, dtype=object)}
 
 
@@ -65,7 +70,9 @@ def _workers(ray, settings: EngineSettings, count: int) -> tuple[int, dict]:
     """How many actors, and the resources of each: one per GPU, or CPU actors when there is none."""
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
-    per_actor = {"num_gpus": 1} if gpus else {"num_cpus": settings.threads or 1}
+    per_actor: dict = {"num_gpus": 1} if gpus else {"num_cpus": settings.threads or 1}
+    if settings.ray_resources:
+        per_actor["resources"] = dict(settings.ray_resources)
     if settings.workers is not None:
         wanted = settings.workers
     elif gpus:
@@ -89,6 +96,7 @@ def run_ray(units: list[Unit], settings: EngineSettings, log, stop: threading.Ev
         if not address:
             needed = (settings.workers or 1) * (settings.threads or 1) + 1
             kwargs["num_cpus"] = max(os.cpu_count() or 1, needed)
+            kwargs["address"] = "local"  # a Ray of its own, even when another one runs on this machine
         try:
             ray.init(**kwargs)
         except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ... for an unreachable cluster
@@ -113,11 +121,18 @@ def run_ray(units: list[Unit], settings: EngineSettings, log, stop: threading.Ev
             batch_format="numpy",
             **per_actor,
         )
-        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-            for data in batch["outcome"]:
-                yield pickle.loads(data)
-            if stop.is_set():
-                return
+        nodes: set[str] = set()
+        try:
+            for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+                for data in batch["outcome"]:
+                    outcome = pickle.loads(data)
+                    nodes.add(outcome.node)
+                    yield outcome
+                if stop.is_set():
+                    return
+        finally:
+            if nodes:
+                log(f"Ray: images made on {len(nodes)} node(s)")
     finally:
         if started_here:
             ray.shutdown()

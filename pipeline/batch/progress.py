@@ -13,6 +13,14 @@ def _eta(started: float, finished: int, left: int) -> str:
     return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.1f}min"
 
 
+def _style(outcome) -> str:
+    """The style the image was made in: the job's, else the one the guidelines chose (the policy's default)."""
+    if outcome.task.style:
+        return outcome.task.style
+    record = outcome.record or {}
+    return record.get("guidelines", {}).get("style") or "default"
+
+
 class Progress:
     """Reports each finished image; `mode` is bar (terminal), lines or quiet."""
 
@@ -72,7 +80,7 @@ class Progress:
         if self.mode == "lines" or (self._bar is not None and outcome.status != "done"):
             left = self.total - self.finished
             self.log(
-                f"[{self.finished}/{self.total}] {outcome.status} job {task.job} style {task.style or 'default'} "
+                f"[{self.finished}/{self.total}] {outcome.status} job {task.job} style {_style(outcome)} "
                 f"seed {task.seed}: {what} (eta {_eta(self.started, self.finished, left)})"
             )
 

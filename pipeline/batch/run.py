@@ -32,6 +32,7 @@ class BatchOptions:
     workers: int | None = None
     guidelines: Path | None = None  # policy of jobs that name none; the shipped one when None
     publish_defaults: dict = field(default_factory=dict)  # spec keys that apply where the spec sets none
+    ray_resources: dict | None = None  # custom Ray resources each actor needs
 
 
 @dataclass
@@ -73,23 +74,38 @@ def _image_entry(task, status: str, out_dir: Path, journal_entry: dict | None, r
     return entry
 
 
+class StopRequest(threading.Event):
+    """Set when the batch should end between units; `signal_name` says which signal asked (SIGINT or SIGTERM)."""
+
+    signal_name: str | None = None
+
+
 @contextmanager
 def stop_on_interrupt(stop: threading.Event, log):
-    """The first Ctrl-C sets `stop` (the images in flight are finished and stored); a second one stops at once."""
+    """The first Ctrl-C or SIGTERM sets `stop` (the images in flight are finished and stored); a second one
+    stops at once."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    previous = {signal.SIGINT: signal.getsignal(signal.SIGINT), signal.SIGTERM: signal.getsignal(signal.SIGTERM)}
+    at_once = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: previous[signal.SIGTERM]}
 
     def first(signum, frame):
-        log("interrupted: finishing the images in flight, then stopping (Ctrl-C again to stop at once)")
+        name = signal.Signals(signum).name
+        how = "Ctrl-C" if signum == signal.SIGINT else name
+        log(f"{name}: finishing the images in flight, then stopping ({how} again to stop at once)")
+        if isinstance(stop, StopRequest) and stop.signal_name is None:
+            stop.signal_name = name
         stop.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signum, at_once[signum] or signal.SIG_DFL)
 
-    previous = signal.signal(signal.SIGINT, first)
+    for signum in previous:
+        signal.signal(signum, first)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def run_batch(spec_path: Path, options: BatchOptions, progress: Progress | None = None, stop=None) -> BatchResult:
@@ -127,7 +143,7 @@ def run_batch(spec_path: Path, options: BatchOptions, progress: Progress | None 
         progress.start(len(todo), len(finished_before))
 
         # 4. Generate and store; each image is journalled once its files are whole
-        settings = EngineSettings(out_dir, options.batch_size, options.threads, options.workers)
+        settings = EngineSettings(out_dir, options.batch_size, options.threads, options.workers, options.ray_resources)
         ran: dict[str, str] = {}
         records: dict[str, dict] = {}
         try:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pipeline.errors import InputError
 from pipeline.inputs import read_input
+from pipeline.suggest import unknown_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -247,7 +248,7 @@ def _check_values(options: dict, number: int | None, errors: SpecErrors, style_n
     for style in styles:
         if style not in style_names:
             key = "styles" if "styles" in options else "style"
-            errors.add(_place(number, key), f"unknown style {style!r}; choose from {', '.join(style_names)}")
+            errors.add(_place(number, key), f"unknown style {style!r}; {unknown_name(style, list(style_names), 'style')}")
     if "scheduler" in options and options["scheduler"] not in SCHEDULER_NAMES:
         errors.add(_place(number, "scheduler"), f"unknown scheduler {options['scheduler']!r}; choose from {', '.join(SCHEDULER_NAMES)}")
     if "dtype" in options and options["dtype"] not in DTYPES:

@@ -20,6 +20,7 @@ class Outcome:
     record: dict | None = None
     image: object = None  # a PIL image while in memory
     path: Path | None = None  # the PNG, once stored
+    node: str | None = None  # the Ray node that made it (engine ray)
 
 
 class Renderer:

@@ -1,17 +1,36 @@
 """The `pipeline` command group: a thin layer over the library that turns its errors into exit codes.
 
-Exit codes: 0 success, 1 runtime failure, 2 bad usage or input, 3 prompt refused by the guidelines,
-130 interrupted.
+The exit codes are `pipeline.errors.ExitCode`, one meaning each (README, "Exit codes").
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
 
 import click
 
 from pipeline import __version__
-from pipeline.errors import PipelineError
+from pipeline.errors import ExitCode, PipelineError
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (as Slurm, Kubernetes and CI stop jobs); ends the command like Ctrl-C, exit code 143."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def _quiet_closed_stdout() -> None:
+    """The reader of stdout went away (`pipeline list | head`): send what is left nowhere, say nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # stdout without a file descriptor (tests): nothing to redirect
 
 
 class PipelineFailure(click.ClickException):
@@ -26,15 +45,23 @@ class PipelineGroup(click.Group):
     """Runs commands so that no error ever reaches the user as a traceback."""
 
     def invoke(self, ctx: click.Context):
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _raise_terminated) if on_main_thread else None
         try:
             return super().invoke(ctx)
         except PipelineError as error:
             raise PipelineFailure(error) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            _quiet_closed_stdout()
+            sys.exit(ExitCode.CLOSED_PIPE)
         except KeyboardInterrupt:
             click.echo("Interrupted; files already written are complete.", err=True)
-            sys.exit(130)
+            sys.exit(ExitCode.INTERRUPTED)
+        except Terminated:
+            click.echo("Terminated; files already written are complete.", err=True)
+            sys.exit(ExitCode.TERMINATED)
         except OSError as error:
             raise click.ClickException(f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")) from None
         except Exception as error:
@@ -44,6 +71,9 @@ class PipelineGroup(click.Group):
                 f"internal error: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''} "
                 "(rerun with `pipeline --debug ...` for the traceback)"
             ) from None
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
 
 @click.group(cls=PipelineGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,6 +91,7 @@ from pipeline.cli import generate as _generate  # noqa: E402
 from pipeline.cli import models as _models  # noqa: E402
 from pipeline.cli import catalogue as _catalogue  # noqa: E402
 from pipeline.cli import check_prompt as _check_prompt  # noqa: E402
+from pipeline.cli import config as _config  # noqa: E402
 from pipeline.cli import styles as _styles  # noqa: E402
 
 main.add_command(_generate.generate)
@@ -72,3 +103,4 @@ main.add_command(_catalogue.list_images)
 main.add_command(_catalogue.show)
 main.add_command(_catalogue.reproduce)
 main.add_command(_catalogue.doctor)
+main.add_command(_config.config)

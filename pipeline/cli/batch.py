@@ -4,12 +4,36 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from pathlib import Path
 
 import click
 
+from pipeline.cli.config import config_options
 from pipeline.cli.guidelines_option import guidelines_option
+from pipeline.errors import ExitCode
+
+
+class ResourcesType(click.ParamType):
+    """A JSON object of Ray resource names and positive amounts."""
+
+    name = "json"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dict):
+            data = value
+        else:
+            try:
+                data = json.loads(value)
+            except ValueError as exc:
+                self.fail(f"{value!r} is not JSON ({exc})", param, ctx)
+        if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for k, v in data.items()
+        ):
+            self.fail(f"{value!r} has to be a JSON object of resource names and positive amounts", param, ctx)
+        return data
+
+
+RESOURCES = ResourcesType()
 
 
 def _summary_lines(summary: dict) -> list[str]:
@@ -46,15 +70,22 @@ def _environment_defaults() -> dict:
 @guidelines_option
 @click.option("--threads", type=click.IntRange(min=1), envvar="PIPELINE_THREADS", help="CPU threads for torch (per Ray actor).")
 @click.option("--workers", type=click.IntRange(min=1), help="Ray actors; default: one per GPU, else one per free CPU.")
+@click.option(
+    "--ray-resources", type=RESOURCES, metavar="JSON",
+    help='Custom Ray resources each actor needs, e.g. \'{"a100": 1}\' for nodes started with '
+    '`ray start --resources \'{"a100": 4}\'`.',
+)  # fmt: skip
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and the images as one JSON object on stdout.")
-def batch(spec, out_dir, engine, batch_size, retry_failed, guidelines, threads, workers, quiet, as_json):
+@config_options
+def batch(spec, out_dir, engine, batch_size, retry_failed, guidelines, threads, workers, ray_resources, quiet, as_json):
     """Generate every image of a batch SPEC file (TOML): its jobs x styles x seeds.
 
     A rerun with the same SPEC and --out skips finished images and completes the rest.
-    Exit codes: 0 every image made, 1 some failed, 3 some blocked by the guidelines, 130 interrupted.
+    Exit codes: 0 every image made, 6 some failed, 3 some blocked by the guidelines (none failed),
+    130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
     """
-    from pipeline.batch import BatchOptions, run_batch, stop_on_interrupt
+    from pipeline.batch import BatchOptions, StopRequest, run_batch, stop_on_interrupt
     from pipeline.batch.progress import Progress
 
     options = BatchOptions(
@@ -66,9 +97,10 @@ def batch(spec, out_dir, engine, batch_size, retry_failed, guidelines, threads, 
         threads=threads,
         workers=workers,
         guidelines=guidelines,
+        ray_resources=ray_resources,
     )
     progress = Progress.for_stream(quiet)
-    stop = threading.Event()
+    stop = StopRequest()
     with stop_on_interrupt(stop, progress.log):
         result = run_batch(spec, options, progress=progress, stop=stop)
     summary = result.summary
@@ -78,9 +110,14 @@ def batch(spec, out_dir, engine, batch_size, retry_failed, guidelines, threads, 
         for line in _summary_lines(summary):
             click.echo(line)
     if result.interrupted:
-        click.echo("Interrupted; finished images are kept. Run the same command again to complete the batch.", err=True)
-        sys.exit(130)
+        terminated = stop.signal_name == "SIGTERM"
+        click.echo(
+            f"{'Terminated' if terminated else 'Interrupted'}; finished images are kept. "
+            "Run the same command again to complete the batch.",
+            err=True,
+        )
+        sys.exit(ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED)
     if summary["failed"]:
-        sys.exit(1)
+        sys.exit(ExitCode.BATCH_INCOMPLETE)
     if summary["blocked"]:
-        sys.exit(3)
+        sys.exit(ExitCode.REFUSED)

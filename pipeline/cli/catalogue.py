@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from pipeline.errors import ExitCode
+
 OUT_OPTION = click.option(
     "--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True,
     help="The output folder whose catalogue to use.",
@@ -100,7 +102,7 @@ def show(id_or_path, out_dir, as_json):
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 @click.pass_context
 def reproduce(ctx, id_or_path, out_dir, as_json, model_override, quiet):
-    """Regenerate an image from its stored record and report whether the pixels match (exit 1 if not).
+    """Regenerate an image from its stored record and report whether the pixels match (exit 4 if not).
 
     ID_OR_PATH is a catalogue id, or an image file: one in the --out catalogue uses its record there; any
     other image made here is rebuilt from the record embedded in its master PNG (or the JSON beside it).
@@ -128,7 +130,7 @@ def reproduce(ctx, id_or_path, out_dir, as_json, model_override, quiet):
             f"pixels differ: {name}: {result.differing_pixels} pixel(s), largest difference {result.max_difference}",
             err=True,
         )
-        ctx.exit(1)
+        ctx.exit(ExitCode.PIXELS_DIFFER)
 
 
 def _catalogued(out_dir: Path, path: Path, catalogue_path) -> bool:
@@ -142,7 +144,7 @@ def _catalogued(out_dir: Path, path: Path, catalogue_path) -> bool:
 @click.command("doctor")
 @OUT_OPTION
 @JSON_OPTION
-@click.option("--dry-run", is_flag=True, help="Only report what is wrong (exit 1 if anything is); change nothing.")
+@click.option("--dry-run", is_flag=True, help="Only report what is wrong (exit 5 if anything is); change nothing.")
 @click.pass_context
 def doctor(ctx, out_dir, as_json, dry_run):
     """Find and repair mismatches between the catalogue and the files of an output folder."""
@@ -160,4 +162,4 @@ def doctor(ctx, out_dir, as_json, dry_run):
             click.echo(f"note: {note.problem}: {note.path}: {note.action}")
         click.echo("consistent" if report.consistent else "NOT consistent")
     if not report.consistent:
-        ctx.exit(1)
+        ctx.exit(ExitCode.PROBLEMS_FOUND)

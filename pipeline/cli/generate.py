@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 
 from pipeline.cli.accel_options import accel_options, pop_accel_options
+from pipeline.cli.config import config_options
 from pipeline.cli.guidelines_option import guidelines_option
-from pipeline.errors import InputError
+from pipeline.errors import InputError, PromptBlocked
 from pipeline.inputs import read_input
 
 PUBLISH_OPTIONS = (
@@ -76,7 +77,11 @@ def read_source(article: str | None, prompt: str | None):
 )
 @click.option("--nsfw-check", metavar="MODEL", help="Check images with diffusers' NSFW checker (folder or hub id).")
 @click.option("--clip-check", metavar="MODEL", help="Check images for the guidelines' concepts with this CLIP model.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True)
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True,
+    help="Output folder for the images, their records, renditions and catalogue.sqlite; made if missing, "
+    "checked writable before the model loads.",
+)  # fmt: skip
 @click.option("--threads", type=int, envvar="PIPELINE_THREADS", help="CPU threads for torch; default: torch's choice.")
 @click.option(
     "--renditions",
@@ -118,8 +123,15 @@ def read_source(article: str | None, prompt: str | None):
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout; logs go to stderr.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check everything and print the plan (final prompt, rules, model, size, files, renditions); "
+    "load no weights, write nothing.",
+)
 @accel_options
-def generate(article, prompt, as_json, quiet, **options):
+@config_options
+def generate(article, prompt, as_json, quiet, dry_run, **options):
     """Generate hero images for an ARTICLE file (- for stdin) or a --prompt.
 
     An article file is the image prompt, a line `$$$`, then the article, title first.
@@ -134,13 +146,67 @@ def generate(article, prompt, as_json, quiet, **options):
         prompt=parsed.prompt, title=parsed.title, source=source, publish=publish, accel=accel, **options
     )
 
+    if dry_run:
+        show_plan(request, as_json)
+        return
+    from pipeline.denoise_progress import DenoiseProgress
+
+    progress = DenoiseProgress.for_stream(quiet)
+
     def log(message: str) -> None:
-        if not quiet:
+        if progress is not None:
+            progress.log(message)
+        elif not quiet:
             click.echo(message, err=True)
 
-    result = run(request, log=log)
+    try:
+        result = run(request, log=log, on_step=progress)
+    except PromptBlocked as blocked:
+        if as_json:  # the verdict, as `check-prompt --json` gives it, and no images
+            click.echo(json.dumps({"images": [], "guidelines": blocked.details}, ensure_ascii=False))
+        raise
+    finally:
+        if progress is not None:
+            progress.close()
     if as_json:
         click.echo(json.dumps(result.to_json()))
     else:
         for image in result.images:
             click.echo(str(image.path))
+
+
+def show_plan(request, as_json: bool) -> None:
+    """Print what `generate` would do; exit 3 if the guidelines would refuse the prompt."""
+    from pipeline.generate import plan
+
+    steps = plan(request)
+    verdict = steps["guidelines"]
+    if as_json:
+        click.echo(json.dumps(steps, ensure_ascii=False))
+    else:
+        model = steps["model"]
+        where = "on this machine" if model["on_disk"] else f"not on this machine: `pipeline models pull {model['name']}`"
+        click.echo(f"verdict: {verdict['verdict']} (guidelines {verdict['guidelines_version']}, style {verdict['style']})")
+        for rule in verdict["rules"]:
+            if rule["action"] != "always":
+                click.echo(f"  {rule['action']} {rule['id']}: {rule['matched']!r}")
+        click.echo(f"final prompt: {verdict['prompt']}")
+        click.echo(f"negative prompt: {verdict['negative_prompt']}")
+        click.echo(f"model: {model['name']} ({model['kind']} {model['location']}, {model['family'] or 'family unknown'}), {where}")
+        size = f"{steps['width']}x{steps['height']}" if steps["width"] else "the model's native size"
+        click.echo(f"size: {size}, steps: {steps['num_inference_steps'] or 'the model default'}, guidance: "
+                   f"{steps['guidance_scale'] if steps['guidance_scale'] is not None else 'the model default'}")  # fmt: skip
+        if steps["tokens"]:
+            tokens = steps["tokens"]
+            how = "long-prompt windows (compel)" if tokens["long_prompt"] else "within one window"
+            click.echo(f"tokens: {tokens['prompt']} (negative {tokens['negative']}) of {tokens['limit']}: {how}")
+        click.echo(f"output folder: {steps['out']} ({'exists' if steps['out_exists'] else 'would be created'}, writable)")
+        for path in steps["files"]:
+            click.echo(f"would write: {path}")
+        for r in steps["renditions"]:
+            note = f", enlarges x{r['scale']:g}" if r["enlarged"] else ""
+            click.echo(f"rendition: {r['name']} {r['width']}x{r['height']} as {', '.join(r['formats'])}{note}")
+        click.echo("dry run: no weights loaded, nothing written")
+    if verdict["verdict"] == "block":
+        named = "; ".join(f"{r['id']} (matched {r['matched']!r})" for r in verdict["rules"] if r["action"] == "block")
+        raise PromptBlocked(f"prompt refused by guideline {named} [guidelines {verdict['guidelines_version']}]")

@@ -135,7 +135,9 @@ class Guidelines:
         """The named style (the default when None); an unknown name is bad input."""
         name = name or self.default_style
         if name not in self.styles:
-            raise InputError(f"unknown style {name!r}; choose from {', '.join(self.styles)} (see `pipeline styles`)")
+            from pipeline.suggest import unknown_name
+
+            raise InputError(f"unknown style {name!r}; {unknown_name(name, list(self.styles), 'style')} (see `pipeline styles`)")
         return self.styles[name]
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import torch
 
+from pipeline.models.tokenizer import builtin_tokenizer, byte_level_clip_tokenizer  # noqa: F401 (tests build with it)
+
 # Component folder name -> the class that builds it from its config.
 _TEXT_ENCODER_CLASSES = ("CLIPTextModel", "CLIPTextModelWithProjection")
 
@@ -17,23 +19,6 @@ _TEXT_ENCODER_CLASSES = ("CLIPTextModel", "CLIPTextModelWithProjection")
 def config_dir(name: str) -> Path:
     """The packaged folder of configs for built-in model `name`."""
     return Path(str(resources.files("pipeline.models") / "configs" / name))
-
-
-def byte_level_clip_tokenizer(model_max_length: int = 77):
-    """A CLIP tokenizer over the 256 byte symbols (no merges), built without any download.
-
-    Every UTF-8 string encodes losslessly; words end in the `</w>` form of their last byte,
-    as in CLIP's own vocabulary.
-    """
-    from tokenizers.pre_tokenizers import ByteLevel
-    from transformers import CLIPTokenizer
-
-    alphabet = sorted(ByteLevel.alphabet())
-    vocab = {symbol: i for i, symbol in enumerate(alphabet)}
-    vocab.update({symbol + "</w>": len(alphabet) + i for i, symbol in enumerate(alphabet)})
-    vocab["<|startoftext|>"] = len(vocab)
-    vocab["<|endoftext|>"] = len(vocab)
-    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=model_max_length)
 
 
 def build_components(name: str, *, weights: bool = True) -> tuple[str, dict, dict]:
@@ -72,7 +57,7 @@ def build_components(name: str, *, weights: bool = True) -> tuple[str, dict, dic
                 text_config = transformers.CLIPTextConfig(**config)
                 module = getattr(transformers, class_name)(text_config)
                 tokenizer_part = part.replace("text_encoder", "tokenizer")
-                components[tokenizer_part] = byte_level_clip_tokenizer(text_config.max_position_embeddings)
+                components[tokenizer_part] = builtin_tokenizer(text_config.max_position_embeddings)
             else:
                 module = getattr(diffusers, config["_class_name"]).from_config(config)
         if weights and fast_init:

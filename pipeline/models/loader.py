@@ -19,7 +19,7 @@ import torch
 
 from pipeline.errors import InputError, OutOfMemory
 from pipeline.fingerprint import file_sha256, folder_fingerprint, weight_hashes
-from pipeline.models import ALIASES, ModelSource, resolve_model_source
+from pipeline.models import DEFAULTS_KEY, ModelSource, model_defaults, resolve_model_source
 from pipeline.models import accel as accel_module
 from pipeline.models.accel import AccelOptions
 
@@ -48,8 +48,6 @@ SAMPLER_NAMES = {
 # A1111's `Schedule type`: Karras sigmas where the scheduler uses them, else the sampler's own ("Automatic").
 SCHEDULE_TYPES = {"use_karras_sigmas": "Karras", "use_exponential_sigmas": "Exponential", "use_beta_sigmas": "Beta"}
 
-DEFAULTS_KEY = "_hero_pipeline_defaults"
-"""Key in model_index.json for this tool's defaults (diffusers ignores keys that start with `_`)."""
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -118,17 +116,16 @@ def _quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"diffusers(\.|$)")
 
 
-def _hub_folder(repo_id: str) -> tuple[Path, str]:
+def _hub_folder(repo_id: str, name: str) -> tuple[Path, str]:
     """Download (or find in the local cache) a hub repository; return its folder and commit."""
     from diffusers import DiffusionPipeline
+
+    from pipeline.models.hub import hub_error
 
     try:
         folder = Path(DiffusionPipeline.download(repo_id))
     except Exception as exc:  # the hub raises many kinds; all mean the model cannot be had
-        raise InputError(
-            f"model {repo_id} is not available: {_first_line(exc)}; "
-            "check the id, your network and HF_TOKEN, or pass a local diffusers folder"
-        ) from None
+        raise hub_error(repo_id, exc, name) from None
     return folder, folder.name
 
 
@@ -264,7 +261,7 @@ def load_model(
         revision = "sha256:" + folder_fingerprint(Path(source.location))
         hashes = weight_hashes(Path(source.location))
     elif source.kind == "hub":
-        folder, commit = _hub_folder(source.location)
+        folder, commit = _hub_folder(source.location, source.name)
         pipe, index = _from_folder(folder, torch_dtype, watermark)
         revision = commit
         hashes = weight_hashes(folder)
@@ -300,7 +297,7 @@ class LoadedModel:
         self.load_seconds = load_seconds
         self.family = "sdxl" if hasattr(pipe, "text_encoder_2") and pipe.text_encoder_2 is not None else "sd"
         default_size = pipe.unet.config.sample_size * pipe.vae_scale_factor
-        self.defaults = _defaults(source, self.family, index)
+        self.defaults = model_defaults(source.name, self.family, index)
         self.info = ModelInfo(
             name=source.name,
             source=source.kind,
@@ -381,8 +378,12 @@ class LoadedModel:
         seeds: list[int],
         long_prompt: bool = False,
         safety: dict | None = None,
+        on_step=None,
     ) -> list:
-        """Generate one image per seed, in one batch. Seeded CPU generators make pixels reproducible."""
+        """Generate one image per seed, in one batch. Seeded CPU generators make pixels reproducible.
+
+        `on_step(done, total)` is called after each denoising step (through diffusers' step callback).
+        """
         n = len(seeds)
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
         if long_prompt:
@@ -396,11 +397,22 @@ class LoadedModel:
             pipe, sld = self._safe_pipe(safety["concept"]), sld_parameters(safety["strength"])
             pipe.embeddings = (text["prompt_embeds"], text["negative_prompt_embeds"]) if long_prompt else None
             text = {"prompt": [prompt] * n, "negative_prompt": [negative_prompt] * n}
+        steps = {}
+        if on_step is not None:
+            # Some schedulers take more model evaluations than `num_inference_steps` (PNDM's warm-up): count theirs.
+            def report(i):
+                on_step(i + 1, max(i + 1, len(pipe.scheduler.timesteps)))
+
+            if sld:  # StableDiffusionPipelineSafe has the older per-step callback
+                steps = {"callback": lambda i, t, latents: report(i), "callback_steps": 1}
+            else:
+                steps = {"callback_on_step_end": lambda p, i, t, tensors: (report(i), tensors)[1]}
         try:
             with torch.inference_mode():
                 output = pipe(
                     **text,
                     **sld,
+                    **steps,
                     num_inference_steps=num_inference_steps,
                     guidance_scale=guidance_scale,
                     height=height,
@@ -422,16 +434,6 @@ class LoadedModel:
         index = json.loads(index_path.read_text())
         index[DEFAULTS_KEY] = self.defaults
         index_path.write_text(json.dumps(index, indent=2) + "\n")
-
-
-def _defaults(source: ModelSource, family: str, index: dict) -> dict:
-    """Steps and guidance when the user gives none: the folder's own, the alias's, or the family's."""
-    if DEFAULTS_KEY in index:
-        return dict(index[DEFAULTS_KEY])
-    if source.name in ALIASES:
-        alias = ALIASES[source.name]
-        return {"num_inference_steps": alias.num_inference_steps, "guidance_scale": alias.guidance_scale}
-    return {"num_inference_steps": 30, "guidance_scale": 5.0 if family == "sdxl" else 7.5}
 
 
 _DEVICE_REPORTING_CLASSES: dict[type, type] = {}
