@@ -87,9 +87,11 @@ class GenerateResult:
 
 
 def rewrites(record: dict) -> list[dict]:
-    """What the guidelines rewrote in the prompt: [{"rule", "from", "to"}], as `check-prompt` reports it."""
+    """What the guidelines rewrote in the prompt: [{"rule", "from", "to"}], as `check-prompt` reports it; a
+    harmful detail taken out of a news prompt has "to": ""."""
     rules = (record.get("guidelines") or {}).get("rules") or []
-    return [{"rule": r["id"], "from": r["matched"], "to": r["replacement"]} for r in rules if r["action"] == "rewrite"]
+    return [{"rule": r["id"], "from": r["matched"], "to": r["replacement"] or ""} for r in rules
+            if r["action"] in ("rewrite", "remove")]
 
 
 def check_request(request: GenerateRequest) -> None:
@@ -177,6 +179,8 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
     for rule in judgement.rules:
         if rule.action == "rewrite":
             log(f"guideline {rule.id} rewrote {rule.matched!r} as {rule.replacement!r}")
+        elif rule.action == "remove":
+            log(f"guideline {rule.id} took {rule.matched!r} out of the news prompt")
 
     # 3. Prepare the output folder and the model
     catalogued = None
