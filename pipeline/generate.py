@@ -272,6 +272,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
                 "guidelines": {
                     "version": judgement.guidelines_version,
                     "digest": judgement.guidelines_digest,
+                    "vocabulary_digest": judgement.vocabulary_digest,
                     "source": policy.source,
                     "style": judgement.style,
                     "verdict": judgement.verdict,

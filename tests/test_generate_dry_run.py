@@ -69,8 +69,8 @@ def test_a_blocked_prompt_gives_its_verdict_as_json_and_exit_3(cli, tmp_path):
         result = cli("generate", "--prompt", "a burning flag", "--model", "tiny", "--out", tmp_path / "out", "--json", *extra)
         assert result.exit_code == 3, result.stderr
         verdict = json.loads(result.stdout)["guidelines"]
-        assert verdict["verdict"] == "block" and verdict["rules"][0]["id"] == "desecrated-flag"
-        assert "prompt refused by guideline desecrated-flag (matched 'burning flag')" in result.stderr
+        assert verdict["verdict"] == "block" and verdict["rules"][0]["id"] == "desecration"
+        assert "prompt refused by guideline desecration (matched 'burning flag')" in result.stderr
     assert json.loads(result.stdout)["images"] == []
     assert not (tmp_path / "out").exists()
 

@@ -62,10 +62,10 @@ def test_block_names_every_blocking_rule():
 def test_rewrite_keeps_the_rest_as_written_and_reports_each_replacement():
     judgement = judge("Tanks and Ｓｏｌｄｉｅｒｓ near Warsaw — café au lait", style="none", guidelines=POLICY)
     assert judgement.verdict == "rewrite"
-    assert judgement.prompt == "Chess rooks and Chess pawns near Warsaw — café au lait"
+    assert judgement.prompt == "Chess rooks and chess pawns near Warsaw — café au lait"
     assert [(r.id, r.matched, r.replacement) for r in judgement.rules if r.action == "rewrite"] == [
         ("military-hardware", "Tanks", "Chess rooks"),
-        ("troops", "Ｓｏｌｄｉｅｒｓ", "Chess pawns"),
+        ("troops", "Ｓｏｌｄｉｅｒｓ", "chess pawns"),
     ]
 
 
