@@ -211,7 +211,17 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
                 f"image x{rendition['scale']:g} ({rendition['upscaler'] or 'Lanczos resampling'})"
             )
 
-    # 4. Say how the prompt fits the text encoder; never cut it silently
+    # 4. Score the final prompt with the model's own text encoder against the policy's concepts (recorded)
+    text_check = None
+    if policy.image_concepts and hasattr(model, "text_concept_check"):
+        text_check = model.text_concept_check(judgement.subject, policy.image_concepts, policy.image_neutral)
+        text_check.update(threshold=policy.image_threshold,
+                          flagged=text_check["concept_share"] >= policy.image_threshold)
+        if text_check["flagged"]:
+            log(f"the model's text encoder puts the final prompt near {text_check['nearest_concept']!r} "
+                f"({text_check['concept_share']:.2f} >= {policy.image_threshold}); recorded")
+
+    # 5. Say how the prompt fits the text encoder; never cut it silently
     tokens = model.count_tokens(judgement.prompt)
     negative_tokens = model.count_tokens(judgement.negative_prompt)
     limit = info.token_limit - 2
@@ -222,7 +232,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
             "encoding it whole in 75-token windows (compel); nothing is dropped"
         )
 
-    # 5. Generate and store, batch by batch
+    # 6. Generate and store, batch by batch
     from pipeline.models.accel import memory_record
     from pipeline.models.loader import library_versions, torch_threads
 
@@ -274,6 +284,7 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, sto
                     "digest": judgement.guidelines_digest,
                     "vocabulary_digest": judgement.vocabulary_digest,
                     "source": policy.source,
+                    "text_check": text_check,
                     "style": judgement.style,
                     "verdict": judgement.verdict,
                     "rules": [asdict(rule) for rule in judgement.rules],

@@ -131,3 +131,21 @@ def test_a_malformed_policy_names_file_and_line(cli, tmp_path):
     policy.write_text(text.replace("people = [", "people = [\"@places\", "), encoding="utf-8")
     result = cli("check-prompt", "tanks", "--guidelines", policy)
     assert result.exit_code == 2 and "groups.people has to be a non-empty list of strings (no @names)" in result.stderr
+
+
+def test_the_models_own_text_encoder_scores_the_final_prompt(cli, tmp_path):
+    text = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(text.replace("threshold = 0.5", "threshold = 1e-12"), encoding="utf-8")
+    result = cli("generate", "--model", "tiny", "--prompt", "tanks at the border", "--steps", "2", "--seed", "3",
+                 "--guidelines", policy, "--out", tmp_path / "out", "--json")
+    assert result.exit_code == 0, result.stderr
+    image = json.loads(result.stdout)["images"][0]
+    check = json.loads(open(image["record"], encoding="utf-8").read())["guidelines"]["text_check"]
+    assert check["encoder"] == "CLIPTextModel" and 0 <= check["concept_share"] <= 1
+    assert check["threshold"] == 1e-12 and check["flagged"] is (check["concept_share"] >= 1e-12) is True
+    assert check["nearest_concept"] in ("militaristic imagery", "soldiers and troops", "weapons and guns",
+                                        "tanks and military vehicles", "explosions and fire", "gore and blood",
+                                        "dead bodies")
+    assert "the model's text encoder puts the final prompt near" in result.stderr
+    assert image["rewrites"] == [{"rule": "military-hardware", "from": "tanks", "to": "chess rooks"}]

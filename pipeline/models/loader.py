@@ -295,6 +295,7 @@ class LoadedModel:
         self.pipe = pipe
         self.source = source
         self.load_seconds = load_seconds
+        self._label_embeddings: dict[tuple[str, ...], torch.Tensor] = {}
         self.family = "sdxl" if hasattr(pipe, "text_encoder_2") and pipe.text_encoder_2 is not None else "sd"
         default_size = pipe.unet.config.sample_size * pipe.vae_scale_factor
         self.defaults = model_defaults(source.name, self.family, index)
@@ -344,6 +345,36 @@ class LoadedModel:
     def count_tokens(self, text: str) -> int:
         """Tokens `text` takes in the (first) text encoder, without start and end tokens."""
         return len(self.pipe.tokenizer(text, add_special_tokens=False, truncation=False).input_ids)
+
+    def text_concept_check(self, text: str, concepts: tuple[str, ...], neutral: tuple[str, ...]) -> dict:
+        """How near the model's own (first) text encoder puts `text` to the policy's concepts rather than its
+        neutral labels: cosine similarity of pooled embeddings, as a share of probability over all labels at
+        CLIP's temperature (100), the way the CLIP image check scores an image. The first 77 tokens count."""
+        encoder = self.pipe.text_encoder if self.pipe.text_encoder is not None else self.pipe.text_encoder_2
+        labels = tuple(concepts) + tuple(neutral)
+        cached = self._label_embeddings.get(labels)
+        if cached is None:
+            cached = self._label_embeddings[labels] = self._pooled(encoder, list(labels))
+        prompt = self._pooled(encoder, [text])[0]
+        similarity = cached @ prompt
+        probability = torch.softmax(100 * similarity, dim=0)
+        nearest = int(similarity[: len(concepts)].argmax())
+        return {
+            "encoder": type(encoder).__name__,
+            "concept_share": round(float(probability[: len(concepts)].sum()), 4),
+            "nearest_concept": concepts[nearest],
+        }
+
+    def _pooled(self, encoder, texts: list[str]) -> torch.Tensor:
+        tokenizer = self.pipe.tokenizer
+        device = self.pipe._execution_device
+        ids = tokenizer(texts, padding="max_length", truncation=True, max_length=tokenizer.model_max_length,
+                        return_tensors="pt").input_ids.to(device)
+        with torch.no_grad(), _reporting_device([encoder], device):
+            output = encoder(ids)
+        pooled = getattr(output, "text_embeds", None)
+        pooled = output.pooler_output if pooled is None else pooled
+        return torch.nn.functional.normalize(pooled.float(), dim=-1).cpu()
 
     def _long_prompt_embeddings(self, prompts: list[str], negative_prompts: list[str]) -> dict:
         """Embeddings for prompts over the token limit: 75-token windows, concatenated (compel)."""
