@@ -14,7 +14,7 @@ from pipeline.guidelines import load_guidelines
 POLICY = REPO / "prompts" / "guidelines.toml"
 VERSION = load_guidelines().version
 SUMMARY_KEYS = ["verdict", "prompt", "subject", "negative_prompt", "rules", "guidelines_version", "guidelines_digest",
-                "vocabulary_digest"]
+                "vocabulary_digest", "classifier_digest", "classifier_score"]
 
 
 def check(cli, *args):

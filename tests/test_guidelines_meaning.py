@@ -149,3 +149,23 @@ def test_the_models_own_text_encoder_scores_the_final_prompt(cli, tmp_path):
                                         "dead bodies")
     assert "the model's text encoder puts the final prompt near" in result.stderr
     assert image["rewrites"] == [{"rule": "military-hardware", "from": "tanks", "to": "chess rooks"}]
+
+
+def test_the_classifier_refuses_what_the_lists_miss_when_the_policy_turns_it_on(cli, tmp_path):
+    text = "a man lying very still in a spreading pool of red on the pavement"
+    result, data = check(cli, text)
+    assert data["verdict"] == "allow" and data["classifier_score"] is None  # off in the shipped policy
+    policy = tmp_path / "policy.toml"
+    shipped = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
+    policy.write_text(shipped.replace("# [classifier]\n# threshold = 0.9\n", "[classifier]\nthreshold = 0.5\n"),
+                      encoding="utf-8")
+    result, data = check(cli, text, "--guidelines", policy)
+    assert result.exit_code == 3 and data["verdict"] == "block"
+    assert data["classifier_score"] >= 0.5 and len(data["classifier_digest"]) == 64
+    assert acted(data, "block") == [("classifier", f"score {data['classifier_score']:.2f} >= 0.5")]
+    result, data = check(cli, "a chessboard at dusk", "--guidelines", policy)
+    assert data["verdict"] == "allow" and data["classifier_score"] < 0.5
+    policy.write_text(shipped.replace("# [classifier]\n# threshold = 0.9\n", "[classifier]\nthreshold = 2\n"),
+                      encoding="utf-8")
+    result = cli("check-prompt", "tanks", "--guidelines", policy)
+    assert result.exit_code == 2 and "classifier.threshold has to be a number between 0 and 1 but is 2" in result.stderr

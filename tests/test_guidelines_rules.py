@@ -172,4 +172,5 @@ def test_judgement_to_dict_and_summary():
     assert full["rules"][0] == {"id": "military-hardware", "action": "rewrite", "matched": "tanks",
                                 "replacement": "chess rooks", "category": "weapons-war"}
     assert list(judgement.summary()) == ["verdict", "prompt", "subject", "negative_prompt", "rules",
-                                         "guidelines_version", "guidelines_digest", "vocabulary_digest"]
+                                         "guidelines_version", "guidelines_digest", "vocabulary_digest", "classifier_digest",
+                                         "classifier_score"]

@@ -16,6 +16,7 @@ _ARTICLE_BEFORE = re.compile(r"\b(a|an)(\s+)$", re.IGNORECASE)
 # Rule ids of the judge's own checks (not in the policy file).
 LANGUAGE_RULE = "language-not-english"
 RECHECK_RULE = "recheck"
+CLASSIFIER_RULE = "classifier"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Judgement:
     guidelines_digest: str = ""
     subject: str = ""
     vocabulary_digest: str = ""
+    classifier_digest: str = ""
+    classifier_score: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,6 +64,8 @@ class Judgement:
             "guidelines_version": self.guidelines_version,
             "guidelines_digest": self.guidelines_digest,
             "vocabulary_digest": self.vocabulary_digest,
+            "classifier_digest": self.classifier_digest,
+            "classifier_score": self.classifier_score,
         }
 
     def refusal(self) -> str:
@@ -76,13 +81,16 @@ def judge(
     style: str | None = None,
     negative_prompt: str | None = None,
     guidelines: Guidelines | None = None,
+    use_classifier: bool = True,
 ) -> Judgement:
     """Judge `prompt` under `guidelines` (the shipped policy when None) and build the final prompts.
 
     1. check the prompt (not empty, within the policy's size) and its language;
     2. match the rules, with the prompt's contexts taken into account;
     3. block, or rewrite each matched phrase into the policy's symbolic vocabulary;
-    4. judge the rewritten prompt again: anything harmful left is a block, never a half-neutralised prompt.
+    4. judge the rewritten prompt again: anything harmful left is a block, never a half-neutralised prompt;
+    5. a prompt in which the rules found nothing is refused when the policy's classifier scores it at its
+       threshold or above (`use_classifier=False` leaves this step out, to measure the rules alone).
     """
     policy = guidelines if guidelines is not None else load_guidelines()
     # 1. Check the input
@@ -128,6 +136,17 @@ def judge(
         if left:
             acted += [RuleAction(RECHECK_RULE, "block", f"{m.matched} ({m.rule.id})", None, m.rule.category)
                       for m in left]
+            return Judgement("block", "", "", rules=tuple(acted), **common)
+    # 5. The classifier, for what the lists do not name (a prompt they rewrote was seen, and judged again)
+    if use_classifier and policy.classifier_threshold is not None and not (rewrites or removed):
+        from pipeline.guidelines.classifier import classifier
+
+        model = classifier()
+        score = round(model.score(subject), 4)
+        common.update(classifier_digest=model.digest, classifier_score=score)
+        if score >= policy.classifier_threshold:
+            acted.append(RuleAction(CLASSIFIER_RULE, "block", f"score {score:.2f} >= {policy.classifier_threshold}",
+                                    None, "classifier"))
             return Judgement("block", "", "", rules=tuple(acted), **common)
     acted.append(RuleAction(policy.always_id, "always", "", policy.always_negative))
     return Judgement(

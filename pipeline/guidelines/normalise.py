@@ -181,7 +181,11 @@ def words(text: str, emoji: dict[str, str] | None = None) -> list[Word]:
     return [_word(raw, origin[start], origin[end - 1] + 1, spaced) for raw, start, end, spaced in merged]
 
 
+_PHRASE_WORD = re.compile(r"[a-z0-9]+")
+
+
+@lru_cache(maxsize=None)
 def phrase_words(phrase: str) -> tuple[str, ...]:
     """A policy term as canonical words (no digit swaps: terms are written plainly)."""
-    canon, _ = canonical_text(phrase)
-    return tuple(m.group() for m in re.finditer(r"[a-z0-9]+", canon))
+    canon = phrase.lower() if phrase.isascii() else canonical_text(phrase)[0]
+    return tuple(_PHRASE_WORD.findall(canon))

@@ -23,7 +23,8 @@ PROMPT_FIELD = "{prompt}"
 STRENGTHS = ("off", "medium", "strong", "max")
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 
-_TOP_KEYS = {"guidelines", "always", "guidance", "image_checks", "styles", "rules", "contexts", "emoji", "rewriting", "groups"}
+_TOP_KEYS = {"guidelines", "always", "guidance", "image_checks", "styles", "rules", "contexts", "emoji", "rewriting", "groups",
+             "classifier"}
 _GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negations", "language", "max_prompt_chars"}
 _CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "rules", "scope", "effect"}
 EFFECTS = ("suspend", "remove")
@@ -130,6 +131,7 @@ class Guidelines:
     absorb: tuple[Term, ...] = ()
     language: str = ""
     max_prompt_chars: int = 4000
+    classifier_threshold: float | None = None
 
     def style(self, name: str | None) -> Style:
         """The named style (the default when None); an unknown name is bad input."""
@@ -187,6 +189,13 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
     always_id = check.text(always, "id", "always.id")
     rules = _rules(check, raw)
     rewriting = check.table(raw, "rewriting", _REWRITING_KEYS, required=False)
+    learned = check.table(raw, "classifier", {"threshold"}, required=False)
+    classifier_threshold = learned.get("threshold")
+    if classifier_threshold is not None and (not isinstance(classifier_threshold, (int, float))
+                                             or isinstance(classifier_threshold, bool)
+                                             or not 0 < classifier_threshold < 1):
+        check.fail(f"classifier.threshold has to be a number between 0 and 1 but is {classifier_threshold!r}",
+                   "threshold")
     language = head.get("language", "")
     if not isinstance(language, str) or language not in ("", "en"):
         check.fail(f"guidelines.language has to be \"en\" (prompts must be English) or \"\" (any) but is {language!r}",
@@ -221,6 +230,7 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         absorb=check.terms(rewriting, "absorb", "rewriting.absorb", False, required=False),
         language=language,
         max_prompt_chars=limit,
+        classifier_threshold=None if classifier_threshold is None else float(classifier_threshold),
     )
 
 
