@@ -6,16 +6,21 @@ import json
 import os
 import socket
 import sqlite3
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 from pipeline.errors import InputError, PipelineError
+from pipeline.storage import TEMP_PREFIX, pause_for_tests, writer_tag
 
 CATALOGUE_NAME = "catalogue.sqlite"
-SCHEMA_VERSION = 1
 
-_SCHEMA = """
+IMAGE_STATUSES = ("ok", "flagged", "modified")
+"""What an image's status can be: stored and intact, flagged by an image check (quarantined), or changed on disk."""
+
+_SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
@@ -77,6 +82,38 @@ CREATE TABLE IF NOT EXISTS statuses (
 """
 
 
+@dataclass(frozen=True)
+class Migration:
+    """One step from schema `version - 1` to `version`: statements run in one transaction with the new version."""
+
+    version: int
+    purpose: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        2,
+        "indexes for every lookup of list, show, doctor and recovery",
+        (
+            "CREATE INDEX renditions_image ON renditions(image_id, id)",
+            "CREATE INDEX checks_image ON checks(image_id, id)",
+            "CREATE INDEX statuses_image ON statuses(image_id, id)",
+            "CREATE INDEX images_status ON images(status, id)",
+            "CREATE INDEX images_model ON images(model, id)",
+            "CREATE INDEX images_run ON images(run_id, id)",
+        ),
+    ),
+)
+"""Forward-only, numbered from 2 (schema 1 is `_SCHEMA_1`); never edit one that has shipped, add the next."""
+
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -107,12 +144,148 @@ class ImageEntry:
     checks: list[tuple[str, str, str]] = field(default_factory=list)
 
 
+_LIST_COLUMNS = (
+    "id, run_id, path, record_path, sha256, prompt, title, article, seed, model, style, width, height, created, status"
+)
+
+
+@dataclass(frozen=True)
+class ImageQuery:
+    """Which images to list: every field narrows the choice; all run in SQL. Dates are UTC ISO 8601 text."""
+
+    run: int | None = None
+    article: str | None = None
+    status: str | None = None
+    model: str | None = None
+    since: str | None = None
+    until: str | None = None
+    search: str | None = None
+    limit: int | None = None
+    offset: int = 0
+
+    def __post_init__(self):
+        if self.status is not None and self.status not in IMAGE_STATUSES:
+            raise InputError(f"unknown status {self.status!r}; choose from {', '.join(IMAGE_STATUSES)}")
+        if self.limit is not None and self.limit < 1:
+            raise InputError(f"`limit` has to be at least 1 but is {self.limit}")
+        if self.offset < 0:
+            raise InputError(f"`offset` has to be at least 0 but is {self.offset}")
+
+    def where(self) -> tuple[str, list]:
+        """The WHERE clause (with a leading space, or empty) and its arguments."""
+        clauses, args = [], []
+        if self.run is not None:
+            clauses.append("run_id = ?")
+            args.append(self.run)
+        if self.article is not None:
+            clauses.append("(instr(coalesce(article, ''), ?) > 0 OR instr(coalesce(title, ''), ?) > 0)")
+            args += [self.article, self.article]
+        if self.status is not None:
+            clauses.append("status = ?")
+            args.append(self.status)
+        if self.model is not None:
+            clauses.append("model = ?")
+            args.append(self.model)
+        if self.since is not None:
+            clauses.append("created >= ?")
+            args.append(self.since)
+        if self.until is not None:
+            clauses.append("created < ?")
+            args.append(self.until)
+        if self.search is not None:
+            pattern = "%" + self.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            clauses.append("(prompt LIKE ? ESCAPE '\\' OR coalesce(title, '') LIKE ? ESCAPE '\\')")
+            args += [pattern, pattern]
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+def _page(query: ImageQuery | None, args: list) -> str:
+    """LIMIT/OFFSET of `query` (its values appended to `args`)."""
+    if query is None or (query.limit is None and not query.offset):
+        return ""
+    args += [query.limit if query.limit is not None else -1, query.offset]
+    return " LIMIT ? OFFSET ?"
+
+
 def catalogue_path(root: Path) -> Path:
     return root / CATALOGUE_NAME
 
 
 class CatalogueCorrupt(InputError):
     """The catalogue file exists but is not a usable catalogue."""
+
+
+class CatalogueTooNew(InputError):
+    """The catalogue was written by a newer version of hero-pipeline, with a schema this one does not know."""
+
+
+def _schema_version(db: sqlite3.Connection) -> int | None:
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "meta" not in tables:
+        if tables:
+            raise sqlite3.DatabaseError("it has tables but no schema version")
+        return None
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    if row is None or not str(row[0]).isdigit():
+        raise sqlite3.DatabaseError("it has no schema version")
+    return int(row[0])
+
+
+def _create(db: sqlite3.Connection) -> None:
+    """A new catalogue: schema 1 and every migration, in one transaction (another process may race to create it)."""
+    with _transaction(db):
+        if _schema_version(db) is not None:
+            return
+        for statement in _SCHEMA_1.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        for migration in MIGRATIONS:
+            for statement in migration.statements:
+                db.execute(statement)
+        db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+
+
+def backup_path(path: Path, version: int) -> Path:
+    """Where the copy of a catalogue of schema `version` is kept before it is upgraded."""
+    return path.with_name(f"{path.name}.schema-{version}.backup")
+
+
+def _backup(db: sqlite3.Connection, path: Path, version: int) -> Path:
+    """Copy the catalogue (a consistent snapshot, WAL included) to `backup_path`, atomically; an existing copy stays."""
+    target = backup_path(path, version)
+    if target.exists():  # an earlier, interrupted upgrade made it from the same schema: it is the original
+        return target
+    temp = path.with_name(f"{TEMP_PREFIX}{writer_tag()}-{target.name}")
+    try:
+        copy = sqlite3.connect(temp)
+        try:
+            db.backup(copy)
+        finally:
+            copy.close()
+        os.link(temp, target)
+    except OSError as exc:
+        raise PipelineError(f"cannot back up catalogue {path} before upgrading it: {exc.strerror or exc}") from None
+    finally:
+        temp.unlink(missing_ok=True)
+    return target
+
+
+def _migrate(db: sqlite3.Connection, path: Path, version: int, log) -> None:
+    """Upgrade from `version` to SCHEMA_VERSION, one transaction per migration, after backing the file up.
+
+    A migration killed midway leaves no trace (SQLite rolls its transaction back), so the next open
+    runs it again; a process that finds the work done by another (which held the lock) skips it.
+    """
+    backup = _backup(db, path, version)
+    log(f"upgrading catalogue {path} from schema {version} to {SCHEMA_VERSION}; the old one is kept as {backup.name}")
+    for migration in MIGRATIONS:
+        with _transaction(db):
+            if _schema_version(db) >= migration.version:
+                continue
+            for statement in migration.statements:
+                db.execute(statement)
+                pause_for_tests(f"migration-{migration.version}")
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(migration.version),))
 
 
 class Catalogue:
@@ -126,8 +299,11 @@ class Catalogue:
     # -- opening -------------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, root: Path, *, create: bool = True) -> "Catalogue":
-        """Open (or create) the catalogue in `root`; InputError when it is missing (create=False) or corrupt."""
+    def open(cls, root: Path, *, create: bool = True, log=_note) -> "Catalogue":
+        """Open (or create) the catalogue in `root`, upgrading an older schema first (noted through `log`).
+
+        InputError when it is missing (create=False), corrupt, or of a newer schema than this version knows.
+        """
         path = catalogue_path(root)
         if not create and not path.exists():
             raise InputError(f"no catalogue in {root} (nothing generated there yet); check --out")
@@ -142,39 +318,31 @@ class Catalogue:
             if mode.lower() != "wal":
                 raise sqlite3.DatabaseError(f"journal mode is {mode}, not wal")
             db.execute("PRAGMA synchronous = FULL")
-            version = cls._schema_version(db)
-            if version is None:
-                with _transaction(db):
-                    for statement in _SCHEMA.split(";"):
-                        if statement.strip():
-                            db.execute(statement)
-                    db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            elif version > SCHEMA_VERSION:
-                raise InputError(f"catalogue {path} has schema {version}, newer than this version understands")
             check = db.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise sqlite3.DatabaseError(f"integrity check: {check}")
+            version = _schema_version(db)
+            if version is None:
+                _create(db)
+            elif version > SCHEMA_VERSION:
+                raise CatalogueTooNew(
+                    f"catalogue {path} has schema {version}, newer than the {SCHEMA_VERSION} this version of "
+                    "hero-pipeline knows; upgrade hero-pipeline to use it (the catalogue was left as it is)"
+                )
+            elif version < SCHEMA_VERSION:
+                _migrate(db, path, version, log)
+        except sqlite3.OperationalError as exc:
+            db.close()
+            raise PipelineError(f"cannot use catalogue {path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             db.close()
             raise CatalogueCorrupt(
                 f"catalogue {path} is corrupt ({exc}); run `pipeline doctor --out {root}` to set it aside and rebuild it"
             ) from None
-        except sqlite3.OperationalError as exc:
+        except BaseException:
             db.close()
-            raise PipelineError(f"cannot use catalogue {path}: {exc}") from None
+            raise
         return cls(root, db)
-
-    @staticmethod
-    def _schema_version(db: sqlite3.Connection) -> int | None:
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "meta" not in tables:
-            if tables:
-                raise sqlite3.DatabaseError("it has tables but no schema version")
-            return None
-        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None:
-            raise sqlite3.DatabaseError("it has no schema version")
-        return int(row[0])
 
     def close(self) -> None:
         self.db.close()
@@ -282,33 +450,73 @@ class Catalogue:
         with _transaction(self.db):
             self.db.execute("DELETE FROM renditions WHERE id = ?", (rendition_id,))
 
-    def images(
-        self,
-        *,
-        run: int | None = None,
-        article: str | None = None,
-        status: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-    ) -> list[sqlite3.Row]:
-        """Image rows, oldest first, filtered by run id, article (source or title, substring), status and date."""
-        sql, args = "SELECT * FROM images WHERE 1=1", []
-        if run is not None:
-            sql += " AND run_id = ?"
-            args.append(run)
-        if article is not None:
-            sql += " AND (instr(coalesce(article, ''), ?) > 0 OR instr(coalesce(title, ''), ?) > 0)"
-            args += [article, article]
-        if status is not None:
-            sql += " AND status = ?"
-            args.append(status)
-        if since is not None:
-            sql += " AND created >= ?"
-            args.append(since)
-        if until is not None:
-            sql += " AND created < ?"
-            args.append(until)
-        return list(self.db.execute(sql + " ORDER BY id", args))
+    def images(self, query: ImageQuery | None = None) -> Iterator[sqlite3.Row]:
+        """Image rows (without the stored record) matching `query`, oldest first, streamed in one query."""
+        where, args = (query or ImageQuery()).where()
+        return self.db.execute(f"SELECT {_LIST_COLUMNS} FROM images{where} ORDER BY id{_page(query, args)}", args)
+
+    def entries(self, query: ImageQuery | None = None) -> Iterator[dict]:
+        """Images as `list` shows them (renditions included), oldest first, in one query and constant memory.
+
+        The matching images are joined with their renditions (index `renditions_image`) in id order, so
+        the rows of one image arrive together and each entry is yielded as soon as it is complete.
+        """
+        where, args = (query or ImageQuery()).where()
+        sql = (
+            f"SELECT i.*, r.name AS r_name, r.format AS r_format, r.path AS r_path, r.width AS r_width,"
+            f" r.height AS r_height, r.upscaled AS r_upscaled, r.scale AS r_scale"
+            f" FROM (SELECT {_LIST_COLUMNS} FROM images{where} ORDER BY id{_page(query, args)}) AS i"
+            " LEFT JOIN renditions AS r ON r.image_id = i.id ORDER BY i.id, r.id"
+        )
+        prefix = self._prefix()
+        entry = None
+        for row in self.db.execute(sql, args):
+            if entry is None or entry["id"] != row["id"]:
+                if entry is not None:
+                    yield entry
+                entry = self._entry(row, prefix)
+            if row["r_path"] is not None:
+                entry["renditions"].append(
+                    {
+                        "name": row["r_name"],
+                        "format": row["r_format"],
+                        "path": prefix + row["r_path"],
+                        "width": row["r_width"],
+                        "height": row["r_height"],
+                        "upscaled": bool(row["r_upscaled"]),
+                        "scale": row["r_scale"],
+                    }
+                )
+        if entry is not None:
+            yield entry
+
+    def walk(self, chunk: int = 2000) -> Iterator[tuple[sqlite3.Row, list[sqlite3.Row]]]:
+        """Every image row (without the record) with its renditions, in id order: one pass, `chunk` images a query.
+
+        Each chunk is read whole before it is yielded, so the caller may change the catalogue meanwhile.
+        """
+        last = 0
+        while True:
+            rows = self.db.execute(
+                f"SELECT {_LIST_COLUMNS}, record_sha256 FROM images WHERE id > ? ORDER BY id LIMIT ?", (last, chunk)
+            ).fetchall()
+            if not rows:
+                return
+            renditions: dict[int, list[sqlite3.Row]] = {}
+            for rendition in self.db.execute(
+                "SELECT * FROM renditions WHERE image_id > ? AND image_id <= ? ORDER BY image_id, id",
+                (last, rows[-1]["id"]),
+            ):
+                renditions.setdefault(rendition["image_id"], []).append(rendition)
+            for row in rows:
+                yield row, renditions.get(row["id"], [])
+            last = rows[-1]["id"]
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM images").fetchone()[0]
+
+    def max_id(self) -> int:
+        return self.db.execute("SELECT coalesce(max(id), 0) FROM images").fetchone()[0]
 
     def image(self, image_id: int) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
@@ -356,12 +564,16 @@ class Catalogue:
         except (ValueError, OSError):
             return path.as_posix() if not path.is_absolute() and not path.exists() else str(path)
 
-    def describe(self, row: sqlite3.Row, *, full: bool = False) -> dict:
-        """An image as shown by `list` (full=False) and `show` (full=True); paths are under the output folder."""
-        entry = {
+    def _prefix(self) -> str:
+        """What turns a stored relative path into one under the output folder (as `root / path` would)."""
+        return str(self.root / "x")[:-1]
+
+    @staticmethod
+    def _entry(row: sqlite3.Row, prefix: str) -> dict:
+        return {
             "id": row["id"],
-            "path": str(self.root / row["path"]),
-            "record": str(self.root / row["record_path"]),
+            "path": prefix + row["path"],
+            "record": prefix + row["record_path"],
             "prompt": row["prompt"],
             "title": row["title"],
             "article": row["article"],
@@ -373,8 +585,12 @@ class Catalogue:
             "created": row["created"],
             "run": row["run_id"],
             "sha256": row["sha256"],
+            "renditions": [],
         }
-        renditions = self.renditions(row["id"])
+
+    def describe(self, row: sqlite3.Row) -> dict:
+        """An image as `show` gives it: the `list` entry, rendition hashes, checks, statuses and the whole record."""
+        entry = self._entry(row, self._prefix())
         entry["renditions"] = [
             {
                 "name": r["name"],
@@ -384,19 +600,18 @@ class Catalogue:
                 "height": r["height"],
                 "upscaled": bool(r["upscaled"]),
                 "scale": r["scale"],
-                **({"sha256": r["sha256"]} if full else {}),
+                "sha256": r["sha256"],
             }
-            for r in renditions
+            for r in self.renditions(row["id"])
         ]
-        if full:
-            entry["checks"] = [
-                {"name": c["name"], "verdict": c["verdict"], "detail": c["detail"], "checked": c["checked"]}
-                for c in self.checks(row["id"])
-            ]
-            entry["statuses"] = [
-                {"status": s["status"], "reason": s["reason"], "changed": s["changed"]} for s in self.statuses(row["id"])
-            ]
-            entry["record_data"] = json.loads(row["record"])
+        entry["checks"] = [
+            {"name": c["name"], "verdict": c["verdict"], "detail": c["detail"], "checked": c["checked"]}
+            for c in self.checks(row["id"])
+        ]
+        entry["statuses"] = [
+            {"status": s["status"], "reason": s["reason"], "changed": s["changed"]} for s in self.statuses(row["id"])
+        ]
+        entry["record_data"] = json.loads(row["record"])
         return entry
 
     def indexed_record_paths(self) -> set[str]:

@@ -45,13 +45,46 @@ def stem_of(name: str) -> str:
     return name.split(".", 1)[0]
 
 
-def leftover_temps(root: Path) -> list[Path]:
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.iterdir() if p.name.startswith(TEMP_PREFIX) and p.is_file() and not writer_alive(p))
+class FolderScan:
+    """One pass over an output folder: the names of the files in each of its image folders.
+
+    Folders are keyed by their path relative to the output folder ("" for the folder itself), so the
+    catalogue's relative paths are looked up without touching the disk again.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.names: dict[str, set[str]] = {}
+        for folder in image_folders(root):
+            key = "" if folder == root else folder.name
+            try:
+                with os.scandir(folder) as entries:
+                    self.names[key] = {entry.name for entry in entries if entry.is_file()}
+            except FileNotFoundError:
+                self.names[key] = set()
+
+    def folders(self) -> list[tuple[Path, set[str]]]:
+        return [(self.root / key if key else self.root, names) for key, names in self.names.items()]
+
+    def has(self, relative: str) -> bool:
+        """Whether the file at `relative` (a catalogue path) was there when the folder was scanned."""
+        folder, _, name = relative.rpartition("/")
+        names = self.names.get(folder)
+        if names is None:  # not an image folder: look at the disk
+            return (self.root / relative).is_file()
+        return name in names
 
 
-def incomplete_files(root: Path) -> list[str]:
+def leftover_temps(root: Path, names: set[str] | None = None) -> list[Path]:
+    """Temporary files of dead writers in `root` (from `names`, a scan of it, when given)."""
+    if names is None:
+        if not root.is_dir():
+            return []
+        names = {p.name for p in root.iterdir() if p.is_file()}
+    return sorted(root / name for name in names if name.startswith(TEMP_PREFIX) and not writer_alive(root / name))
+
+
+def incomplete_files(root: Path, names: set[str] | None = None) -> list[str]:
     """Final names of image sets that a dead writer began to link but never completed.
 
     A writer links each finished temporary file to its final name and removes the temporary files
@@ -59,7 +92,7 @@ def incomplete_files(root: Path) -> list[str]:
     a dead writer's temporary file, and whose record is absent, belongs to a set that never completed.
     """
     inodes = set()
-    for temp in leftover_temps(root):
+    for temp in leftover_temps(root, names):
         try:
             stat = temp.stat()
             inodes.add((stat.st_dev, stat.st_ino))
@@ -77,18 +110,20 @@ def incomplete_files(root: Path) -> list[str]:
     return names
 
 
-def clean_leftovers(root: Path) -> list[str]:
+def clean_leftovers(root: Path, names: set[str] | None = None) -> list[str]:
     """Remove the incomplete image sets of dead writers, then their temporary files; returns the names removed.
 
-    Sets whose record was linked are complete and stay.
+    Sets whose record was linked are complete and stay. `names` (a scan of `root`) loses the names removed.
     """
     removed = []
-    for name in incomplete_files(root):
+    for name in incomplete_files(root, names):
         (root / name).unlink(missing_ok=True)
         removed.append(name)
-    for temp in leftover_temps(root):
+    for temp in leftover_temps(root, names):
         temp.unlink(missing_ok=True)
         removed.append(temp.name)
+    if names is not None:
+        names.difference_update(removed)
     return removed
 
 
@@ -154,24 +189,28 @@ def entry_from_disk(root: Path, record_path: Path, record: dict) -> ImageEntry:
     )
 
 
-def unindexed_records(root: Path, catalogue: Catalogue) -> list[tuple[Path, dict]]:
-    """Records on disk that the catalogue lacks (with their master image present)."""
+def unindexed_records(root: Path, catalogue: Catalogue, scan: FolderScan | None = None) -> list[tuple[Path, dict]]:
+    """Records on disk that the catalogue lacks (with their master image present); only those are read."""
+    scan = scan or FolderScan(root)
     known = catalogue.indexed_record_paths()
     found = []
-    for folder in image_folders(root):
-        for path in sorted(folder.glob("*.json")):
-            if _relative(root, path) in known or path.name.startswith("."):
+    for folder, names in scan.folders():
+        for name in sorted(names):
+            if not name.endswith(".json") or name.startswith(".") or f"{stem_of(name)}.png" not in names:
+                continue
+            path = folder / name
+            if _relative(root, path) in known:
                 continue
             record = read_record(path)
-            if record is not None and (folder / f"{stem_of(path.name)}.png").is_file():
+            if record is not None:
                 found.append((path, record))
     return found
 
 
-def adopt_records(root: Path, catalogue: Catalogue) -> list[str]:
+def adopt_records(root: Path, catalogue: Catalogue, scan: FolderScan | None = None) -> list[str]:
     """Index every complete record that the catalogue lacks (e.g. a run killed before its commit)."""
     adopted = []
-    for path, record in unindexed_records(root, catalogue):
+    for path, record in unindexed_records(root, catalogue, scan):
         catalogue.add_image(None, entry_from_disk(root, path, record))
         adopted.append(_relative(root, path))
     return adopted
@@ -190,8 +229,9 @@ def interrupted_runs(catalogue: Catalogue) -> list[int]:
 
 def recover(catalogue: Catalogue, log=lambda message: None) -> dict:
     """What every run does first in its output folder: clean leftovers, index orphaned records, close dead runs."""
-    removed = [name for folder in image_folders(catalogue.root) for name in clean_leftovers(folder)]
-    adopted = adopt_records(catalogue.root, catalogue)
+    scan = FolderScan(catalogue.root)
+    removed = [name for folder, names in scan.folders() for name in clean_leftovers(folder, names)]
+    adopted = adopt_records(catalogue.root, catalogue, scan)
     interrupted = interrupted_runs(catalogue)
     if removed:
         log(f"removed {len(removed)} leftover file(s) of a killed run")

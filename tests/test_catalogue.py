@@ -43,7 +43,10 @@ def test_list_json_gives_every_image_with_its_fields_and_filters(cli, folder):
     assert len(run_json(cli, "list", "--out", out, "--since", "2000-01-01")) == 3
     assert run_json(cli, "list", "--out", out, "--until", "2000-01-01") == []
     text = cli("list", "--out", out)
-    assert text.exit_code == 0 and len(text.stdout.splitlines()) == 3
+    assert text.exit_code == 0 and len(text.stdout.splitlines()) == 4
+    assert text.stdout.splitlines()[0].split() == ["ID", "STATUS", "CREATED", "(UTC)", "SEED", "MODEL", "REND", "TITLE", "OR", "PROMPT"]
+    assert text.stdout.splitlines()[1].split()[:2] == [str(entries[0]["id"]), "ok"]
+    assert text.stdout.splitlines()[1].endswith("  1  " + entries[0]["title"])
 
 
 def test_article_prompt_is_stored_as_given(cli, folder):
@@ -205,8 +208,12 @@ def test_reproduce_refuses_a_non_image_and_a_foreign_image(cli, folder, tmp_path
 def test_commands_on_a_folder_without_catalogue(cli, tmp_path):
     result = cli("list", "--out", tmp_path / "missing")
     assert result.exit_code == 2 and result.stderr.strip() == f"Error: output folder {tmp_path / 'missing'} does not exist; check --out"
+    assert run_json(cli, "list", "--out", tmp_path) == []
+    result = cli("list", "--out", tmp_path, "--jsonl")
+    assert result.exit_code == 0 and result.stdout == ""
     result = cli("list", "--out", tmp_path)
-    assert result.exit_code == 2 and "no catalogue in" in result.stderr
+    assert result.exit_code == 0 and result.stdout == "" and "no catalogue in" in result.stderr
+    assert not (tmp_path / "catalogue.sqlite").exists()
     result = cli("doctor", "--out", tmp_path / "missing")
     assert result.exit_code == 2 and "is not a folder" in result.stderr
     assert run_json(cli, "doctor", "--out", tmp_path)["consistent"] is True

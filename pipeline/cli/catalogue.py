@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import click
+
+from pipeline.catalogue import IMAGE_STATUSES
 
 OUT_OPTION = click.option(
     "--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True,
@@ -40,23 +44,86 @@ def _moment(ctx, param, value: str | None) -> str | None:
 
 
 @click.command("list")
-@click.option("--run", type=int, help="Only images of this run id.")
-@click.option("--article", help="Only images whose article file or title contains this text.")
-@click.option("--status", help="Only images with this status (ok, modified, ...).")
+@click.option("--status", type=click.Choice(IMAGE_STATUSES), help="Only images with this status.")
+@click.option("--model", help="Only images made with this model (as given to generate: alias, hub id or path).")
 @click.option("--since", callback=_moment, help="Only images created at or after this date (YYYY-MM-DD) or time.")
 @click.option("--until", callback=_moment, help="Only images created before this date or time.")
+@click.option("--search", metavar="TEXT", help="Only images whose prompt or title contains TEXT (any case).")
+@click.option("--article", help="Only images whose article file or title contains this text.")
+@click.option("--run", type=int, help="Only images of this run id.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many images.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many images first.")
 @OUT_OPTION
 @JSON_OPTION
-def list_images(run, article, status, since, until, out_dir, as_json):
-    """List the catalogued images of an output folder, oldest first."""
-    with _open(out_dir) as catalogue:
-        rows = catalogue.images(run=run, article=article, status=status, since=since, until=until)
-        entries = [catalogue.describe(row) for row in rows]
-    if as_json:
-        click.echo(json.dumps(entries, ensure_ascii=False))
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object a line (JSON Lines) on stdout.")
+def list_images(status, model, since, until, search, article, run, limit, offset, out_dir, as_json, as_jsonl):
+    """List the catalogued images of an output folder, oldest first (paged on a terminal)."""
+    from pipeline.catalogue import ImageQuery, catalogue_path
+
+    if as_json and as_jsonl:
+        raise click.UsageError("give --json or --jsonl, not both")
+    query = ImageQuery(
+        run=run, article=article, status=status, model=model, since=since, until=until, search=search,
+        limit=limit, offset=offset,
+    )
+    if out_dir.is_dir() and not catalogue_path(out_dir).exists():
+        if as_json:
+            click.echo("[]")
+        else:
+            click.echo(f"no catalogue in {out_dir} (nothing generated there yet)", err=True)
         return
+    with _open(out_dir) as catalogue:
+        entries = catalogue.entries(query)
+        if as_json:
+            _write(_json_array(entries))
+        elif as_jsonl:
+            _write(json.dumps(entry, ensure_ascii=False) + "\n" for entry in entries)
+        elif sys.stdout.isatty():
+            click.echo_via_pager(_table(entries, catalogue.max_id(), shutil.get_terminal_size().columns))
+        else:
+            _write(_table(entries, catalogue.max_id(), None))
+            click.echo()
+
+
+def _write(chunks) -> None:
+    """Stream text to stdout, flushed in large pieces (so memory stays flat and output starts at once)."""
+    out = sys.stdout
+    buffer: list[str] = []
+    size = 0
+    for chunk in chunks:
+        buffer.append(chunk)
+        size += len(chunk)
+        if size > 1 << 16:
+            out.write("".join(buffer))
+            buffer, size = [], 0
+    out.write("".join(buffer))
+    out.flush()
+
+
+def _json_array(entries):
+    yield "["
+    separator = ""
     for entry in entries:
-        click.echo(f"{entry['id']}\t{entry['status']}\t{entry['seed']}\t{entry['created']}\t{entry['path']}")
+        yield separator + json.dumps(entry, ensure_ascii=False)
+        separator = ", "
+    yield "]\n"
+
+
+def _table(entries, max_id: int, width: int | None):
+    """An aligned table, line by line (each but the first begins with its newline): id, status, created, seed,
+    model, renditions, then title or prompt, cut to fit `width` columns (a terminal's; None: not cut)."""
+    id_width = max(2, len(str(max_id)))
+    head = f"{'ID':>{id_width}}  {'STATUS':<8}  {'CREATED (UTC)':<16}  {'SEED':>10}  {'MODEL':<12}  {'REND':>4}  "
+    yield (head + "TITLE OR PROMPT")[:width]
+    rest = max(20, width - len(head)) if width else None
+    for e in entries:
+        text = " ".join((e["title"] or e["prompt"]).split())
+        if rest and len(text) > rest:
+            text = text[: rest - 1] + "…"
+        model = e["model"] or ""
+        model = model if len(model) <= 12 else model[:11] + "…"
+        created = e["created"][:16].replace("T", " ")
+        yield f"\n{e['id']:>{id_width}}  {e['status']:<8}  {created:<16}  {e['seed']:>10}  {model:<12}  {len(e['renditions']):>4}  {text}"
 
 
 @click.command("show")
@@ -66,7 +133,7 @@ def list_images(run, article, status, since, until, out_dir, as_json):
 def show(id_or_path, out_dir, as_json):
     """Show everything the catalogue holds about one image (by id, or by the path of any of its files)."""
     with _open(out_dir) as catalogue:
-        entry = catalogue.describe(catalogue.resolve(id_or_path), full=True)
+        entry = catalogue.describe(catalogue.resolve(id_or_path))
     if as_json:
         click.echo(json.dumps(entry, ensure_ascii=False))
         return
