@@ -1,0 +1,287 @@
+"""Benchmark the catalogue at a newsroom's scale: list, show, doctor and storing one more, at growing sizes.
+
+    python bench/catalogue.py [--sizes 1000,10000,100000] [--folder DIR] [--repeats 3] [--out bench/results]
+
+The folder grows through the library's own API (`pipeline.store.Store.save`, the path every generated
+image takes: files written atomically, renditions rendered, one catalogue transaction), from one
+record and image that `pipeline generate --model tiny` makes at the start. Each image gets its own
+prompt, title, seed, pixels, model and creation time (five minutes apart); one in fifty is flagged and
+quarantined, the others get four small WebP renditions. At each size, `pipeline` runs as a fresh process:
+`list --json`, `list --jsonl --search ... --limit 20`, `show N --json`, `doctor --dry-run --json`,
+and storing one more image. A kept --folder is grown further on the next run instead of rebuilt.
+
+Targets: `list --json` of 100,000 images in at most 2 s, per-image time at most 1.25x that of the size
+before (linear growth), peak memory under 200 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+RENDITIONS = "hero=64x27,og=64x34,square=48x48,thumb=64x36"
+FORMATS = "webp"
+MODELS = ("tiny", "sdxl", "sd15", "ssd-1b")
+HEADLINES = (
+    "Escalating tensions on the peninsula",
+    "Floods reshape the river delta",
+    "Central bank holds rates steady",
+    "A new bridge opens after ten years",
+    "Harvest festival returns to the old town",
+    "Election night in the capital",
+    "Wildfire season arrives early",
+    "The last ferry of the winter",
+)
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+TARGETS = {"list_json_100k_s": 2.0, "growth_vs_linear": 1.25, "peak_rss_mb": 200.0}
+
+
+def child_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("PIPELINE_THREADS", "1")
+    return env
+
+
+def run_timed(cmd: list[str], *, ok=(0,)) -> dict:
+    """Run `cmd` as a fresh process; wall time, peak RSS (this child alone, from wait4), exit code, stdout."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        began = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=child_env(), cwd=REPO)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - began
+        code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if code not in ok:
+        raise SystemExit(f"benchmark command failed ({code}): {' '.join(cmd)}\n{stderr[-2000:]}")
+    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "rc": code, "stdout": stdout}
+
+
+def template(folder: Path) -> tuple[dict, bytes]:
+    """A real record and master image from `pipeline generate --model tiny` (in `folder`)."""
+    cmd = [sys.executable, "-m", "pipeline", "generate", "--model", "tiny", "--steps", "2", "--seed", "1"]
+    cmd += ["--prompt", HEADLINES[0], "--renditions", "none", "--out", str(folder), "--json"]
+    result = run_timed(cmd)
+    [image] = json.loads(result["stdout"])["images"]
+    record = json.loads(Path(image["record"]).read_text())
+    for key in ("renditions", "publishing", "image_sha256"):
+        record.pop(key, None)
+    return record, Path(image["path"]).read_bytes()
+
+
+class Grower:
+    """Stores images into a folder through `Store.save`, each one different, numbered from what is there."""
+
+    def __init__(self, root: Path, record: dict, png: bytes):
+        from PIL import Image
+
+        from pipeline.catalogue import Catalogue
+        from pipeline.publish import publish_options
+        from pipeline.store import Store
+
+        self.root, self.record = root, record
+        with Image.open(__import__("io").BytesIO(png)) as image:
+            self.size = image.size
+            self.mode = image.mode
+        self.publish = publish_options(renditions=RENDITIONS, formats=FORMATS)
+        self.bare = publish_options(renditions="none")
+        self.store = Store(root, command="bench", options={"sizes": "grow"}, log=lambda message: None)
+        self.count = 0
+        if (root / "catalogue.sqlite").exists():
+            with Catalogue.open(root, create=False) as catalogue:
+                self.count = catalogue.count()
+        self.Image = Image
+
+    def add(self) -> float:
+        i = self.count
+        rng = random.Random(i)
+        image = self.Image.frombytes(self.mode, self.size, rng.randbytes(self.size[0] * self.size[1] * len(self.mode)))
+        headline = HEADLINES[i % len(HEADLINES)]
+        record = {
+            **self.record,
+            "prompt": f"{headline}, seen as a chessboard from above, image {i}",
+            "title": f"{headline} ({i})",
+            "seed": i,
+            "created": (START + timedelta(minutes=5 * i)).isoformat(timespec="seconds"),
+            "options": {**self.record.get("options", {}), "model": MODELS[i % len(MODELS)]},
+        }
+        flagged = i % 50 == 49
+        if flagged:
+            record["image_checks"] = {"reasons": ["bench: flagged for review"], "flagged": True}
+        began = time.perf_counter()
+        self.store.save(
+            image, record, f"bench-{i}", self.bare if flagged else self.publish,
+            folder=self.root / "quarantine" if flagged else None,
+        )
+        self.count += 1
+        return time.perf_counter() - began
+
+    def grow_to(self, size: int) -> None:
+        began, start = time.perf_counter(), self.count
+        while self.count < size:
+            self.add()
+            if self.count % 5000 == 0:
+                rate = (self.count - start) / (time.perf_counter() - began)
+                print(f"  {self.count} images ({rate:.0f}/s)", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def store_one(root: str) -> None:
+    """Child process: store one more image through a fresh Store (as a new `generate` run would) and time it."""
+    folder = Path(root)
+    record, png = load_template(folder)
+    began = time.perf_counter()
+    grower = Grower(folder, record, png)
+    grower.add()
+    grower.close()
+    print(json.dumps({"store_s": time.perf_counter() - began}))
+
+
+def template_paths(root: Path) -> tuple[Path, Path]:
+    """Beside the folder, not in it (a record in it would be an image the catalogue lacks)."""
+    return root.with_name(f"{root.name}.bench-template.json"), root.with_name(f"{root.name}.bench-template.png")
+
+
+def load_template(root: Path) -> tuple[dict, bytes]:
+    record_path, png_path = template_paths(root)
+    return json.loads(record_path.read_text()), png_path.read_bytes()
+
+
+def pipeline(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pipeline", *args]
+
+
+def measure(root: Path, size: int, repeats: int) -> dict:
+    """Time each command on the folder as it is (`size` images)."""
+    result: dict = {"images": size}
+    listed = [run_timed(pipeline("list", "--json", "--out", str(root))) for _ in range(repeats)]
+    text = listed[0]["stdout"]
+    count = len(json.loads(text)) if size <= 20000 else text.count('{"id": ')
+    assert count == size, f"list --json gave {count} entries, not {size}"
+    result["list_json"] = summarise(listed) | {"bytes": len(text)}
+    filtered = [
+        run_timed(pipeline("list", "--jsonl", "--search", "ferry", "--status", "ok", "--since", "2026-01-01T06:00", "--limit", "20", "--out", str(root)))
+        for _ in range(repeats)
+    ]
+    assert 0 < len(filtered[0]["stdout"].splitlines()) <= 20
+    result["list_filtered"] = summarise(filtered)
+    middle = str(size // 2)
+    shown = [run_timed(pipeline("show", middle, "--json", "--out", str(root))) for _ in range(repeats)]
+    assert json.loads(shown[0]["stdout"])["id"] == int(middle)
+    result["show"] = summarise(shown)
+    checked = run_timed(pipeline("doctor", "--dry-run", "--json", "--out", str(root)))
+    assert json.loads(checked["stdout"])["consistent"] is True, checked["stdout"][:2000]
+    result["doctor_dry_run"] = summarise([checked])
+    stored = run_timed([sys.executable, str(Path(__file__).resolve()), "--store-one", str(root)])
+    result["store_one"] = summarise([stored]) | {"store_s": json.loads(stored["stdout"])["store_s"]}
+    return result
+
+
+def summarise(runs: list[dict]) -> dict:
+    return {
+        "median_s": statistics.median(r["wall_s"] for r in runs),
+        "runs_s": [round(r["wall_s"], 4) for r in runs],
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+    }
+
+
+def targets(results: list[dict]) -> list[dict]:
+    checks = []
+    by_size = {r["images"]: r for r in results}
+    if 100000 in by_size:
+        value = by_size[100000]["list_json"]["median_s"]
+        checks.append({"target": "list --json of 100,000 images (s)", "value": value, "limit": TARGETS["list_json_100k_s"]})
+    for smaller, larger in zip(results, results[1:]):
+        for command in ("list_json", "doctor_dry_run"):
+            per_small = smaller[command]["median_s"] / smaller["images"]
+            per_large = larger[command]["median_s"] / larger["images"]
+            checks.append({
+                "target": f"{command} per image, {larger['images']} vs {smaller['images']} (x of linear)",
+                "value": per_large / per_small, "limit": TARGETS["growth_vs_linear"],
+            })
+    for r in results:
+        checks.append({"target": f"list --json peak memory at {r['images']} (MB)", "value": r["list_json"]["peak_rss_mb"], "limit": TARGETS["peak_rss_mb"]})
+    for check in checks:
+        check["met"] = check["value"] <= check["limit"]
+    return checks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000,100000", help="Catalogue sizes, ascending (default %(default)s).")
+    parser.add_argument("--folder", type=Path, help="Output folder to grow (kept); default: a temporary one.")
+    parser.add_argument("--repeats", type=int, default=3, help="Runs of list and show per size (median).")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="Where to save the results JSON.")
+    parser.add_argument("--store-one", metavar="DIR", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.store_one:
+        return store_one(args.store_one)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if sizes != sorted(sizes) or sizes[0] < 1:
+        parser.error("--sizes must be positive and ascending")
+    temporary = None if args.folder else tempfile.TemporaryDirectory(prefix="catalogue-bench-")
+    root = args.folder or Path(temporary.name) / "out"
+    root.mkdir(parents=True, exist_ok=True)
+    record_path, png_path = template_paths(root)
+    if not record_path.exists():
+        with tempfile.TemporaryDirectory(prefix="catalogue-bench-template-") as folder:
+            record, png = template(Path(folder))
+        record_path.write_text(json.dumps(record))
+        png_path.write_bytes(png)
+    record, png = load_template(root)
+    results = []
+    for size in sizes:
+        grower = Grower(root, record, png)
+        print(f"growing {root} to {size} images (from {grower.count})", file=sys.stderr, flush=True)
+        began, before = time.perf_counter(), grower.count
+        grower.grow_to(size)
+        grower.close()
+        build = time.perf_counter() - began
+        added, size = grower.count - before, grower.count
+        print(f"measuring at {size} images", file=sys.stderr, flush=True)
+        result = measure(root, size, args.repeats)
+        result["build"] = {"added": added, "seconds": build}
+        results.append(result)
+        print(
+            f"{size:>7} images: list --json {result['list_json']['median_s']:.3f} s ({result['list_json']['peak_rss_mb']:.0f} MB), "
+            f"filtered list {result['list_filtered']['median_s']:.3f} s, show {result['show']['median_s']:.3f} s, "
+            f"doctor --dry-run {result['doctor_dry_run']['median_s']:.2f} s, store one more {result['store_one']['store_s']:.3f} s "
+            f"(process {result['store_one']['median_s']:.2f} s)",
+            flush=True,
+        )
+        # The extra image stored by the measurement stays: the next size grows from there.
+    checks = targets(results)
+    for check in checks:
+        print(f"{'met' if check['met'] else 'MISSED'}: {check['target']}: {check['value']:.3f} (limit {check['limit']})")
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = args.out / f"{stamp}-catalogue.json"
+    data = {
+        "machine": {"cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version()},
+        "renditions": RENDITIONS, "formats": FORMATS, "results": results, "targets": checks,
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"results: {path}")
+    if temporary:
+        temporary.cleanup()
+
+
+if __name__ == "__main__":
+    main()
