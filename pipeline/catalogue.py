@@ -313,6 +313,12 @@ class Catalogue:
             raise InputError(f"cannot open catalogue {path}: {exc}") from None
         try:
             db.row_factory = sqlite3.Row
+            version = _schema_version(db)
+            if version is not None and version > SCHEMA_VERSION:  # before anything is written to it
+                raise CatalogueTooNew(
+                    f"catalogue {path} has schema {version}, newer than the {SCHEMA_VERSION} this version of "
+                    "hero-pipeline knows; upgrade hero-pipeline to use it (the catalogue was left as it is)"
+                )
             db.execute("PRAGMA foreign_keys = ON")
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
@@ -321,14 +327,8 @@ class Catalogue:
             check = db.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise sqlite3.DatabaseError(f"integrity check: {check}")
-            version = _schema_version(db)
             if version is None:
                 _create(db)
-            elif version > SCHEMA_VERSION:
-                raise CatalogueTooNew(
-                    f"catalogue {path} has schema {version}, newer than the {SCHEMA_VERSION} this version of "
-                    "hero-pipeline knows; upgrade hero-pipeline to use it (the catalogue was left as it is)"
-                )
             elif version < SCHEMA_VERSION:
                 _migrate(db, path, version, log)
         except sqlite3.OperationalError as exc:
