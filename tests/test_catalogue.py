@@ -293,3 +293,140 @@ def test_flagged_images_are_catalogued_in_quarantine(cli, tmp_path):
     assert run_json(cli, "doctor", "--out", out)["consistent"] is True
     [rebuilt] = run_json(cli, "list", "--out", out)
     assert rebuilt["path"] == entry["path"] and rebuilt["status"] == "flagged" and rebuilt["renditions"] == []
+
+
+# -- list at scale: filters in SQL, paging, JSON Lines, bad values --------------------------------------------
+
+
+def synthetic(out: Path, count: int) -> None:
+    """`count` catalogue entries made through the library (no files: list reads only the catalogue)."""
+    from pipeline.catalogue import Catalogue, ImageEntry, RenditionEntry
+
+    with Catalogue.open(out) as catalogue:
+        run = catalogue.start_run("test", {})
+        for i in range(count):
+            record = {
+                "prompt": f"A {'Lighthouse' if i % 3 == 0 else 'harbour'} at dawn, 100% calm_{i}",
+                "title": f"Storm over the coast {i}" if i % 4 == 0 else None,
+                "seed": i,
+                "created": f"2026-0{1 + i % 3}-{10 + i % 10}T12:00:00+00:00",
+                "options": {"model": ("tiny", "sdxl")[i % 2]},
+            }
+            catalogue.add_image(run, ImageEntry(
+                path=f"img-{i}.png", record_path=f"img-{i}.json", sha256="0" * 64, record_sha256="1" * 64, record=record,
+                status=("ok", "flagged", "modified")[i % 3 // 2 if i % 5 else 2],
+                renditions=[RenditionEntry(name, "webp", f"img-{i}.{name}.webp", 64, 36, "2" * 64, False, 1.0) for name in ("hero", "thumb")[: i % 3]],
+            ))
+
+
+@pytest.fixture
+def many(tmp_path):
+    out = tmp_path / "many"
+    out.mkdir()
+    synthetic(out, 30)
+    return out
+
+
+def ids(cli, out, *args):
+    return [e["id"] for e in run_json(cli, "list", "--out", out, *args)]
+
+
+def test_list_filters_run_in_sql_and_combine(cli, many):
+    everything = run_json(cli, "list", "--out", many)
+    assert [e["id"] for e in everything] == list(range(1, 31))
+    assert [len(e["renditions"]) for e in everything[:4]] == [0, 1, 2, 0]
+    assert everything[2]["renditions"][1] == {
+        "name": "thumb", "format": "webp", "path": str(many / "img-2.thumb.webp"), "width": 64, "height": 36, "upscaled": False, "scale": 1.0,
+    }
+    by = {e["id"]: e for e in everything}
+    for status in ("ok", "flagged", "modified"):
+        assert ids(cli, many, "--status", status) == [i for i, e in by.items() if e["status"] == status] != []
+    assert ids(cli, many, "--model", "sdxl") == [i for i, e in by.items() if e["model"] == "sdxl"]
+    assert ids(cli, many, "--model", "no-such-model") == []
+    assert ids(cli, many, "--since", "2026-03-01") == [i for i, e in by.items() if e["created"] >= "2026-03"]
+    assert ids(cli, many, "--since", "2026-02-15", "--until", "2026-03-01") == [i for i, e in by.items() if "2026-02-15" <= e["created"] < "2026-03"]
+    # --search: prompt or title, any case, and % and _ are literal characters.
+    assert ids(cli, many, "--search", "lighthouse") == [i for i, e in by.items() if "Lighthouse" in e["prompt"]]
+    assert ids(cli, many, "--search", "STORM OVER") == [i for i, e in by.items() if e["title"]]
+    assert ids(cli, many, "--search", "100% calm_1") == [2] + list(range(11, 21))
+    assert ids(cli, many, "--search", "0%% calm") == [] and ids(cli, many, "--search", "calm_") == list(range(1, 31))
+    assert ids(cli, many, "--search", "calm__") == []
+    combined = ids(cli, many, "--model", "tiny", "--status", "ok", "--search", "harbour", "--since", "2026-02-01")
+    assert combined == [i for i, e in by.items() if e["model"] == "tiny" and e["status"] == "ok" and "harbour" in e["prompt"] and e["created"] >= "2026-02"] != []
+
+
+def test_list_pages_with_limit_and_offset_and_streams_json_lines(cli, many):
+    pages = [ids(cli, many, "--limit", "7", "--offset", str(offset)) for offset in range(0, 35, 7)]
+    assert [len(p) for p in pages] == [7, 7, 7, 7, 2, ][: len(pages)] and sum(pages, []) == list(range(1, 31))
+    assert ids(cli, many, "--status", "ok", "--limit", "2", "--offset", "1") == ids(cli, many, "--status", "ok")[1:3]
+    assert ids(cli, many, "--offset", "30") == []
+    lines = cli("list", "--out", many, "--jsonl", "--limit", "5")
+    assert lines.exit_code == 0
+    assert [json.loads(line) for line in lines.stdout.splitlines()] == run_json(cli, "list", "--out", many, "--limit", "5")
+    text = cli("list", "--out", many, "--limit", "3", "--offset", "9")
+    assert [line.split()[0] for line in text.stdout.splitlines()] == ["ID", "10", "11", "12"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--since", "last week"), "Error: Invalid value for '--since': 'last week' is not a date (YYYY-MM-DD) or ISO date-time"),
+        (("--until", "2026-13-01"), "Error: Invalid value for '--until': '2026-13-01' is not a date (YYYY-MM-DD) or ISO date-time"),
+        (("--limit", "0"), "Error: Invalid value for '--limit': 0 is not in the range x>=1."),
+        (("--offset", "-1"), "Error: Invalid value for '--offset': -1 is not in the range x>=0."),
+        (("--status", "okk"), "Error: Invalid value for '--status': 'okk' is not one of 'ok', 'flagged', 'modified'."),
+        (("--json", "--jsonl"), "Error: give --json or --jsonl, not both"),
+    ],
+)
+def test_list_refuses_bad_values_with_one_error_line(cli, many, args, message):
+    result = cli("list", "--out", many, *args)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert [line for line in result.stderr.splitlines() if line.startswith("Error")] == [message]
+    assert "Traceback" not in result.stderr
+
+
+def test_list_takes_a_constant_number_of_queries(tmp_path):
+    from pipeline.catalogue import Catalogue, ImageQuery
+
+    counts = {}
+    for size in (10, 40):
+        out = tmp_path / str(size)
+        out.mkdir()
+        synthetic(out, size)
+        with Catalogue.open(out, create=False) as catalogue:
+            statements = []
+            catalogue.db.set_trace_callback(statements.append)
+            entries = list(catalogue.entries(ImageQuery()))
+            paged = list(catalogue.entries(ImageQuery(status="ok", limit=2)))
+            plan = catalogue.db.execute("EXPLAIN QUERY PLAN SELECT * FROM renditions WHERE image_id = 1").fetchall()
+        assert len(entries) == size and len(paged) == 2
+        counts[size] = len(statements)
+        assert "renditions_image" in " ".join(row[3] for row in plan)
+    assert counts[10] == counts[40] == 2
+
+
+def test_list_table_fits_and_pages_on_a_terminal(many, tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from conftest import subprocess_env
+
+    main, child = pty.openpty()
+    env = subprocess_env(COLUMNS="60", LINES="10", PAGER="cat", TERM="dumb")
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "list", "--out", str(many)], stdin=child, stdout=child, stderr=child, env=env)
+    os.close(child)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert proc.wait(timeout=60) == 0
+    lines = [line for line in output.decode().replace("\r", "").split("\n") if line.strip()]
+    assert lines[0].startswith("ID  STATUS") and len(lines) == 31
+    assert max(len(line) for line in lines) <= 60 and lines[1].endswith("…")

@@ -114,16 +114,18 @@ def _table(entries, max_id: int, width: int | None):
     model, renditions, then title or prompt, cut to fit `width` columns (a terminal's; None: not cut)."""
     id_width = max(2, len(str(max_id)))
     head = f"{'ID':>{id_width}}  {'STATUS':<8}  {'CREATED (UTC)':<16}  {'SEED':>10}  {'MODEL':<12}  {'REND':>4}  "
-    yield (head + "TITLE OR PROMPT")[:width]
-    rest = max(20, width - len(head)) if width else None
+    yield _fit(head + "TITLE OR PROMPT", width)
     for e in entries:
         text = " ".join((e["title"] or e["prompt"]).split())
-        if rest and len(text) > rest:
-            text = text[: rest - 1] + "…"
         model = e["model"] or ""
         model = model if len(model) <= 12 else model[:11] + "…"
         created = e["created"][:16].replace("T", " ")
-        yield f"\n{e['id']:>{id_width}}  {e['status']:<8}  {created:<16}  {e['seed']:>10}  {model:<12}  {len(e['renditions']):>4}  {text}"
+        line = f"{e['id']:>{id_width}}  {e['status']:<8}  {created:<16}  {e['seed']:>10}  {model:<12}  {len(e['renditions']):>4}  {text}"
+        yield "\n" + _fit(line, width)
+
+
+def _fit(line: str, width: int | None) -> str:
+    return line if width is None or len(line) <= width else line[: width - 1] + "…"
 
 
 @click.command("show")
