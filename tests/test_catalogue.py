@@ -405,7 +405,8 @@ def test_list_takes_a_constant_number_of_queries(tmp_path):
     assert counts[10] == counts[40] == 2
 
 
-def test_list_table_fits_and_pages_on_a_terminal(many, tmp_path):
+def on_a_terminal(*args, **env) -> tuple[int, str]:
+    """Run `pipeline ARGS` with stdin, stdout and stderr on a pseudo-terminal; exit code and what it showed."""
     import os
     import pty
     import subprocess
@@ -414,8 +415,8 @@ def test_list_table_fits_and_pages_on_a_terminal(many, tmp_path):
     from conftest import subprocess_env
 
     main, child = pty.openpty()
-    env = subprocess_env(COLUMNS="60", LINES="10", PAGER="cat", TERM="dumb")
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "list", "--out", str(many)], stdin=child, stdout=child, stderr=child, env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", *map(str, args)], stdin=child, stdout=child, stderr=child,
+                            env=subprocess_env(**env))
     os.close(child)
     output = b""
     while True:
@@ -426,7 +427,21 @@ def test_list_table_fits_and_pages_on_a_terminal(many, tmp_path):
         if not chunk:
             break
         output += chunk
-    assert proc.wait(timeout=60) == 0
-    lines = [line for line in output.decode().replace("\r", "").split("\n") if line.strip()]
+    os.close(main)
+    return proc.wait(timeout=60), output.decode().replace("\r", "")
+
+
+def test_list_table_fits_and_pages_on_a_terminal(many):
+    code, output = on_a_terminal("list", "--out", many, COLUMNS="60", LINES="10", PAGER="cat", TERM="dumb")
+    assert code == 0
+    lines = [line for line in output.split("\n") if line.strip()]
     assert lines[0].startswith("ID  STATUS") and len(lines) == 31
     assert max(len(line) for line in lines) <= 60 and lines[1].endswith("…")
+
+
+def test_doctor_shows_progress_on_a_terminal_only(cli, many):
+    code, output = on_a_terminal("doctor", "--dry-run", "--out", many, COLUMNS="100")
+    assert code == 1 and "checking images" in output and "30/30" in output
+    assert output.rstrip().endswith("NOT consistent")
+    piped = cli("doctor", "--dry-run", "--out", many)
+    assert piped.exit_code == 1 and "checking images" not in piped.stderr + piped.stdout

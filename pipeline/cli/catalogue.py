@@ -193,7 +193,8 @@ def doctor(ctx, out_dir, as_json, dry_run):
     """Find and repair mismatches between the catalogue and the files of an output folder."""
     from pipeline.doctor import doctor as run
 
-    report = run(out_dir, repair=not dry_run)
+    with _doctor_progress() as progress:
+        report = run(out_dir, repair=not dry_run, progress=progress)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
@@ -206,3 +207,27 @@ def doctor(ctx, out_dir, as_json, dry_run):
         click.echo("consistent" if report.consistent else "NOT consistent")
     if not report.consistent:
         ctx.exit(1)
+
+
+class _doctor_progress:
+    """A bar on stderr while doctor checks the catalogued images, when stderr is a terminal; else nothing."""
+
+    def __enter__(self):
+        self.bar = None
+        if not sys.stderr.isatty():
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("checking images"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=Console(file=sys.stderr), transient=True,
+        )
+        self.bar.start()
+        self.task = self.bar.add_task("check", total=None)
+        return lambda done, total: self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
