@@ -173,7 +173,7 @@ def measure(root: Path, size: int, repeats: int) -> dict:
     result: dict = {"images": size}
     listed = [run_timed(pipeline("list", "--json", "--out", str(root))) for _ in range(repeats)]
     text = listed[0]["stdout"]
-    count = len(json.loads(text)) if size <= 20000 else text.count('{"id": ')
+    count = len(json.loads(text)) if size <= 20000 else text.count('{"id":')
     assert count == size, f"list --json gave {count} entries, not {size}"
     result["list_json"] = summarise(listed) | {"bytes": len(text)}
     filtered = [

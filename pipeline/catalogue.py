@@ -149,6 +149,18 @@ _LIST_COLUMNS = (
 )
 
 
+_ENTRY_JSON = """json_object(
+    'id', i.id, 'path', ?1 || i.path, 'record', ?1 || i.record_path, 'prompt', i.prompt, 'title', i.title,
+    'article', i.article, 'seed', i.seed, 'model', i.model, 'style', i.style, 'size', json_array(i.width, i.height),
+    'status', i.status, 'created', i.created, 'run', i.run_id, 'sha256', i.sha256,
+    'renditions', (SELECT json_group_array(json_object(
+        'name', r.name, 'format', r.format, 'path', ?1 || r.path, 'width', r.width, 'height', r.height,
+        'upscaled', json(CASE WHEN r.upscaled THEN 'true' ELSE 'false' END), 'scale', r.scale))
+        FROM renditions AS r WHERE r.image_id = i.id))"""
+"""One image as `list` gives it, in JSON built by SQLite; ?1 is what turns a stored path into one under the folder.
+Renditions come in the order of the index `renditions_image` (image_id, id): the order they were stored."""
+
+
 @dataclass(frozen=True)
 class ImageQuery:
     """Which images to list: every field narrows the choice; all run in SQL. Dates are UTC ISO 8601 text."""
@@ -217,6 +229,23 @@ class CatalogueCorrupt(InputError):
 
 class CatalogueTooNew(InputError):
     """The catalogue was written by a newer version of hero-pipeline, with a schema this one does not know."""
+
+
+def _check_size(path: Path) -> None:
+    """A file shorter than the page count in its SQLite header says (valid when its change counters agree)."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+        size = path.stat().st_size
+    except OSError:
+        return
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        return  # empty (new) or not SQLite at all: reading it says so
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if header[24:28] == header[92:96] and size < pages * page_size:
+        raise sqlite3.DatabaseError(f"the file holds {size} bytes but its header counts {pages * page_size}: truncated")
 
 
 def _schema_version(db: sqlite3.Connection) -> int | None:
@@ -299,10 +328,13 @@ class Catalogue:
     # -- opening -------------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, root: Path, *, create: bool = True, log=_note) -> "Catalogue":
+    def open(cls, root: Path, *, create: bool = True, verify: bool = False, log=_note) -> "Catalogue":
         """Open (or create) the catalogue in `root`, upgrading an older schema first (noted through `log`).
 
         InputError when it is missing (create=False), corrupt, or of a newer schema than this version knows.
+        `verify` reads the whole file (SQLite's quick_check, time in proportion to its size: for doctor);
+        otherwise only what costs nothing is checked up front (header and size), and damage met while
+        reading is reported as corruption then.
         """
         path = catalogue_path(root)
         if not create and not path.exists():
@@ -324,9 +356,12 @@ class Catalogue:
             if mode.lower() != "wal":
                 raise sqlite3.DatabaseError(f"journal mode is {mode}, not wal")
             db.execute("PRAGMA synchronous = FULL")
-            check = db.execute("PRAGMA quick_check").fetchone()[0]
-            if check != "ok":
-                raise sqlite3.DatabaseError(f"integrity check: {check}")
+            if verify:
+                check = db.execute("PRAGMA quick_check").fetchone()[0]
+                if check != "ok":
+                    raise sqlite3.DatabaseError(f"integrity check: {check}")
+            else:
+                _check_size(path)
             if version is None:
                 _create(db)
             elif version < SCHEMA_VERSION:
@@ -368,7 +403,7 @@ class Catalogue:
             self.db.execute("UPDATE runs SET status = ?, finished = ? WHERE id = ?", (status, now(), run_id))
 
     def runs(self) -> list[dict]:
-        return [dict(row) for row in self.db.execute("SELECT * FROM runs ORDER BY id")]
+        return [dict(row) for row in self._read("SELECT * FROM runs ORDER BY id")]
 
     # -- images --------------------------------------------------------------------------------------
 
@@ -450,45 +485,23 @@ class Catalogue:
         with _transaction(self.db):
             self.db.execute("DELETE FROM renditions WHERE id = ?", (rendition_id,))
 
-    def images(self, query: ImageQuery | None = None) -> Iterator[sqlite3.Row]:
-        """Image rows (without the stored record) matching `query`, oldest first, streamed in one query."""
-        where, args = (query or ImageQuery()).where()
-        return self.db.execute(f"SELECT {_LIST_COLUMNS} FROM images{where} ORDER BY id{_page(query, args)}", args)
+    def entries_json(self, query: ImageQuery | None = None) -> Iterator[str]:
+        """Images as `list` shows them, each as one line of JSON text, oldest first: one query, constant memory.
 
-    def entries(self, query: ImageQuery | None = None) -> Iterator[dict]:
-        """Images as `list` shows them (renditions included), oldest first, in one query and constant memory.
-
-        The matching images are joined with their renditions (index `renditions_image`) in id order, so
-        the rows of one image arrive together and each entry is yielded as soon as it is complete.
+        SQLite builds each entry's JSON itself (JSON1), renditions included through a subquery on the
+        index `renditions_image`, so rows stream out as fast as they are read.
         """
         where, args = (query or ImageQuery()).where()
-        sql = (
-            f"SELECT i.*, r.name AS r_name, r.format AS r_format, r.path AS r_path, r.width AS r_width,"
-            f" r.height AS r_height, r.upscaled AS r_upscaled, r.scale AS r_scale"
-            f" FROM (SELECT {_LIST_COLUMNS} FROM images{where} ORDER BY id{_page(query, args)}) AS i"
-            " LEFT JOIN renditions AS r ON r.image_id = i.id ORDER BY i.id, r.id"
-        )
-        prefix = self._prefix()
-        entry = None
-        for row in self.db.execute(sql, args):
-            if entry is None or entry["id"] != row["id"]:
-                if entry is not None:
-                    yield entry
-                entry = self._entry(row, prefix)
-            if row["r_path"] is not None:
-                entry["renditions"].append(
-                    {
-                        "name": row["r_name"],
-                        "format": row["r_format"],
-                        "path": prefix + row["r_path"],
-                        "width": row["r_width"],
-                        "height": row["r_height"],
-                        "upscaled": bool(row["r_upscaled"]),
-                        "scale": row["r_scale"],
-                    }
-                )
-        if entry is not None:
-            yield entry
+        sql = f"SELECT {_ENTRY_JSON} FROM images AS i{where} ORDER BY i.id{_page(query, args)}"
+        try:
+            for (text,) in self.db.execute(sql, [self._prefix(), *args]):
+                yield text
+        except sqlite3.DatabaseError as exc:
+            raise self._read_error(exc) from None
+
+    def entries(self, query: ImageQuery | None = None) -> Iterator[dict]:
+        """`entries_json`, parsed."""
+        return map(json.loads, self.entries_json(query))
 
     def walk(self, chunk: int = 2000) -> Iterator[tuple[sqlite3.Row, list[sqlite3.Row]]]:
         """Every image row (without the record) with its renditions, in id order: one pass, `chunk` images a query.
@@ -497,13 +510,13 @@ class Catalogue:
         """
         last = 0
         while True:
-            rows = self.db.execute(
+            rows = self._read(
                 f"SELECT {_LIST_COLUMNS}, record_sha256 FROM images WHERE id > ? ORDER BY id LIMIT ?", (last, chunk)
-            ).fetchall()
+            )
             if not rows:
                 return
             renditions: dict[int, list[sqlite3.Row]] = {}
-            for rendition in self.db.execute(
+            for rendition in self._read(
                 "SELECT * FROM renditions WHERE image_id > ? AND image_id <= ? ORDER BY image_id, id",
                 (last, rows[-1]["id"]),
             ):
@@ -513,36 +526,35 @@ class Catalogue:
             last = rows[-1]["id"]
 
     def count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM images").fetchone()[0]
+        return self._read("SELECT count(*) FROM images")[0][0]
 
     def max_id(self) -> int:
-        return self.db.execute("SELECT coalesce(max(id), 0) FROM images").fetchone()[0]
+        return self._read("SELECT coalesce(max(id), 0) FROM images")[0][0]
 
     def image(self, image_id: int) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
+        return next(iter(self._read("SELECT * FROM images WHERE id = ?", (image_id,))), None)
 
     def find(self, relative: str) -> sqlite3.Row | None:
         """The image whose master, record or one of whose renditions is at `relative` (to the output folder)."""
-        row = self.db.execute(
-            "SELECT * FROM images WHERE path = ? OR record_path = ?", (relative, relative)
-        ).fetchone()
-        if row is None:
-            row = self.db.execute(
+        rows = self._read("SELECT * FROM images WHERE path = ? OR record_path = ?", (relative, relative))
+        if not rows:
+            rows = self._read(
                 "SELECT images.* FROM images JOIN renditions ON renditions.image_id = images.id WHERE renditions.path = ?",
                 (relative,),
-            ).fetchone()
+            )
+        row = rows[0] if rows else None
         return row
 
     def renditions(self, image_id: int | None = None) -> list[sqlite3.Row]:
         if image_id is None:
-            return list(self.db.execute("SELECT * FROM renditions ORDER BY id"))
-        return list(self.db.execute("SELECT * FROM renditions WHERE image_id = ? ORDER BY id", (image_id,)))
+            return self._read("SELECT * FROM renditions ORDER BY id")
+        return self._read("SELECT * FROM renditions WHERE image_id = ? ORDER BY id", (image_id,))
 
     def checks(self, image_id: int) -> list[sqlite3.Row]:
-        return list(self.db.execute("SELECT * FROM checks WHERE image_id = ? ORDER BY id", (image_id,)))
+        return self._read("SELECT * FROM checks WHERE image_id = ? ORDER BY id", (image_id,))
 
     def statuses(self, image_id: int) -> list[sqlite3.Row]:
-        return list(self.db.execute("SELECT * FROM statuses WHERE image_id = ? ORDER BY id", (image_id,)))
+        return self._read("SELECT * FROM statuses WHERE image_id = ? ORDER BY id", (image_id,))
 
     def resolve(self, id_or_path: str) -> sqlite3.Row:
         """The image named by a catalogue id, or by the path of its master, record or a rendition."""
@@ -564,33 +576,29 @@ class Catalogue:
         except (ValueError, OSError):
             return path.as_posix() if not path.is_absolute() and not path.exists() else str(path)
 
+    def _read(self, sql: str, args=()) -> list[sqlite3.Row]:
+        """The rows of one query, read whole; damage met while reading is reported as `_read_error` says."""
+        try:
+            return self.db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._read_error(exc) from None
+
+    def _read_error(self, exc: sqlite3.DatabaseError) -> PipelineError:
+        """A failed read as the user should see it: a corrupt file (run doctor), or the error it is."""
+        if isinstance(exc, sqlite3.OperationalError):
+            return PipelineError(f"cannot read catalogue {self.path}: {exc}")
+        return CatalogueCorrupt(
+            f"catalogue {self.path} is corrupt ({exc}); run `pipeline doctor --out {self.root}` to set it aside and rebuild it"
+        )
+
     def _prefix(self) -> str:
         """What turns a stored relative path into one under the output folder (as `root / path` would)."""
         return str(self.root / "x")[:-1]
 
-    @staticmethod
-    def _entry(row: sqlite3.Row, prefix: str) -> dict:
-        return {
-            "id": row["id"],
-            "path": prefix + row["path"],
-            "record": prefix + row["record_path"],
-            "prompt": row["prompt"],
-            "title": row["title"],
-            "article": row["article"],
-            "seed": row["seed"],
-            "model": row["model"],
-            "style": row["style"],
-            "size": [row["width"], row["height"]],
-            "status": row["status"],
-            "created": row["created"],
-            "run": row["run_id"],
-            "sha256": row["sha256"],
-            "renditions": [],
-        }
-
     def describe(self, row: sqlite3.Row) -> dict:
         """An image as `show` gives it: the `list` entry, rendition hashes, checks, statuses and the whole record."""
-        entry = self._entry(row, self._prefix())
+        [(text,)] = self._read(f"SELECT {_ENTRY_JSON} FROM images AS i WHERE i.id = ?", (self._prefix(), row["id"]))
+        entry = json.loads(text)
         entry["renditions"] = [
             {
                 "name": r["name"],
@@ -615,7 +623,7 @@ class Catalogue:
         return entry
 
     def indexed_record_paths(self) -> set[str]:
-        return {row[0] for row in self.db.execute("SELECT record_path FROM images")}
+        return {row[0] for row in self._read("SELECT record_path FROM images")}
 
 
 class _transaction:

@@ -77,7 +77,7 @@ def _open(root: Path, report: DoctorReport) -> Catalogue | None:
         report.add("no catalogue", CATALOGUE_NAME, "created it from the records")
         return Catalogue.open(root)
     try:
-        return Catalogue.open(root, create=False)
+        return Catalogue.open(root, create=False, verify=True)
     except CatalogueCorrupt:
         if not report.repair:
             report.add("corrupt catalogue", CATALOGUE_NAME, "would set it aside and rebuild it from the records")

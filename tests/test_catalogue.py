@@ -130,7 +130,7 @@ def test_doctor_repairs_missing_files_changed_files_and_a_lost_catalogue(cli, fo
     assert sorted(e["seed"] for e in run_json(cli, "list", "--out", out)) == [4, 8]
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "garbled"])
 def test_corrupt_catalogue_is_refused_then_set_aside_and_rebuilt_by_doctor(cli, folder, damage):
     out, first, second = folder
     db = sqlite3.connect(out / "catalogue.sqlite")
@@ -140,7 +140,12 @@ def test_corrupt_catalogue_is_refused_then_set_aside_and_rebuilt_by_doctor(cli, 
     for name in ("catalogue.sqlite-wal", "catalogue.sqlite-shm"):
         (out / name).unlink(missing_ok=True)
     whole = (out / "catalogue.sqlite").read_bytes()
-    garbage = b"this is not a database" * 100 if damage == "garbage" else whole[: len(whole) // 2]
+    if damage == "garbage":
+        garbage = b"this is not a database" * 100
+    elif damage == "truncated":
+        garbage = whole[: len(whole) // 2]
+    else:  # same size, every page after the first overwritten: only reading the tables finds it
+        garbage = whole[:4096] + bytes(range(256)) * ((len(whole) - 4096) // 256)
     (out / "catalogue.sqlite").write_bytes(garbage)
     images_before = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix in (".png", ".json", ".webp")}
     for args in (("list",), ("show", "1"), ("reproduce", "1")):

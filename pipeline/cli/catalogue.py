@@ -73,15 +73,14 @@ def list_images(status, model, since, until, search, article, run, limit, offset
             click.echo(f"no catalogue in {out_dir} (nothing generated there yet)", err=True)
         return
     with _open(out_dir) as catalogue:
-        entries = catalogue.entries(query)
         if as_json:
-            _write(_json_array(entries))
+            _write(_json_array(catalogue.entries_json(query)))
         elif as_jsonl:
-            _write(json.dumps(entry, ensure_ascii=False) + "\n" for entry in entries)
+            _write(text + "\n" for text in catalogue.entries_json(query))
         elif sys.stdout.isatty():
-            click.echo_via_pager(_table(entries, catalogue.max_id(), shutil.get_terminal_size().columns))
+            click.echo_via_pager(_table(catalogue.entries(query), catalogue.max_id(), shutil.get_terminal_size().columns))
         else:
-            _write(_table(entries, catalogue.max_id(), None))
+            _write(_table(catalogue.entries(query), catalogue.max_id(), None))
             click.echo()
 
 
@@ -100,12 +99,12 @@ def _write(chunks) -> None:
     out.flush()
 
 
-def _json_array(entries):
+def _json_array(texts):
     yield "["
     separator = ""
-    for entry in entries:
-        yield separator + json.dumps(entry, ensure_ascii=False)
-        separator = ", "
+    for text in texts:
+        yield separator + text
+        separator = ",\n"
     yield "]\n"
 
 
