@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import socket
@@ -177,11 +178,13 @@ class ImageQuery:
 
     def __post_init__(self):
         if self.status is not None and self.status not in IMAGE_STATUSES:
-            raise InputError(f"unknown status {self.status!r}; choose from {', '.join(IMAGE_STATUSES)}")
+            near = difflib.get_close_matches(self.status, IMAGE_STATUSES, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise InputError(f"unknown status {self.status!r}{hint}; choose from {', '.join(IMAGE_STATUSES)}")
         if self.limit is not None and self.limit < 1:
-            raise InputError(f"`limit` has to be at least 1 but is {self.limit}")
+            raise InputError(f"the limit has to be at least 1 but is {self.limit}")
         if self.offset < 0:
-            raise InputError(f"`offset` has to be at least 0 but is {self.offset}")
+            raise InputError(f"the offset has to be at least 0 but is {self.offset}")
 
     def where(self) -> tuple[str, list]:
         """The WHERE clause (with a leading space, or empty) and its arguments."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from pipeline.catalogue import IMAGE_STATUSES
+from pipeline.errors import InputError
 
 OUT_OPTION = click.option(
     "--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True,
@@ -37,22 +38,22 @@ def _moment(ctx, param, value: str | None) -> str | None:
             return date.fromisoformat(value.strip()).isoformat()
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO date-time") from None
+        raise InputError(f"--{param.name} {value!r} is not a date (YYYY-MM-DD) or ISO date-time") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 @click.command("list")
-@click.option("--status", type=click.Choice(IMAGE_STATUSES), help="Only images with this status.")
+@click.option("--status", metavar="STATUS", help=f"Only images with this status: {', '.join(IMAGE_STATUSES)}.")
 @click.option("--model", help="Only images made with this model (as given to generate: alias, hub id or path).")
 @click.option("--since", callback=_moment, help="Only images created at or after this date (YYYY-MM-DD) or time.")
 @click.option("--until", callback=_moment, help="Only images created before this date or time.")
 @click.option("--search", metavar="TEXT", help="Only images whose prompt or title contains TEXT (any case).")
 @click.option("--article", help="Only images whose article file or title contains this text.")
 @click.option("--run", type=int, help="Only images of this run id.")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many images.")
-@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many images first.")
+@click.option("--limit", type=int, help="At most this many images (at least 1).")
+@click.option("--offset", type=int, default=0, help="Skip this many images first.")
 @OUT_OPTION
 @JSON_OPTION
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object a line (JSON Lines) on stdout.")
