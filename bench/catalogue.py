@@ -132,8 +132,9 @@ class Grower:
                 self.count = catalogue.count()
         self.Image = Image
 
-    def add(self) -> float:
-        i = self.count
+    def add(self, i: int | None = None) -> float:
+        """Store image number `i` (default: the next after those there)."""
+        i = self.count if i is None else i
         rng = random.Random(i)
         image = self.Image.frombytes(self.mode, self.size, rng.randbytes(self.size[0] * self.size[1] * len(self.mode)))
         headline = HEADLINES[i % len(HEADLINES)]
@@ -156,7 +157,19 @@ class Grower:
         self.count += 1
         return time.perf_counter() - began
 
-    def grow_to(self, size: int) -> None:
+    def grow_to(self, size: int, jobs: int = 1) -> None:
+        """Store images until there are `size`, in `jobs` processes at once (concurrent writers, as in a batch)."""
+        if jobs > 1 and size - self.count > jobs:
+            start = self.count
+            children = [
+                subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--grow", str(self.root),
+                                  f"{start + k}:{size}:{jobs}"], env=child_env(), cwd=REPO)
+                for k in range(jobs)
+            ]
+            if any(child.wait() != 0 for child in children):
+                raise SystemExit("a process growing the folder failed")
+            self.count = size
+            return
         began, start = time.perf_counter(), self.count
         while self.count < size:
             self.add()
@@ -177,6 +190,19 @@ def store_one(root: str) -> None:
     grower.add()
     grower.close()
     print(json.dumps({"store_s": time.perf_counter() - began}))
+
+
+def grow_part(root: str, numbers: str) -> None:
+    """Child process: store images number START, START+STEP, ... below STOP (`START:STOP:STEP`)."""
+    folder = Path(root)
+    record, png = load_template(folder)
+    grower = Grower(folder, record, png)
+    start, stop, step = map(int, numbers.split(":"))
+    for i in range(start, stop, step):
+        grower.add(i)
+        if i % 5000 < step:
+            print(f"  image {i}", file=sys.stderr, flush=True)
+    grower.close()
 
 
 def template_paths(root: Path) -> tuple[Path, Path]:
@@ -252,10 +278,14 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, help="Output folder to grow (kept); default: a temporary one.")
     parser.add_argument("--repeats", type=int, default=3, help="Runs of list and show per size (median).")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="Where to save the results JSON.")
+    parser.add_argument("--jobs", type=int, default=1, help="Processes storing images at once while growing.")
     parser.add_argument("--store-one", metavar="DIR", help=argparse.SUPPRESS)
+    parser.add_argument("--grow", nargs=2, metavar=("DIR", "START:STOP:STEP"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.store_one:
         return store_one(args.store_one)
+    if args.grow:
+        return grow_part(*args.grow)
     sizes = [int(s) for s in args.sizes.split(",")]
     if sizes != sorted(sizes) or sizes[0] < 1:
         parser.error("--sizes must be positive and ascending")
@@ -274,7 +304,7 @@ def main() -> None:
         grower = Grower(root, record, png)
         print(f"growing {root} to {size} images (from {grower.count})", file=sys.stderr, flush=True)
         began, before = time.perf_counter(), grower.count
-        grower.grow_to(size)
+        grower.grow_to(size, args.jobs)
         grower.close()
         build = time.perf_counter() - began
         added, size = grower.count - before, grower.count
