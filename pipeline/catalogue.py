@@ -234,23 +234,6 @@ class CatalogueTooNew(InputError):
     """The catalogue was written by a newer version of hero-pipeline, with a schema this one does not know."""
 
 
-def _check_size(path: Path) -> None:
-    """A file shorter than the page count in its SQLite header says (valid when its change counters agree)."""
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(100)
-        size = path.stat().st_size
-    except OSError:
-        return
-    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
-        return  # empty (new) or not SQLite at all: reading it says so
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(header[28:32], "big")
-    if header[24:28] == header[92:96] and size < pages * page_size:
-        raise sqlite3.DatabaseError(f"the file holds {size} bytes but its header counts {pages * page_size}: truncated")
-
-
 def _schema_version(db: sqlite3.Connection) -> int | None:
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if "meta" not in tables:
@@ -336,8 +319,9 @@ class Catalogue:
 
         InputError when it is missing (create=False), corrupt, or of a newer schema than this version knows.
         `verify` reads the whole file (SQLite's quick_check, time in proportion to its size: for doctor);
-        otherwise only what costs nothing is checked up front (header and size), and damage met while
-        reading is reported as corruption then.
+        otherwise SQLite checks what it reads (a file shorter than its header says is refused at once),
+        and damage met while reading is reported as corruption then. The file is never opened other
+        than through SQLite: closing another descriptor of it would drop this process's SQLite locks.
         """
         path = catalogue_path(root)
         if not create and not path.exists():
@@ -363,8 +347,6 @@ class Catalogue:
                 check = db.execute("PRAGMA quick_check").fetchone()[0]
                 if check != "ok":
                     raise sqlite3.DatabaseError(f"integrity check: {check}")
-            else:
-                _check_size(path)
             if version is None:
                 _create(db)
             elif version < SCHEMA_VERSION:

@@ -454,3 +454,27 @@ def test_doctor_shows_progress_on_a_terminal_only(cli, many):
     assert output.rstrip().endswith("NOT consistent")
     piped = cli("doctor", "--dry-run", "--out", many)
     assert piped.exit_code == 1 and "checking images" not in piped.stderr + piped.stdout
+
+
+def test_opening_again_keeps_the_locks_other_connections_of_the_process_hold(tmp_path):
+    """A second open (and close) in a process must not drop the first connection's SQLite locks: else another
+    process, closing its own connection, takes itself for the last one and removes the WAL from under it."""
+    import subprocess
+    import sys
+
+    from conftest import subprocess_env
+    from pipeline.catalogue import Catalogue
+
+    out = tmp_path / "out"
+    out.mkdir()
+    synthetic(out, 2)
+    with Catalogue.open(out) as holder:
+        assert holder.count() == 2
+        Catalogue.open(out, create=False).close()
+        other = "from pathlib import Path; from pipeline.catalogue import Catalogue; Catalogue.open(Path(%r), create=False).close()"
+        subprocess.run([sys.executable, "-c", other % str(out)], check=True, env=subprocess_env())
+        assert (out / "catalogue.sqlite-wal").exists(), "another process removed the WAL of a connection still open"
+        holder.set_status(1, "modified", "test")
+    db = sqlite3.connect(out / "catalogue.sqlite")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
