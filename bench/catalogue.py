@@ -110,9 +110,16 @@ def template(folder: Path) -> tuple[dict, bytes]:
 
 
 class Grower:
-    """Stores images into a folder through `Store.save`, each one different, numbered from what is there."""
+    """Stores images into a folder, each one different, numbered from what is there.
 
-    def __init__(self, root: Path, record: dict, png: bytes):
+    `pool=0`: every image through `Store.save` (render, encode, write, catalogue). `pool=N`: renditions
+    and master PNG are rendered once for N pixel sets and reused; each image still gets its own record,
+    its own files written by `write_new_files` and its own catalogue transaction (`Catalogue.add_image`),
+    the two calls `store_image` ends with. Rendering is not what the catalogue benchmark measures, and
+    rendering every image would take hours at 100,000 on two cores.
+    """
+
+    def __init__(self, root: Path, record: dict, png: bytes, pool: int = 0):
         from PIL import Image
 
         from pipeline.catalogue import Catalogue
@@ -131,12 +138,58 @@ class Grower:
             with Catalogue.open(root, create=False) as catalogue:
                 self.count = catalogue.count()
         self.Image = Image
+        self.pool_size, self.pool, self.catalogue = pool, {}, None
+
+    def pixels(self, seed: int):
+        rng = random.Random(seed)
+        return self.Image.frombytes(self.mode, self.size, rng.randbytes(self.size[0] * self.size[1] * len(self.mode)))
+
+    def pooled(self, k: int, record: dict) -> tuple[dict, list, bytes]:
+        """Rendition files, what was rendered, and master PNG of pixel set `k` (made once)."""
+        if k not in self.pool:
+            from pipeline.publish import embedded_metadata, render_files
+            from pipeline.storage import png_bytes
+
+            image = self.pixels(10**9 + k)
+            files, rendered = render_files(image, record, self.publish)
+            parameters, _ = embedded_metadata(record)
+            self.pool[k] = (files, rendered, png_bytes(image, {"parameters": parameters}))
+        return self.pool[k]
+
+    def add_pooled(self, i: int, record: dict, flagged: bool) -> None:
+        import hashlib
+
+        from pipeline.catalogue import ImageEntry, RenditionEntry
+        from pipeline.storage import json_bytes, write_new_files
+        from pipeline.store import checks_from_record, open_catalogue
+
+        if self.catalogue is None:
+            self.catalogue = open_catalogue(self.root)
+            self.run_id = self.catalogue.start_run("bench", {"pool": self.pool_size})
+        record = {**record, "publishing": {**self.publish.to_dict(), "alt_text": record["prompt"]}}
+        files, rendered, png = self.pooled(i % self.pool_size, record)
+        if flagged:
+            files, rendered = {}, []
+        record["renditions"] = rendered
+        record["image_sha256"] = hashlib.sha256(png).hexdigest()
+        data = json_bytes(record)
+        folder = self.root / "quarantine" if flagged else self.root
+        folder.mkdir(exist_ok=True)
+        paths = write_new_files(folder, f"bench-{i}", {**files, ".png": png, ".json": data})
+        relative = self.catalogue.relative
+        self.catalogue.add_image(self.run_id, ImageEntry(
+            path=relative(paths[".png"]), record_path=relative(paths[".json"]), sha256=record["image_sha256"],
+            record_sha256=hashlib.sha256(data).hexdigest(), record=record, status="flagged" if flagged else "ok",
+            renditions=[
+                RenditionEntry(r["name"], r["format"], relative(paths[r["suffix"]]), r["width"], r["height"], r["sha256"], r["upscaled"], r["scale"])
+                for r in rendered
+            ],
+            checks=checks_from_record(record),
+        ))
 
     def add(self, i: int | None = None) -> float:
         """Store image number `i` (default: the next after those there)."""
         i = self.count if i is None else i
-        rng = random.Random(i)
-        image = self.Image.frombytes(self.mode, self.size, rng.randbytes(self.size[0] * self.size[1] * len(self.mode)))
         headline = HEADLINES[i % len(HEADLINES)]
         record = {
             **self.record,
@@ -150,10 +203,13 @@ class Grower:
         if flagged:
             record["image_checks"] = {"reasons": ["bench: flagged for review"], "flagged": True}
         began = time.perf_counter()
-        self.store.save(
-            image, record, f"bench-{i}", self.bare if flagged else self.publish,
-            folder=self.root / "quarantine" if flagged else None,
-        )
+        if self.pool_size:
+            self.add_pooled(i, record, flagged)
+        else:
+            self.store.save(
+                self.pixels(i), record, f"bench-{i}", self.bare if flagged else self.publish,
+                folder=self.root / "quarantine" if flagged else None,
+            )
         self.count += 1
         return time.perf_counter() - began
 
@@ -163,7 +219,7 @@ class Grower:
             start = self.count
             children = [
                 subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--grow", str(self.root),
-                                  f"{start + k}:{size}:{jobs}"], env=child_env(), cwd=REPO)
+                                  f"{start + k}:{size}:{jobs}", "--pool", str(self.pool_size)], env=child_env(), cwd=REPO)
                 for k in range(jobs)
             ]
             if any(child.wait() != 0 for child in children):
@@ -179,6 +235,10 @@ class Grower:
 
     def close(self) -> None:
         self.store.close()
+        if self.catalogue is not None:
+            self.catalogue.finish_run(self.run_id, "done")
+            self.catalogue.close()
+            self.catalogue = None
 
 
 def store_one(root: str) -> None:
@@ -192,11 +252,11 @@ def store_one(root: str) -> None:
     print(json.dumps({"store_s": time.perf_counter() - began}))
 
 
-def grow_part(root: str, numbers: str) -> None:
+def grow_part(root: str, numbers: str, pool: int) -> None:
     """Child process: store images number START, START+STEP, ... below STOP (`START:STOP:STEP`)."""
     folder = Path(root)
     record, png = load_template(folder)
-    grower = Grower(folder, record, png)
+    grower = Grower(folder, record, png, pool)
     start, stop, step = map(int, numbers.split(":"))
     for i in range(start, stop, step):
         grower.add(i)
@@ -279,13 +339,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="Runs of list and show per size (median).")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="Where to save the results JSON.")
     parser.add_argument("--jobs", type=int, default=1, help="Processes storing images at once while growing.")
+    parser.add_argument("--pool", type=int, default=16,
+                        help="Render renditions once for this many pixel sets and reuse them (0: every image through Store.save).")
     parser.add_argument("--store-one", metavar="DIR", help=argparse.SUPPRESS)
     parser.add_argument("--grow", nargs=2, metavar=("DIR", "START:STOP:STEP"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.store_one:
         return store_one(args.store_one)
     if args.grow:
-        return grow_part(*args.grow)
+        return grow_part(*args.grow, args.pool)
     sizes = [int(s) for s in args.sizes.split(",")]
     if sizes != sorted(sizes) or sizes[0] < 1:
         parser.error("--sizes must be positive and ascending")
@@ -301,7 +363,7 @@ def main() -> None:
     record, png = load_template(root)
     results = []
     for size in sizes:
-        grower = Grower(root, record, png)
+        grower = Grower(root, record, png, args.pool)
         print(f"growing {root} to {size} images (from {grower.count})", file=sys.stderr, flush=True)
         began, before = time.perf_counter(), grower.count
         grower.grow_to(size, args.jobs)
