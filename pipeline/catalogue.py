@@ -83,6 +83,15 @@ CREATE TABLE IF NOT EXISTS statuses (
 """
 
 
+def _renditions_json(image_id: str) -> str:
+    """SQL for the JSON array of one image's renditions (paths relative to the output folder), in stored order."""
+    return (
+        "(SELECT coalesce(json_group_array(json_object('name', r.name, 'format', r.format, 'path', r.path,"
+        " 'width', r.width, 'height', r.height, 'upscaled', json(CASE WHEN r.upscaled THEN 'true' ELSE 'false' END),"
+        f" 'scale', r.scale)), '[]') FROM (SELECT * FROM renditions WHERE image_id = {image_id} ORDER BY id) AS r)"
+    )
+
+
 @dataclass(frozen=True)
 class Migration:
     """One step from schema `version - 1` to `version`: statements run in one transaction with the new version."""
@@ -103,6 +112,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX images_status ON images(status, id)",
             "CREATE INDEX images_model ON images(model, id)",
             "CREATE INDEX images_run ON images(run_id, id)",
+        ),
+    ),
+    Migration(
+        3,
+        "each image's renditions also as JSON in its row, kept up to date by triggers, so list reads one table",
+        (
+            "ALTER TABLE images ADD COLUMN renditions_json TEXT NOT NULL DEFAULT '[]'",
+            "CREATE TRIGGER renditions_json_insert AFTER INSERT ON renditions BEGIN"
+            f" UPDATE images SET renditions_json = {_renditions_json('NEW.image_id')} WHERE id = NEW.image_id; END",
+            "CREATE TRIGGER renditions_json_update AFTER UPDATE ON renditions BEGIN"
+            f" UPDATE images SET renditions_json = {_renditions_json('OLD.image_id')} WHERE id = OLD.image_id;"
+            f" UPDATE images SET renditions_json = {_renditions_json('NEW.image_id')} WHERE id = NEW.image_id; END",
+            "CREATE TRIGGER renditions_json_delete AFTER DELETE ON renditions BEGIN"
+            f" UPDATE images SET renditions_json = {_renditions_json('OLD.image_id')} WHERE id = OLD.image_id; END",
+            f"UPDATE images SET renditions_json = {_renditions_json('images.id')}",
         ),
     ),
 )
@@ -153,13 +177,13 @@ _LIST_COLUMNS = (
 _ENTRY_JSON = """json_object(
     'id', i.id, 'path', ?1 || i.path, 'record', ?1 || i.record_path, 'prompt', i.prompt, 'title', i.title,
     'article', i.article, 'seed', i.seed, 'model', i.model, 'style', i.style, 'size', json_array(i.width, i.height),
-    'status', i.status, 'created', i.created, 'run', i.run_id, 'sha256', i.sha256,
-    'renditions', (SELECT json_group_array(json_object(
-        'name', r.name, 'format', r.format, 'path', ?1 || r.path, 'width', r.width, 'height', r.height,
-        'upscaled', json(CASE WHEN r.upscaled THEN 'true' ELSE 'false' END), 'scale', r.scale))
-        FROM renditions AS r WHERE r.image_id = i.id))"""
-"""One image as `list` gives it, in JSON built by SQLite; ?1 is what turns a stored path into one under the folder.
-Renditions come in the order of the index `renditions_image` (image_id, id): the order they were stored."""
+    'status', i.status, 'created', i.created, 'run', i.run_id, 'sha256', i.sha256), i.renditions_json"""
+"""One image as `list` gives it, but its renditions: JSON built by SQLite (?1 turns a stored path into one
+under the output folder), and the renditions JSON its row keeps (see migration 3), with relative paths."""
+
+_RELATIVE_PATH = '"path":"'
+"""How a path value begins in SQLite's JSON (no spaces). Quotes inside JSON strings are escaped, so this
+text can only be a "path" key, and the output folder is put after it."""
 
 
 @dataclass(frozen=True)
@@ -478,9 +502,11 @@ class Catalogue:
         """
         where, args = (query or ImageQuery()).where()
         sql = f"SELECT {_ENTRY_JSON} FROM images AS i{where} ORDER BY i.id{_page(query, args)}"
+        prefix = self._prefix()
+        under = '"path":"' + json.dumps(prefix, ensure_ascii=False)[1:-1]
         try:
-            for (text,) in self.db.execute(sql, [self._prefix(), *args]):
-                yield text
+            for text, renditions in self.db.execute(sql, [prefix, *args]):
+                yield f'{text[:-1]},"renditions":{renditions.replace(_RELATIVE_PATH, under)}}}'
         except sqlite3.DatabaseError as exc:
             raise self._read_error(exc) from None
 
@@ -582,7 +608,7 @@ class Catalogue:
 
     def describe(self, row: sqlite3.Row) -> dict:
         """An image as `show` gives it: the `list` entry, rendition hashes, checks, statuses and the whole record."""
-        [(text,)] = self._read(f"SELECT {_ENTRY_JSON} FROM images AS i WHERE i.id = ?", (self._prefix(), row["id"]))
+        [(text, _)] = self._read(f"SELECT {_ENTRY_JSON} FROM images AS i WHERE i.id = ?", (self._prefix(), row["id"]))
         entry = json.loads(text)
         entry["renditions"] = [
             {

@@ -478,3 +478,21 @@ def test_opening_again_keeps_the_locks_other_connections_of_the_process_hold(tmp
     db = sqlite3.connect(out / "catalogue.sqlite")
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
+
+
+def test_the_renditions_json_each_row_keeps_follows_every_change(tmp_path):
+    from pipeline.catalogue import Catalogue
+
+    out = tmp_path / "out"
+    out.mkdir()
+    synthetic(out, 6)  # images 3 and 6 have two renditions
+    with Catalogue.open(out, create=False) as catalogue:
+        [hero, thumb] = catalogue.renditions(3)
+        catalogue.update_rendition(hero["id"], "elsewhere/img-2.hero.webp", "3" * 64)
+        catalogue.remove_rendition(thumb["id"])
+        catalogue.remove_image(6)
+        listed = list(catalogue.entries())
+        table = {i: [(r["name"], str(out / r["path"])) for r in catalogue.renditions(i)] for i in range(1, 6)}
+    assert [e["id"] for e in listed] == [1, 2, 3, 4, 5]
+    assert {e["id"]: [(r["name"], r["path"]) for r in e["renditions"]] for e in listed} == table
+    assert table[3] == [("hero", str(out / "elsewhere" / "img-2.hero.webp"))]
