@@ -55,13 +55,24 @@ class FolderScan:
     def __init__(self, root: Path):
         self.root = root
         self.names: dict[str, set[str]] = {}
-        for folder in image_folders(root):
-            key = "" if folder == root else folder.name
-            try:
-                with os.scandir(folder) as entries:
-                    self.names[key] = {entry.name for entry in entries if entry.is_file()}
-            except FileNotFoundError:
-                self.names[key] = set()
+        if root.is_dir():
+            self._scan("", root)
+
+    def _scan(self, key: str, folder: Path) -> None:
+        """Names of the files in `folder`, and (in the output folder itself) the image folders in it."""
+        names, folders = set(), []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:  # the entry's type comes with the listing: no stat per file
+                    if entry.is_file():
+                        names.add(entry.name)
+                    elif not key and not entry.name.startswith(".") and entry.is_dir():
+                        folders.append(entry.name)
+        except FileNotFoundError:
+            pass
+        self.names[key] = names
+        for name in sorted(folders):
+            self._scan(name, folder / name)
 
     def folders(self) -> list[tuple[Path, set[str]]]:
         return [(self.root / key if key else self.root, names) for key, names in self.names.items()]
@@ -146,13 +157,6 @@ def read_record(path: Path) -> dict | None:
     return None
 
 
-def image_folders(root: Path) -> list[Path]:
-    """The output folder and the folders in it (such as quarantine) where images are stored."""
-    if not root.is_dir():
-        return []
-    return [root] + sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
 def _relative(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix()
 
@@ -194,16 +198,18 @@ def unindexed_records(root: Path, catalogue: Catalogue, scan: FolderScan | None 
     scan = scan or FolderScan(root)
     known = catalogue.indexed_record_paths()
     found = []
-    for folder, names in scan.folders():
-        for name in sorted(names):
-            if not name.endswith(".json") or name.startswith(".") or f"{stem_of(name)}.png" not in names:
-                continue
-            path = folder / name
-            if _relative(root, path) in known:
-                continue
-            record = read_record(path)
+    for key, names in scan.names.items():
+        prefix = f"{key}/" if key else ""
+        candidates = [
+            name for name in names
+            if name.endswith(".json") and not name.startswith(".") and prefix + name not in known
+            and f"{stem_of(name)}.png" in names
+        ]
+        folder = root / key if key else root
+        for name in sorted(candidates):
+            record = read_record(folder / name)
             if record is not None:
-                found.append((path, record))
+                found.append((folder / name, record))
     return found
 
 
