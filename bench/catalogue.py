@@ -311,10 +311,10 @@ def summarise(runs: list[dict]) -> dict:
 
 def targets(results: list[dict]) -> list[dict]:
     checks = []
-    by_size = {r["images"]: r for r in results}
-    if 100000 in by_size:
-        value = by_size[100000]["list_json"]["median_s"]
-        checks.append({"target": "list --json of 100,000 images (s)", "value": value, "limit": TARGETS["list_json_100k_s"]})
+    large = [r for r in results if r["images"] >= 100000]
+    if large:
+        value = large[0]["list_json"]["median_s"]
+        checks.append({"target": f"list --json of {large[0]['images']:,} images (s)", "value": value, "limit": TARGETS["list_json_100k_s"]})
     for smaller, larger in zip(results, results[1:]):
         for command in ("list_json", "doctor_dry_run"):
             per_small = smaller[command]["median_s"] / smaller["images"]
