@@ -22,6 +22,7 @@ TABLES = ("meta", "runs", "images", "renditions", "checks", "statuses")
 def test_a_fixture_is_kept_for_every_schema():
     # Whoever adds a migration first runs tests/fixtures/make_catalogue_fixture.py with the code before it.
     assert SCHEMAS == list(range(1, SCHEMA_VERSION + 1))
+    assert [m.version for m in MIGRATIONS] == list(range(2, SCHEMA_VERSION + 1))
 
 
 def load(version: int, out: Path) -> Path:
