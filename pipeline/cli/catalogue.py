@@ -46,9 +46,9 @@ def _moment(ctx, param, value: str | None) -> str | None:
 
 @click.command("list")
 @click.option("--status", metavar="STATUS", help=f"Only images with this status: {', '.join(IMAGE_STATUSES)}.")
-@click.option("--model", help="Only images made with this model (as given to generate: alias, hub id or path).")
-@click.option("--since", callback=_moment, help="Only images created at or after this date (YYYY-MM-DD) or time.")
-@click.option("--until", callback=_moment, help="Only images created before this date or time.")
+@click.option("--model", metavar="NAME", help="Only images made with this model (as given to generate: alias, hub id or path).")
+@click.option("--since", metavar="DATE", callback=_moment, help="Only images created at or after this date (YYYY-MM-DD) or time.")
+@click.option("--until", metavar="DATE", callback=_moment, help="Only images created before this date or time.")
 @click.option("--search", metavar="TEXT", help="Only images whose prompt or title contains TEXT (any case).")
 @click.option("--article", help="Only images whose article file or title contains this text.")
 @click.option("--run", type=int, help="Only images of this run id.")
