@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import socket
 import sqlite3
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 from pipeline.errors import InputError, PipelineError
+from pipeline.storage import TEMP_PREFIX, pause_for_tests, writer_tag
 
 CATALOGUE_NAME = "catalogue.sqlite"
-SCHEMA_VERSION = 1
 
-_SCHEMA = """
+IMAGE_STATUSES = ("ok", "flagged", "modified")
+"""What an image's status can be: stored and intact, flagged by an image check (quarantined), or changed on disk."""
+
+_SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
@@ -77,6 +83,62 @@ CREATE TABLE IF NOT EXISTS statuses (
 """
 
 
+def _renditions_json(image_id: str) -> str:
+    """SQL for the JSON array of one image's renditions (paths relative to the output folder), in stored order."""
+    return (
+        "(SELECT coalesce(json_group_array(json_object('name', r.name, 'format', r.format, 'path', r.path,"
+        " 'width', r.width, 'height', r.height, 'upscaled', json(CASE WHEN r.upscaled THEN 'true' ELSE 'false' END),"
+        f" 'scale', r.scale)), '[]') FROM (SELECT * FROM renditions WHERE image_id = {image_id} ORDER BY id) AS r)"
+    )
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step from schema `version - 1` to `version`: statements run in one transaction with the new version."""
+
+    version: int
+    purpose: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        2,
+        "indexes for every lookup of list, show, doctor and recovery",
+        (
+            "CREATE INDEX renditions_image ON renditions(image_id, id)",
+            "CREATE INDEX checks_image ON checks(image_id, id)",
+            "CREATE INDEX statuses_image ON statuses(image_id, id)",
+            "CREATE INDEX images_status ON images(status, id)",
+            "CREATE INDEX images_model ON images(model, id)",
+            "CREATE INDEX images_run ON images(run_id, id)",
+        ),
+    ),
+    Migration(
+        3,
+        "each image's renditions also as JSON in its row, kept up to date by triggers, so list reads one table",
+        (
+            "ALTER TABLE images ADD COLUMN renditions_json TEXT NOT NULL DEFAULT '[]'",
+            "CREATE TRIGGER renditions_json_insert AFTER INSERT ON renditions BEGIN"
+            f" UPDATE images SET renditions_json = {_renditions_json('NEW.image_id')} WHERE id = NEW.image_id; END",
+            "CREATE TRIGGER renditions_json_update AFTER UPDATE ON renditions BEGIN"
+            f" UPDATE images SET renditions_json = {_renditions_json('OLD.image_id')} WHERE id = OLD.image_id;"
+            f" UPDATE images SET renditions_json = {_renditions_json('NEW.image_id')} WHERE id = NEW.image_id; END",
+            "CREATE TRIGGER renditions_json_delete AFTER DELETE ON renditions BEGIN"
+            f" UPDATE images SET renditions_json = {_renditions_json('OLD.image_id')} WHERE id = OLD.image_id; END",
+            f"UPDATE images SET renditions_json = {_renditions_json('images.id')}",
+        ),
+    ),
+)
+"""Forward-only, numbered from 2 (schema 1 is `_SCHEMA_1`); never edit one that has shipped, add the next."""
+
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -107,12 +169,162 @@ class ImageEntry:
     checks: list[tuple[str, str, str]] = field(default_factory=list)
 
 
+_LIST_COLUMNS = (
+    "id, run_id, path, record_path, sha256, prompt, title, article, seed, model, style, width, height, created, status"
+)
+
+
+_ENTRY_JSON = """json_object(
+    'id', i.id, 'path', ?1 || i.path, 'record', ?1 || i.record_path, 'prompt', i.prompt, 'title', i.title,
+    'article', i.article, 'seed', i.seed, 'model', i.model, 'style', i.style, 'size', json_array(i.width, i.height),
+    'status', i.status, 'created', i.created, 'run', i.run_id, 'sha256', i.sha256), i.renditions_json"""
+"""One image as `list` gives it, but its renditions: JSON built by SQLite (?1 turns a stored path into one
+under the output folder), and the renditions JSON its row keeps (see migration 3), with relative paths."""
+
+_RELATIVE_PATH = '"path":"'
+"""How a path value begins in SQLite's JSON (no spaces). Quotes inside JSON strings are escaped, so this
+text can only be a "path" key, and the output folder is put after it."""
+
+
+@dataclass(frozen=True)
+class ImageQuery:
+    """Which images to list: every field narrows the choice; all run in SQL. Dates are UTC ISO 8601 text."""
+
+    run: int | None = None
+    article: str | None = None
+    status: str | None = None
+    model: str | None = None
+    since: str | None = None
+    until: str | None = None
+    search: str | None = None
+    limit: int | None = None
+    offset: int = 0
+
+    def __post_init__(self):
+        if self.status is not None and self.status not in IMAGE_STATUSES:
+            near = difflib.get_close_matches(self.status, IMAGE_STATUSES, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise InputError(f"unknown status {self.status!r}{hint}; choose from {', '.join(IMAGE_STATUSES)}")
+        if self.limit is not None and self.limit < 1:
+            raise InputError(f"the limit has to be at least 1 but is {self.limit}")
+        if self.offset < 0:
+            raise InputError(f"the offset has to be at least 0 but is {self.offset}")
+
+    def where(self) -> tuple[str, list]:
+        """The WHERE clause (with a leading space, or empty) and its arguments."""
+        clauses, args = [], []
+        if self.run is not None:
+            clauses.append("run_id = ?")
+            args.append(self.run)
+        if self.article is not None:
+            clauses.append("(instr(coalesce(article, ''), ?) > 0 OR instr(coalesce(title, ''), ?) > 0)")
+            args += [self.article, self.article]
+        if self.status is not None:
+            clauses.append("status = ?")
+            args.append(self.status)
+        if self.model is not None:
+            clauses.append("model = ?")
+            args.append(self.model)
+        if self.since is not None:
+            clauses.append("created >= ?")
+            args.append(self.since)
+        if self.until is not None:
+            clauses.append("created < ?")
+            args.append(self.until)
+        if self.search is not None:
+            pattern = "%" + self.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            clauses.append("(prompt LIKE ? ESCAPE '\\' OR coalesce(title, '') LIKE ? ESCAPE '\\')")
+            args += [pattern, pattern]
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+def _page(query: ImageQuery | None, args: list) -> str:
+    """LIMIT/OFFSET of `query` (its values appended to `args`)."""
+    if query is None or (query.limit is None and not query.offset):
+        return ""
+    args += [query.limit if query.limit is not None else -1, query.offset]
+    return " LIMIT ? OFFSET ?"
+
+
 def catalogue_path(root: Path) -> Path:
     return root / CATALOGUE_NAME
 
 
 class CatalogueCorrupt(InputError):
     """The catalogue file exists but is not a usable catalogue."""
+
+
+class CatalogueTooNew(InputError):
+    """The catalogue was written by a newer version of hero-pipeline, with a schema this one does not know."""
+
+
+def _schema_version(db: sqlite3.Connection) -> int | None:
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "meta" not in tables:
+        if tables:
+            raise sqlite3.DatabaseError("it has tables but no schema version")
+        return None
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    if row is None or not str(row[0]).isdigit():
+        raise sqlite3.DatabaseError("it has no schema version")
+    return int(row[0])
+
+
+def _create(db: sqlite3.Connection) -> None:
+    """A new catalogue: schema 1 and every migration, in one transaction (another process may race to create it)."""
+    with _transaction(db):
+        if _schema_version(db) is not None:
+            return
+        for statement in _SCHEMA_1.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        for migration in MIGRATIONS:
+            for statement in migration.statements:
+                db.execute(statement)
+        db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+
+
+def backup_path(path: Path, version: int) -> Path:
+    """Where the copy of a catalogue of schema `version` is kept before it is upgraded."""
+    return path.with_name(f"{path.name}.schema-{version}.backup")
+
+
+def _backup(db: sqlite3.Connection, path: Path, version: int) -> Path:
+    """Copy the catalogue (a consistent snapshot, WAL included) to `backup_path`, atomically; an existing copy stays."""
+    target = backup_path(path, version)
+    if target.exists():  # an earlier, interrupted upgrade made it from the same schema: it is the original
+        return target
+    temp = path.with_name(f"{TEMP_PREFIX}{writer_tag()}-{target.name}")
+    try:
+        copy = sqlite3.connect(temp)
+        try:
+            db.backup(copy)
+        finally:
+            copy.close()
+        os.link(temp, target)
+    except OSError as exc:
+        raise PipelineError(f"cannot back up catalogue {path} before upgrading it: {exc.strerror or exc}") from None
+    finally:
+        temp.unlink(missing_ok=True)
+    return target
+
+
+def _migrate(db: sqlite3.Connection, path: Path, version: int, log) -> None:
+    """Upgrade from `version` to SCHEMA_VERSION, one transaction per migration, after backing the file up.
+
+    A migration killed midway leaves no trace (SQLite rolls its transaction back), so the next open
+    runs it again; a process that finds the work done by another (which held the lock) skips it.
+    """
+    backup = _backup(db, path, version)
+    log(f"upgrading catalogue {path} from schema {version} to {SCHEMA_VERSION}; the old one is kept as {backup.name}")
+    for migration in MIGRATIONS:
+        with _transaction(db):
+            if _schema_version(db) >= migration.version:
+                continue
+            for statement in migration.statements:
+                db.execute(statement)
+                pause_for_tests(f"migration-{migration.version}")
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(migration.version),))
 
 
 class Catalogue:
@@ -126,8 +338,15 @@ class Catalogue:
     # -- opening -------------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, root: Path, *, create: bool = True) -> "Catalogue":
-        """Open (or create) the catalogue in `root`; InputError when it is missing (create=False) or corrupt."""
+    def open(cls, root: Path, *, create: bool = True, verify: bool = False, log=_note) -> "Catalogue":
+        """Open (or create) the catalogue in `root`, upgrading an older schema first (noted through `log`).
+
+        InputError when it is missing (create=False), corrupt, or of a newer schema than this version knows.
+        `verify` reads the whole file (SQLite's quick_check, time in proportion to its size: for doctor);
+        otherwise SQLite checks what it reads (a file shorter than its header says is refused at once),
+        and damage met while reading is reported as corruption then. The file is never opened other
+        than through SQLite: closing another descriptor of it would drop this process's SQLite locks.
+        """
         path = catalogue_path(root)
         if not create and not path.exists():
             raise InputError(f"no catalogue in {root} (nothing generated there yet); check --out")
@@ -137,44 +356,37 @@ class Catalogue:
             raise InputError(f"cannot open catalogue {path}: {exc}") from None
         try:
             db.row_factory = sqlite3.Row
+            version = _schema_version(db)
+            if version is not None and version > SCHEMA_VERSION:  # before anything is written to it
+                raise CatalogueTooNew(
+                    f"catalogue {path} has schema {version}, newer than the {SCHEMA_VERSION} this version of "
+                    "hero-pipeline knows; upgrade hero-pipeline to use it (the catalogue was left as it is)"
+                )
             db.execute("PRAGMA foreign_keys = ON")
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise sqlite3.DatabaseError(f"journal mode is {mode}, not wal")
             db.execute("PRAGMA synchronous = FULL")
-            version = cls._schema_version(db)
+            if verify:
+                check = db.execute("PRAGMA quick_check").fetchone()[0]
+                if check != "ok":
+                    raise sqlite3.DatabaseError(f"integrity check: {check}")
             if version is None:
-                with _transaction(db):
-                    for statement in _SCHEMA.split(";"):
-                        if statement.strip():
-                            db.execute(statement)
-                    db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            elif version > SCHEMA_VERSION:
-                raise InputError(f"catalogue {path} has schema {version}, newer than this version understands")
-            check = db.execute("PRAGMA quick_check").fetchone()[0]
-            if check != "ok":
-                raise sqlite3.DatabaseError(f"integrity check: {check}")
+                _create(db)
+            elif version < SCHEMA_VERSION:
+                _migrate(db, path, version, log)
+        except sqlite3.OperationalError as exc:
+            db.close()
+            raise PipelineError(f"cannot use catalogue {path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             db.close()
             raise CatalogueCorrupt(
                 f"catalogue {path} is corrupt ({exc}); run `pipeline doctor --out {root}` to set it aside and rebuild it"
             ) from None
-        except sqlite3.OperationalError as exc:
+        except BaseException:
             db.close()
-            raise PipelineError(f"cannot use catalogue {path}: {exc}") from None
+            raise
         return cls(root, db)
-
-    @staticmethod
-    def _schema_version(db: sqlite3.Connection) -> int | None:
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "meta" not in tables:
-            if tables:
-                raise sqlite3.DatabaseError("it has tables but no schema version")
-            return None
-        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None:
-            raise sqlite3.DatabaseError("it has no schema version")
-        return int(row[0])
 
     def close(self) -> None:
         self.db.close()
@@ -200,7 +412,7 @@ class Catalogue:
             self.db.execute("UPDATE runs SET status = ?, finished = ? WHERE id = ?", (status, now(), run_id))
 
     def runs(self) -> list[dict]:
-        return [dict(row) for row in self.db.execute("SELECT * FROM runs ORDER BY id")]
+        return [dict(row) for row in self._read("SELECT * FROM runs ORDER BY id")]
 
     # -- images --------------------------------------------------------------------------------------
 
@@ -282,59 +494,78 @@ class Catalogue:
         with _transaction(self.db):
             self.db.execute("DELETE FROM renditions WHERE id = ?", (rendition_id,))
 
-    def images(
-        self,
-        *,
-        run: int | None = None,
-        article: str | None = None,
-        status: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-    ) -> list[sqlite3.Row]:
-        """Image rows, oldest first, filtered by run id, article (source or title, substring), status and date."""
-        sql, args = "SELECT * FROM images WHERE 1=1", []
-        if run is not None:
-            sql += " AND run_id = ?"
-            args.append(run)
-        if article is not None:
-            sql += " AND (instr(coalesce(article, ''), ?) > 0 OR instr(coalesce(title, ''), ?) > 0)"
-            args += [article, article]
-        if status is not None:
-            sql += " AND status = ?"
-            args.append(status)
-        if since is not None:
-            sql += " AND created >= ?"
-            args.append(since)
-        if until is not None:
-            sql += " AND created < ?"
-            args.append(until)
-        return list(self.db.execute(sql + " ORDER BY id", args))
+    def entries_json(self, query: ImageQuery | None = None) -> Iterator[str]:
+        """Images as `list` shows them, each as one line of JSON text, oldest first: one query, constant memory.
+
+        SQLite builds each entry's JSON itself (JSON1), renditions included through a subquery on the
+        index `renditions_image`, so rows stream out as fast as they are read.
+        """
+        where, args = (query or ImageQuery()).where()
+        sql = f"SELECT {_ENTRY_JSON} FROM images AS i{where} ORDER BY i.id{_page(query, args)}"
+        prefix = self._prefix()
+        under = '"path":"' + json.dumps(prefix, ensure_ascii=False)[1:-1]
+        try:
+            for text, renditions in self.db.execute(sql, [prefix, *args]):
+                yield f'{text[:-1]},"renditions":{renditions.replace(_RELATIVE_PATH, under)}}}'
+        except sqlite3.DatabaseError as exc:
+            raise self._read_error(exc) from None
+
+    def entries(self, query: ImageQuery | None = None) -> Iterator[dict]:
+        """`entries_json`, parsed."""
+        return map(json.loads, self.entries_json(query))
+
+    def walk(self, chunk: int = 2000) -> Iterator[tuple[sqlite3.Row, list[sqlite3.Row]]]:
+        """Every image row (without the record) with its renditions, in id order: one pass, `chunk` images a query.
+
+        Each chunk is read whole before it is yielded, so the caller may change the catalogue meanwhile.
+        """
+        last = 0
+        while True:
+            rows = self._read(
+                f"SELECT {_LIST_COLUMNS}, record_sha256 FROM images WHERE id > ? ORDER BY id LIMIT ?", (last, chunk)
+            )
+            if not rows:
+                return
+            renditions: dict[int, list[sqlite3.Row]] = {}
+            for rendition in self._read(
+                "SELECT * FROM renditions WHERE image_id > ? AND image_id <= ? ORDER BY image_id, id",
+                (last, rows[-1]["id"]),
+            ):
+                renditions.setdefault(rendition["image_id"], []).append(rendition)
+            for row in rows:
+                yield row, renditions.get(row["id"], [])
+            last = rows[-1]["id"]
+
+    def count(self) -> int:
+        return self._read("SELECT count(*) FROM images")[0][0]
+
+    def max_id(self) -> int:
+        return self._read("SELECT coalesce(max(id), 0) FROM images")[0][0]
 
     def image(self, image_id: int) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
+        return next(iter(self._read("SELECT * FROM images WHERE id = ?", (image_id,))), None)
 
     def find(self, relative: str) -> sqlite3.Row | None:
         """The image whose master, record or one of whose renditions is at `relative` (to the output folder)."""
-        row = self.db.execute(
-            "SELECT * FROM images WHERE path = ? OR record_path = ?", (relative, relative)
-        ).fetchone()
-        if row is None:
-            row = self.db.execute(
+        rows = self._read("SELECT * FROM images WHERE path = ? OR record_path = ?", (relative, relative))
+        if not rows:
+            rows = self._read(
                 "SELECT images.* FROM images JOIN renditions ON renditions.image_id = images.id WHERE renditions.path = ?",
                 (relative,),
-            ).fetchone()
+            )
+        row = rows[0] if rows else None
         return row
 
     def renditions(self, image_id: int | None = None) -> list[sqlite3.Row]:
         if image_id is None:
-            return list(self.db.execute("SELECT * FROM renditions ORDER BY id"))
-        return list(self.db.execute("SELECT * FROM renditions WHERE image_id = ? ORDER BY id", (image_id,)))
+            return self._read("SELECT * FROM renditions ORDER BY id")
+        return self._read("SELECT * FROM renditions WHERE image_id = ? ORDER BY id", (image_id,))
 
     def checks(self, image_id: int) -> list[sqlite3.Row]:
-        return list(self.db.execute("SELECT * FROM checks WHERE image_id = ? ORDER BY id", (image_id,)))
+        return self._read("SELECT * FROM checks WHERE image_id = ? ORDER BY id", (image_id,))
 
     def statuses(self, image_id: int) -> list[sqlite3.Row]:
-        return list(self.db.execute("SELECT * FROM statuses WHERE image_id = ? ORDER BY id", (image_id,)))
+        return self._read("SELECT * FROM statuses WHERE image_id = ? ORDER BY id", (image_id,))
 
     def resolve(self, id_or_path: str) -> sqlite3.Row:
         """The image named by a catalogue id, or by the path of its master, record or a rendition."""
@@ -356,25 +587,29 @@ class Catalogue:
         except (ValueError, OSError):
             return path.as_posix() if not path.is_absolute() and not path.exists() else str(path)
 
-    def describe(self, row: sqlite3.Row, *, full: bool = False) -> dict:
-        """An image as shown by `list` (full=False) and `show` (full=True); paths are under the output folder."""
-        entry = {
-            "id": row["id"],
-            "path": str(self.root / row["path"]),
-            "record": str(self.root / row["record_path"]),
-            "prompt": row["prompt"],
-            "title": row["title"],
-            "article": row["article"],
-            "seed": row["seed"],
-            "model": row["model"],
-            "style": row["style"],
-            "size": [row["width"], row["height"]],
-            "status": row["status"],
-            "created": row["created"],
-            "run": row["run_id"],
-            "sha256": row["sha256"],
-        }
-        renditions = self.renditions(row["id"])
+    def _read(self, sql: str, args=()) -> list[sqlite3.Row]:
+        """The rows of one query, read whole; damage met while reading is reported as `_read_error` says."""
+        try:
+            return self.db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._read_error(exc) from None
+
+    def _read_error(self, exc: sqlite3.DatabaseError) -> PipelineError:
+        """A failed read as the user should see it: a corrupt file (run doctor), or the error it is."""
+        if isinstance(exc, sqlite3.OperationalError):
+            return PipelineError(f"cannot read catalogue {self.path}: {exc}")
+        return CatalogueCorrupt(
+            f"catalogue {self.path} is corrupt ({exc}); run `pipeline doctor --out {self.root}` to set it aside and rebuild it"
+        )
+
+    def _prefix(self) -> str:
+        """What turns a stored relative path into one under the output folder (as `root / path` would)."""
+        return str(self.root / "x")[:-1]
+
+    def describe(self, row: sqlite3.Row) -> dict:
+        """An image as `show` gives it: the `list` entry, rendition hashes, checks, statuses and the whole record."""
+        [(text, _)] = self._read(f"SELECT {_ENTRY_JSON} FROM images AS i WHERE i.id = ?", (self._prefix(), row["id"]))
+        entry = json.loads(text)
         entry["renditions"] = [
             {
                 "name": r["name"],
@@ -384,24 +619,23 @@ class Catalogue:
                 "height": r["height"],
                 "upscaled": bool(r["upscaled"]),
                 "scale": r["scale"],
-                **({"sha256": r["sha256"]} if full else {}),
+                "sha256": r["sha256"],
             }
-            for r in renditions
+            for r in self.renditions(row["id"])
         ]
-        if full:
-            entry["checks"] = [
-                {"name": c["name"], "verdict": c["verdict"], "detail": c["detail"], "checked": c["checked"]}
-                for c in self.checks(row["id"])
-            ]
-            entry["statuses"] = [
-                {"status": s["status"], "reason": s["reason"], "changed": s["changed"]} for s in self.statuses(row["id"])
-            ]
-            entry["record_data"] = json.loads(row["record"])
-            _add_credentials(entry, entry["record_data"])
+        entry["checks"] = [
+            {"name": c["name"], "verdict": c["verdict"], "detail": c["detail"], "checked": c["checked"]}
+            for c in self.checks(row["id"])
+        ]
+        entry["statuses"] = [
+            {"status": s["status"], "reason": s["reason"], "changed": s["changed"]} for s in self.statuses(row["id"])
+        ]
+        entry["record_data"] = json.loads(row["record"])
+        _add_credentials(entry, entry["record_data"])
         return entry
 
     def indexed_record_paths(self) -> set[str]:
-        return {row[0] for row in self.db.execute("SELECT record_path FROM images")}
+        return {row[0] for row in self._read("SELECT record_path FROM images")}
 
 
 def _add_credentials(entry: dict, record: dict) -> None:

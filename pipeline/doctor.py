@@ -10,10 +10,10 @@ from pathlib import Path
 from pipeline.catalogue import CATALOGUE_NAME, Catalogue, CatalogueCorrupt, catalogue_path
 from pipeline.errors import InputError, PipelineError
 from pipeline.recovery import (
+    FolderScan,
     adopt_records,
     clean_leftovers,
     file_sha256,
-    image_folders,
     incomplete_files,
     interrupted_runs,
     leftover_temps,
@@ -77,7 +77,7 @@ def _open(root: Path, report: DoctorReport) -> Catalogue | None:
         report.add("no catalogue", CATALOGUE_NAME, "created it from the records")
         return Catalogue.open(root)
     try:
-        return Catalogue.open(root, create=False)
+        return Catalogue.open(root, create=False, verify=True)
     except CatalogueCorrupt:
         if not report.repair:
             report.add("corrupt catalogue", CATALOGUE_NAME, "would set it aside and rebuild it from the records")
@@ -87,8 +87,12 @@ def _open(root: Path, report: DoctorReport) -> Catalogue | None:
         return Catalogue.open(root)
 
 
-def doctor(root: Path, *, repair: bool = True) -> DoctorReport:
+def doctor(root: Path, *, repair: bool = True, progress=None) -> DoctorReport:
     """Check an output folder and (unless `repair` is False) make catalogue and disk agree again.
+
+    One pass over the folder (a scan of its file names) and one over the catalogue (in id order), so
+    the time grows with the number of images, not its square. `progress(done, total)` is called as
+    catalogued images are checked.
 
     1. The catalogue itself: missing (created) or corrupt (set aside, never deleted, and rebuilt).
     2. Leftovers of killed runs: temporary files and the incomplete image sets they began (removed).
@@ -104,15 +108,16 @@ def doctor(root: Path, *, repair: bool = True) -> DoctorReport:
         check_writable(root)
     try:
         catalogue = _open(root, report)
-        _leftovers(root, report)
+        scan = FolderScan(root)
+        _leftovers(scan, report)
         if catalogue is not None:
             with catalogue:
-                _records(root, catalogue, report)
-                _rows(root, catalogue, report)
+                _records(root, catalogue, scan, report)
+                _rows(root, catalogue, scan, report, progress or (lambda done, total: None))
                 if repair:
                     for run_id in interrupted_runs(catalogue):
                         report.add("run never finished", f"run {run_id}", "marked interrupted")
-        _strays(root, report)
+        _strays(scan, report)
     except OSError as exc:
         raise PipelineError(f"cannot repair {root}: {exc.strerror or exc}") from None
     if repair:
@@ -120,53 +125,60 @@ def doctor(root: Path, *, repair: bool = True) -> DoctorReport:
     return report
 
 
-def _leftovers(root: Path, report: DoctorReport) -> None:
-    for folder in image_folders(root):
-        names = [p.name for p in leftover_temps(folder)] + incomplete_files(folder)
-        if names and report.repair:
-            names = clean_leftovers(folder)
-        for name in names:
-            path = (folder / name).relative_to(root).as_posix()
+def _leftovers(scan: FolderScan, report: DoctorReport) -> None:
+    for folder, names in scan.folders():
+        found = [p.name for p in leftover_temps(folder, names)] + incomplete_files(folder, names)
+        if found and report.repair:
+            found = clean_leftovers(folder, names)
+        for name in found:
+            path = (folder / name).relative_to(scan.root).as_posix()
             report.add("leftover of a killed run", path, "removed" if report.repair else "would remove")
 
 
-def _records(root: Path, catalogue: Catalogue, report: DoctorReport) -> None:
+def _records(root: Path, catalogue: Catalogue, scan: FolderScan, report: DoctorReport) -> None:
     if report.repair:
-        for name in adopt_records(root, catalogue):
+        for name in adopt_records(root, catalogue, scan):
             report.add("image not in the catalogue", name, "catalogued")
     else:
-        for path, _ in unindexed_records(root, catalogue):
+        for path, _ in unindexed_records(root, catalogue, scan):
             report.add("image not in the catalogue", path.name, "would catalogue")
 
 
-def _rows(root: Path, catalogue: Catalogue, report: DoctorReport) -> None:
-    for row in catalogue.images():
+def _rows(root: Path, catalogue: Catalogue, scan: FolderScan, report: DoctorReport, progress) -> None:
+    total = catalogue.count()
+    done = 0
+    for row, renditions in catalogue.walk():
+        done += 1
+        if done % 500 == 0 or done == total:
+            progress(done, total)
         master, record_path = root / row["path"], root / row["record_path"]
-        if not master.is_file():
+        if not scan.has(row["path"]):
             report.add("image file missing", row["path"], "removed from the catalogue" if report.repair else "would remove from the catalogue")
             if report.repair:
                 catalogue.remove_image(row["id"])
             continue
-        if not record_path.is_file():
+        status = row["status"]
+        if not scan.has(row["record_path"]):
             if report.repair:
-                data = (row["record"] if row["record"].endswith("\n") else row["record"] + "\n").encode()
+                stored = catalogue.image(row["id"])["record"]
+                data = (stored if stored.endswith("\n") else stored + "\n").encode()
                 restored = write_new_files(record_path.parent, stem_of(record_path.name), {".json": _pretty(data)})
                 report.add("record file missing", row["record_path"], f"rewrote {restored['.json'].name} from the catalogue")
             else:
                 report.add("record file missing", row["record_path"], "would rewrite it from the catalogue")
-        elif row["status"] != "modified" and file_sha256(record_path) != row["record_sha256"]:
+        elif status != "modified" and file_sha256(record_path) != row["record_sha256"]:
             report.add("record changed since it was written", row["record_path"], "status set to modified" if report.repair else "would set status modified")
             if report.repair:
                 catalogue.set_status(row["id"], "modified", "record file differs from the one stored")
-                row = catalogue.image(row["id"])
+                status = "modified"
         master_intact = file_sha256(master) == row["sha256"]
-        if row["status"] != "modified" and not master_intact:
+        if status != "modified" and not master_intact:
             report.add("image changed since it was written", row["path"], "status set to modified" if report.repair else "would set status modified")
             if report.repair:
                 catalogue.set_status(row["id"], "modified", "content hash differs from the one stored")
-        for rendition in catalogue.renditions(row["id"]):
-            path = root / rendition["path"]
-            if not path.is_file():
+                status = "modified"
+        for rendition in renditions:
+            if not scan.has(rendition["path"]):
                 if not report.repair:
                     report.add("rendition missing", rendition["path"], "would render it again from the image")
                 elif master_intact and _render_again(root, catalogue, row, rendition):
@@ -174,10 +186,11 @@ def _rows(root: Path, catalogue: Catalogue, report: DoctorReport) -> None:
                 else:
                     report.add("rendition missing", rendition["path"], "removed from the catalogue")
                     catalogue.remove_rendition(rendition["id"])
-            elif file_sha256(path) != rendition["sha256"] and row["status"] != "modified":
+            elif status != "modified" and file_sha256(root / rendition["path"]) != rendition["sha256"]:
                 report.add("rendition changed since it was written", rendition["path"], "status set to modified" if report.repair else "would set status modified")
                 if report.repair:
                     catalogue.set_status(row["id"], "modified", f"rendition {rendition['path']} differs from the one stored")
+                    status = "modified"
 
 
 def _render_again(root: Path, catalogue: Catalogue, row, rendition) -> bool:
@@ -189,7 +202,7 @@ def _render_again(root: Path, catalogue: Catalogue, row, rendition) -> bool:
     from pipeline.publish import publish_from_record, render_files
     from pipeline.store import sha256
 
-    record = json.loads(row["record"])
+    record = json.loads(catalogue.image(row["id"])["record"])
     folder = (root / row["record_path"]).parent
     stem = stem_of(Path(row["record_path"]).name)
     item = next((r for r in record.get("renditions", []) if f"{stem}{r['suffix']}" == Path(rendition["path"]).name), None)
@@ -213,9 +226,10 @@ def _pretty(data: bytes) -> bytes:
     return json_bytes(json.loads(data))
 
 
-def _strays(root: Path, report: DoctorReport) -> None:
+def _strays(scan: FolderScan, report: DoctorReport) -> None:
     """Records whose image is gone: not catalogue entries, so only noted, never deleted."""
-    for folder in image_folders(root):
-        for path in sorted(folder.glob("*.json")):
-            if not (folder / f"{stem_of(path.name)}.png").exists() and read_record(path) is not None:
-                report.notes.append(Finding("record without its image", path.relative_to(root).as_posix(), "left as it is"))
+    for folder, names in scan.folders():
+        for name in sorted(names):
+            if name.endswith(".json") and not name.startswith(".") and f"{stem_of(name)}.png" not in names:
+                if read_record(folder / name) is not None:
+                    report.notes.append(Finding("record without its image", (folder / name).relative_to(scan.root).as_posix(), "left as it is"))

@@ -45,13 +45,57 @@ def stem_of(name: str) -> str:
     return name.split(".", 1)[0]
 
 
-def leftover_temps(root: Path) -> list[Path]:
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.iterdir() if p.name.startswith(TEMP_PREFIX) and p.is_file() and not writer_alive(p))
+class FolderScan:
+    """One pass over an output folder: the names of the files in each of its image folders.
+
+    Folders are keyed by their path relative to the output folder ("" for the folder itself), so the
+    catalogue's relative paths are looked up without touching the disk again.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.names: dict[str, set[str]] = {}
+        if root.is_dir():
+            self._scan("", root)
+
+    def _scan(self, key: str, folder: Path) -> None:
+        """Names of the files in `folder`, and (in the output folder itself) the image folders in it."""
+        names, folders = set(), []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:  # the entry's type comes with the listing: no stat per file
+                    if entry.is_file():
+                        names.add(entry.name)
+                    elif not key and not entry.name.startswith(".") and entry.is_dir():
+                        folders.append(entry.name)
+        except FileNotFoundError:
+            pass
+        self.names[key] = names
+        for name in sorted(folders):
+            self._scan(name, folder / name)
+
+    def folders(self) -> list[tuple[Path, set[str]]]:
+        return [(self.root / key if key else self.root, names) for key, names in self.names.items()]
+
+    def has(self, relative: str) -> bool:
+        """Whether the file at `relative` (a catalogue path) was there when the folder was scanned."""
+        folder, _, name = relative.rpartition("/")
+        names = self.names.get(folder)
+        if names is None:  # not an image folder: look at the disk
+            return (self.root / relative).is_file()
+        return name in names
 
 
-def incomplete_files(root: Path) -> list[str]:
+def leftover_temps(root: Path, names: set[str] | None = None) -> list[Path]:
+    """Temporary files of dead writers in `root` (from `names`, a scan of it, when given)."""
+    if names is None:
+        if not root.is_dir():
+            return []
+        names = {p.name for p in root.iterdir() if p.is_file()}
+    return sorted(root / name for name in names if name.startswith(TEMP_PREFIX) and not writer_alive(root / name))
+
+
+def incomplete_files(root: Path, names: set[str] | None = None) -> list[str]:
     """Final names of image sets that a dead writer began to link but never completed.
 
     A writer links each finished temporary file to its final name and removes the temporary files
@@ -59,7 +103,7 @@ def incomplete_files(root: Path) -> list[str]:
     a dead writer's temporary file, and whose record is absent, belongs to a set that never completed.
     """
     inodes = set()
-    for temp in leftover_temps(root):
+    for temp in leftover_temps(root, names):
         try:
             stat = temp.stat()
             inodes.add((stat.st_dev, stat.st_ino))
@@ -77,18 +121,20 @@ def incomplete_files(root: Path) -> list[str]:
     return names
 
 
-def clean_leftovers(root: Path) -> list[str]:
+def clean_leftovers(root: Path, names: set[str] | None = None) -> list[str]:
     """Remove the incomplete image sets of dead writers, then their temporary files; returns the names removed.
 
-    Sets whose record was linked are complete and stay.
+    Sets whose record was linked are complete and stay. `names` (a scan of `root`) loses the names removed.
     """
     removed = []
-    for name in incomplete_files(root):
+    for name in incomplete_files(root, names):
         (root / name).unlink(missing_ok=True)
         removed.append(name)
-    for temp in leftover_temps(root):
+    for temp in leftover_temps(root, names):
         temp.unlink(missing_ok=True)
         removed.append(temp.name)
+    if names is not None:
+        names.difference_update(removed)
     return removed
 
 
@@ -109,13 +155,6 @@ def read_record(path: Path) -> dict | None:
     if isinstance(record, dict) and {"schema", "prompt", "seed", "batch"} <= record.keys():
         return record
     return None
-
-
-def image_folders(root: Path) -> list[Path]:
-    """The output folder and the folders in it (such as quarantine) where images are stored."""
-    if not root.is_dir():
-        return []
-    return [root] + sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def _relative(root: Path, path: Path) -> str:
@@ -154,24 +193,30 @@ def entry_from_disk(root: Path, record_path: Path, record: dict) -> ImageEntry:
     )
 
 
-def unindexed_records(root: Path, catalogue: Catalogue) -> list[tuple[Path, dict]]:
-    """Records on disk that the catalogue lacks (with their master image present)."""
+def unindexed_records(root: Path, catalogue: Catalogue, scan: FolderScan | None = None) -> list[tuple[Path, dict]]:
+    """Records on disk that the catalogue lacks (with their master image present); only those are read."""
+    scan = scan or FolderScan(root)
     known = catalogue.indexed_record_paths()
     found = []
-    for folder in image_folders(root):
-        for path in sorted(folder.glob("*.json")):
-            if _relative(root, path) in known or path.name.startswith("."):
-                continue
-            record = read_record(path)
-            if record is not None and (folder / f"{stem_of(path.name)}.png").is_file():
-                found.append((path, record))
+    for key, names in scan.names.items():
+        prefix = f"{key}/" if key else ""
+        candidates = [
+            name for name in names
+            if name.endswith(".json") and not name.startswith(".") and prefix + name not in known
+            and f"{stem_of(name)}.png" in names
+        ]
+        folder = root / key if key else root
+        for name in sorted(candidates):
+            record = read_record(folder / name)
+            if record is not None:
+                found.append((folder / name, record))
     return found
 
 
-def adopt_records(root: Path, catalogue: Catalogue) -> list[str]:
+def adopt_records(root: Path, catalogue: Catalogue, scan: FolderScan | None = None) -> list[str]:
     """Index every complete record that the catalogue lacks (e.g. a run killed before its commit)."""
     adopted = []
-    for path, record in unindexed_records(root, catalogue):
+    for path, record in unindexed_records(root, catalogue, scan):
         catalogue.add_image(None, entry_from_disk(root, path, record))
         adopted.append(_relative(root, path))
     return adopted
@@ -190,8 +235,9 @@ def interrupted_runs(catalogue: Catalogue) -> list[int]:
 
 def recover(catalogue: Catalogue, log=lambda message: None) -> dict:
     """What every run does first in its output folder: clean leftovers, index orphaned records, close dead runs."""
-    removed = [name for folder in image_folders(catalogue.root) for name in clean_leftovers(folder)]
-    adopted = adopt_records(catalogue.root, catalogue)
+    scan = FolderScan(catalogue.root)
+    removed = [name for folder, names in scan.folders() for name in clean_leftovers(folder, names)]
+    adopted = adopt_records(catalogue.root, catalogue, scan)
     interrupted = interrupted_runs(catalogue)
     if removed:
         log(f"removed {len(removed)} leftover file(s) of a killed run")

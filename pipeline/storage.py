@@ -9,11 +9,27 @@ import os
 import re
 import socket
 import tempfile
+import time
 from pathlib import Path
 
 from pipeline.errors import InputError, PipelineError
 
 TEMP_PREFIX = ".partial-"
+
+PAUSE_ENV = "PIPELINE_TEST_PAUSE_AT"
+PAUSE_MARK_ENV = "PIPELINE_TEST_PAUSE_MARK"
+"""Test hook: when PIPELINE_TEST_PAUSE_AT names a step (`temps-written`, `linked<suffix>` such as
+`linked.png`, or `before-catalogue` while storing; `migration-<N>` inside a catalogue upgrade), the
+process touches the file named by PIPELINE_TEST_PAUSE_MARK and sleeps there, so a test can kill it at
+exactly that point. Read only at those steps."""
+
+
+def pause_for_tests(step: str) -> None:
+    if os.environ.get(PAUSE_ENV) == step:
+        mark = os.environ.get(PAUSE_MARK_ENV)
+        if mark:
+            Path(mark).write_text(str(os.getpid()))
+        time.sleep(3600)
 
 
 def writer_tag() -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,13 +11,7 @@ from pathlib import Path
 from pipeline.catalogue import Catalogue, ImageEntry, RenditionEntry, catalogue_path
 from pipeline.metadata import public_record
 from pipeline.publish import XMP_PNG_KEY, PublishOptions, embedded_metadata, render_files
-from pipeline.storage import ensure_folder, json_bytes, png_bytes, write_new_files
-
-PAUSE_ENV = "PIPELINE_TEST_PAUSE_AT"
-PAUSE_MARK_ENV = "PIPELINE_TEST_PAUSE_MARK"
-"""Test hook, read only while storing: when PIPELINE_TEST_PAUSE_AT names a step (`temps-written`,
-`linked<suffix>` such as `linked.png`, or `before-catalogue`), the writer touches the file named by
-PIPELINE_TEST_PAUSE_MARK and sleeps there, so a test can kill it at exactly that point."""
+from pipeline.storage import ensure_folder, json_bytes, pause_for_tests, png_bytes, write_new_files
 
 
 @dataclass(frozen=True)
@@ -95,14 +87,6 @@ def _end_run(catalogue: Catalogue, run_id: int, status: str) -> None:
         catalogue.close()
 
 
-def _pause(step: str) -> None:
-    if os.environ.get(PAUSE_ENV) == step:
-        mark = os.environ.get(PAUSE_MARK_ENV)
-        if mark:
-            Path(mark).write_text(str(os.getpid()))
-        time.sleep(3600)
-
-
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -157,11 +141,11 @@ def store_image(
     record_data = json_bytes(record)
     files[".png"] = png
     files[".json"] = record_data
-    paths = write_new_files(folder, stem, files, on_step=_pause)
+    paths = write_new_files(folder, stem, files, on_step=pause_for_tests)
     published = [{**item, "path": str(paths[item["suffix"]])} for item in rendered]
 
     # 3. Catalogue, after the files exist
-    _pause("before-catalogue")
+    pause_for_tests("before-catalogue")
     entry = ImageEntry(
         path=catalogue.relative(paths[".png"]),
         record_path=catalogue.relative(paths[".json"]),

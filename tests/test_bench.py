@@ -26,3 +26,22 @@ def test_bench_runs_on_tiny_and_reports_targets(tmp_path):
     for target in targets.values():
         assert target["met"] == (target["ratio"] <= target["limit"])
         assert ("met" if target["met"] else "MISSED") in result.stdout
+
+
+def test_catalogue_bench_grows_a_folder_and_times_each_command(tmp_path):
+    folder = tmp_path / "out"
+    cmd = [sys.executable, str(REPO / "bench" / "catalogue.py"), "--sizes", "4,8", "--repeats", "1"]
+    cmd += ["--folder", str(folder), "--out", str(tmp_path / "results")]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=subprocess_env(), timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    [path] = (tmp_path / "results").glob("*-catalogue.json")
+    data = json.loads(path.read_text())
+    assert [r["images"] for r in data["results"]] == [4, 8]
+    for row in data["results"]:
+        for command in ("list_json", "list_filtered", "show", "doctor_dry_run", "store_one"):
+            assert row[command]["median_s"] > 0, command
+        assert 5 < row["list_json"]["peak_rss_mb"] < 200
+    assert len(list(folder.glob("bench-*.png"))) + len(list((folder / "quarantine").glob("*.png"))) == 9
+    targets = {t["target"] for t in data["targets"]}
+    assert "list_json per image, 8 vs 4 (x of linear)" in targets
+    assert all(("met" if t["met"] else "MISSED") in result.stdout for t in data["targets"])

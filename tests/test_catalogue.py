@@ -43,7 +43,10 @@ def test_list_json_gives_every_image_with_its_fields_and_filters(cli, folder):
     assert len(run_json(cli, "list", "--out", out, "--since", "2000-01-01")) == 3
     assert run_json(cli, "list", "--out", out, "--until", "2000-01-01") == []
     text = cli("list", "--out", out)
-    assert text.exit_code == 0 and len(text.stdout.splitlines()) == 3
+    assert text.exit_code == 0 and len(text.stdout.splitlines()) == 4
+    assert text.stdout.splitlines()[0].split() == ["ID", "STATUS", "CREATED", "(UTC)", "SEED", "MODEL", "REND", "TITLE", "OR", "PROMPT"]
+    assert text.stdout.splitlines()[1].split()[:2] == [str(entries[0]["id"]), "ok"]
+    assert text.stdout.splitlines()[1].endswith("  1  " + entries[0]["title"])
 
 
 def test_article_prompt_is_stored_as_given(cli, folder):
@@ -128,7 +131,7 @@ def test_doctor_repairs_missing_files_changed_files_and_a_lost_catalogue(cli, fo
     assert sorted(e["seed"] for e in run_json(cli, "list", "--out", out)) == [4, 8]
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "garbled"])
 def test_corrupt_catalogue_is_refused_then_set_aside_and_rebuilt_by_doctor(cli, folder, damage):
     out, first, second = folder
     db = sqlite3.connect(out / "catalogue.sqlite")
@@ -138,7 +141,12 @@ def test_corrupt_catalogue_is_refused_then_set_aside_and_rebuilt_by_doctor(cli, 
     for name in ("catalogue.sqlite-wal", "catalogue.sqlite-shm"):
         (out / name).unlink(missing_ok=True)
     whole = (out / "catalogue.sqlite").read_bytes()
-    garbage = b"this is not a database" * 100 if damage == "garbage" else whole[: len(whole) // 2]
+    if damage == "garbage":
+        garbage = b"this is not a database" * 100
+    elif damage == "truncated":
+        garbage = whole[: len(whole) // 2]
+    else:  # same size, every page after the first overwritten: only reading the tables finds it
+        garbage = whole[:4096] + bytes(range(256)) * ((len(whole) - 4096) // 256)
     (out / "catalogue.sqlite").write_bytes(garbage)
     images_before = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix in (".png", ".json", ".webp")}
     for args in (("list",), ("show", "1"), ("reproduce", "1")):
@@ -206,8 +214,12 @@ def test_reproduce_refuses_a_non_image_and_a_foreign_image(cli, folder, tmp_path
 def test_commands_on_a_folder_without_catalogue(cli, tmp_path):
     result = cli("list", "--out", tmp_path / "missing")
     assert result.exit_code == 2 and result.stderr.strip() == f"Error: output folder {tmp_path / 'missing'} does not exist; check --out"
+    assert run_json(cli, "list", "--out", tmp_path) == []
+    result = cli("list", "--out", tmp_path, "--jsonl")
+    assert result.exit_code == 0 and result.stdout == ""
     result = cli("list", "--out", tmp_path)
-    assert result.exit_code == 2 and "no catalogue in" in result.stderr
+    assert result.exit_code == 0 and result.stdout == "" and "no catalogue in" in result.stderr
+    assert not (tmp_path / "catalogue.sqlite").exists()
     result = cli("doctor", "--out", tmp_path / "missing")
     assert result.exit_code == 2 and "is not a folder" in result.stderr
     assert run_json(cli, "doctor", "--out", tmp_path)["consistent"] is True
@@ -287,3 +299,201 @@ def test_flagged_images_are_catalogued_in_quarantine(cli, tmp_path):
     assert run_json(cli, "doctor", "--out", out)["consistent"] is True
     [rebuilt] = run_json(cli, "list", "--out", out)
     assert rebuilt["path"] == entry["path"] and rebuilt["status"] == "flagged" and rebuilt["renditions"] == []
+
+
+# -- list at scale: filters in SQL, paging, JSON Lines, bad values --------------------------------------------
+
+
+def synthetic(out: Path, count: int) -> None:
+    """`count` catalogue entries made through the library (no files: list reads only the catalogue)."""
+    from pipeline.catalogue import Catalogue, ImageEntry, RenditionEntry
+
+    with Catalogue.open(out) as catalogue:
+        run = catalogue.start_run("test", {})
+        for i in range(count):
+            record = {
+                "prompt": f"A {'Lighthouse' if i % 3 == 0 else 'harbour'} at dawn, 100% calm_{i}",
+                "title": f"Storm over the coast {i}" if i % 4 == 0 else None,
+                "seed": i,
+                "created": f"2026-0{1 + i % 3}-{10 + i % 10}T12:00:00+00:00",
+                "options": {"model": ("tiny", "sdxl")[i % 2]},
+            }
+            catalogue.add_image(run, ImageEntry(
+                path=f"img-{i}.png", record_path=f"img-{i}.json", sha256="0" * 64, record_sha256="1" * 64, record=record,
+                status=("ok", "flagged", "modified")[i % 3 // 2 if i % 5 else 2],
+                renditions=[RenditionEntry(name, "webp", f"img-{i}.{name}.webp", 64, 36, "2" * 64, False, 1.0) for name in ("hero", "thumb")[: i % 3]],
+            ))
+
+
+@pytest.fixture
+def many(tmp_path):
+    out = tmp_path / "many"
+    out.mkdir()
+    synthetic(out, 30)
+    return out
+
+
+def ids(cli, out, *args):
+    return [e["id"] for e in run_json(cli, "list", "--out", out, *args)]
+
+
+def test_list_filters_run_in_sql_and_combine(cli, many):
+    everything = run_json(cli, "list", "--out", many)
+    assert [e["id"] for e in everything] == list(range(1, 31))
+    assert [len(e["renditions"]) for e in everything[:4]] == [0, 1, 2, 0]
+    assert everything[2]["renditions"][1] == {
+        "name": "thumb", "format": "webp", "path": str(many / "img-2.thumb.webp"), "width": 64, "height": 36, "upscaled": False, "scale": 1.0,
+    }
+    by = {e["id"]: e for e in everything}
+    for status in ("ok", "flagged", "modified"):
+        assert ids(cli, many, "--status", status) == [i for i, e in by.items() if e["status"] == status] != []
+    assert ids(cli, many, "--model", "sdxl") == [i for i, e in by.items() if e["model"] == "sdxl"]
+    assert ids(cli, many, "--model", "no-such-model") == []
+    assert ids(cli, many, "--since", "2026-03-01") == [i for i, e in by.items() if e["created"] >= "2026-03"]
+    assert ids(cli, many, "--since", "2026-02-15", "--until", "2026-03-01") == [i for i, e in by.items() if "2026-02-15" <= e["created"] < "2026-03"]
+    # --search: prompt or title, any case, and % and _ are literal characters.
+    assert ids(cli, many, "--search", "lighthouse") == [i for i, e in by.items() if "Lighthouse" in e["prompt"]]
+    assert ids(cli, many, "--search", "STORM OVER") == [i for i, e in by.items() if e["title"]]
+    assert ids(cli, many, "--search", "100% calm_1") == [2] + list(range(11, 21))
+    assert ids(cli, many, "--search", "0%% calm") == [] and ids(cli, many, "--search", "calm_") == list(range(1, 31))
+    assert ids(cli, many, "--search", "calm__") == []
+    combined = ids(cli, many, "--model", "tiny", "--status", "ok", "--search", "harbour", "--since", "2026-02-01")
+    assert combined == [i for i, e in by.items() if e["model"] == "tiny" and e["status"] == "ok" and "harbour" in e["prompt"] and e["created"] >= "2026-02"] != []
+
+
+def test_list_pages_with_limit_and_offset_and_streams_json_lines(cli, many):
+    pages = [ids(cli, many, "--limit", "7", "--offset", str(offset)) for offset in range(0, 35, 7)]
+    assert [len(p) for p in pages] == [7, 7, 7, 7, 2, ][: len(pages)] and sum(pages, []) == list(range(1, 31))
+    assert ids(cli, many, "--status", "ok", "--limit", "2", "--offset", "1") == ids(cli, many, "--status", "ok")[1:3]
+    assert ids(cli, many, "--offset", "30") == []
+    lines = cli("list", "--out", many, "--jsonl", "--limit", "5")
+    assert lines.exit_code == 0
+    assert [json.loads(line) for line in lines.stdout.splitlines()] == run_json(cli, "list", "--out", many, "--limit", "5")
+    text = cli("list", "--out", many, "--limit", "3", "--offset", "9")
+    assert [line.split()[0] for line in text.stdout.splitlines()] == ["ID", "10", "11", "12"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--since", "last week"), "Error: --since 'last week' is not a date (YYYY-MM-DD) or ISO date-time"),
+        (("--until", "2026-13-01"), "Error: --until '2026-13-01' is not a date (YYYY-MM-DD) or ISO date-time"),
+        (("--limit", "0"), "Error: the limit has to be at least 1 but is 0"),
+        (("--offset", "-1"), "Error: the offset has to be at least 0 but is -1"),
+        (("--status", "okk"), "Error: unknown status 'okk' (did you mean 'ok'?); choose from ok, flagged, modified"),
+        (("--status", "published"), "Error: unknown status 'published'; choose from ok, flagged, modified"),
+        (("--json", "--jsonl"), "Error: give --json or --jsonl, not both"),
+    ],
+)
+def test_list_refuses_bad_values_with_one_error_line(cli, many, tmp_path, args, message):
+    for out in (many, tmp_path):  # the same with a catalogue and without one
+        result = cli("list", "--out", out, *args)
+        assert result.exit_code == 2 and result.stdout == ""
+        if args[0] == "--json":
+            assert result.stderr.splitlines()[-1] == message
+        else:
+            assert result.stderr == message + "\n"
+
+
+def test_list_takes_a_constant_number_of_queries(tmp_path):
+    from pipeline.catalogue import Catalogue, ImageQuery
+
+    counts = {}
+    for size in (10, 40):
+        out = tmp_path / str(size)
+        out.mkdir()
+        synthetic(out, size)
+        with Catalogue.open(out, create=False) as catalogue:
+            statements = []
+            catalogue.db.set_trace_callback(statements.append)
+            entries = list(catalogue.entries(ImageQuery()))
+            paged = list(catalogue.entries(ImageQuery(status="ok", limit=2)))
+            plan = catalogue.db.execute("EXPLAIN QUERY PLAN SELECT * FROM renditions WHERE image_id = 1").fetchall()
+        assert len(entries) == size and len(paged) == 2
+        counts[size] = len(statements)
+        assert "renditions_image" in " ".join(row[3] for row in plan)
+    assert counts[10] == counts[40] == 2
+
+
+def on_a_terminal(*args, **env) -> tuple[int, str]:
+    """Run `pipeline ARGS` with stdin, stdout and stderr on a pseudo-terminal; exit code and what it showed."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from conftest import subprocess_env
+
+    main, child = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", *map(str, args)], stdin=child, stdout=child, stderr=child,
+                            env=subprocess_env(**env))
+    os.close(child)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(main)
+    return proc.wait(timeout=60), output.decode().replace("\r", "")
+
+
+def test_list_table_fits_and_pages_on_a_terminal(many):
+    code, output = on_a_terminal("list", "--out", many, COLUMNS="60", LINES="10", PAGER="cat", TERM="dumb")
+    assert code == 0
+    lines = [line for line in output.split("\n") if line.strip()]
+    assert lines[0].startswith("ID  STATUS") and len(lines) == 31
+    assert max(len(line) for line in lines) <= 60 and lines[1].endswith("…")
+
+
+def test_doctor_shows_progress_on_a_terminal_only(cli, many):
+    code, output = on_a_terminal("doctor", "--dry-run", "--out", many, COLUMNS="100")
+    assert code == 1 and "checking images" in output and "30/30" in output
+    assert output.rstrip().endswith("NOT consistent")
+    piped = cli("doctor", "--dry-run", "--out", many)
+    assert piped.exit_code == 1 and "checking images" not in piped.stderr + piped.stdout
+
+
+def test_opening_again_keeps_the_locks_other_connections_of_the_process_hold(tmp_path):
+    """A second open (and close) in a process must not drop the first connection's SQLite locks: else another
+    process, closing its own connection, takes itself for the last one and removes the WAL from under it."""
+    import subprocess
+    import sys
+
+    from conftest import subprocess_env
+    from pipeline.catalogue import Catalogue
+
+    out = tmp_path / "out"
+    out.mkdir()
+    synthetic(out, 2)
+    with Catalogue.open(out) as holder:
+        assert holder.count() == 2
+        Catalogue.open(out, create=False).close()
+        other = "from pathlib import Path; from pipeline.catalogue import Catalogue; Catalogue.open(Path(%r), create=False).close()"
+        subprocess.run([sys.executable, "-c", other % str(out)], check=True, env=subprocess_env())
+        assert (out / "catalogue.sqlite-wal").exists(), "another process removed the WAL of a connection still open"
+        holder.set_status(1, "modified", "test")
+    db = sqlite3.connect(out / "catalogue.sqlite")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+
+
+def test_the_renditions_json_each_row_keeps_follows_every_change(tmp_path):
+    from pipeline.catalogue import Catalogue
+
+    out = tmp_path / "out"
+    out.mkdir()
+    synthetic(out, 6)  # images 3 and 6 have two renditions
+    with Catalogue.open(out, create=False) as catalogue:
+        [hero, thumb] = catalogue.renditions(3)
+        catalogue.update_rendition(hero["id"], "elsewhere/img-2.hero.webp", "3" * 64)
+        catalogue.remove_rendition(thumb["id"])
+        catalogue.remove_image(6)
+        listed = list(catalogue.entries())
+        table = {i: [(r["name"], str(out / r["path"])) for r in catalogue.renditions(i)] for i in range(1, 6)}
+    assert [e["id"] for e in listed] == [1, 2, 3, 4, 5]
+    assert {e["id"]: [(r["name"], r["path"]) for r in e["renditions"]] for e in listed} == table
+    assert table[3] == [("hero", str(out / "elsewhere" / "img-2.hero.webp"))]

@@ -1,7 +1,7 @@
 """Crash safety: a writer killed with SIGKILL at any step leaves only whole files and a catalogue that matches disk.
 
 The writer pauses at a named step through the documented test hook (PIPELINE_TEST_PAUSE_AT and
-PIPELINE_TEST_PAUSE_MARK, see pipeline/store.py); the test then kills it and checks the folder.
+PIPELINE_TEST_PAUSE_MARK, see pipeline/storage.py); the test then kills it and checks the folder.
 """
 
 import json

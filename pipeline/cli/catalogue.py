@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import click
 
-from pipeline.errors import ExitCode
+from pipeline.catalogue import IMAGE_STATUSES
+from pipeline.errors import ExitCode, InputError
 
 OUT_OPTION = click.option(
     "--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True,
@@ -35,30 +38,94 @@ def _moment(ctx, param, value: str | None) -> str | None:
             return date.fromisoformat(value.strip()).isoformat()
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO date-time") from None
+        raise InputError(f"--{param.name} {value!r} is not a date (YYYY-MM-DD) or ISO date-time") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 @click.command("list")
-@click.option("--run", type=int, help="Only images of this run id.")
+@click.option("--status", metavar="STATUS", help=f"Only images with this status: {', '.join(IMAGE_STATUSES)}.")
+@click.option("--model", metavar="NAME", help="Only images made with this model (as given to generate: alias, hub id or path).")
+@click.option("--since", metavar="DATE", callback=_moment, help="Only images created at or after this date (YYYY-MM-DD) or time.")
+@click.option("--until", metavar="DATE", callback=_moment, help="Only images created before this date or time.")
+@click.option("--search", metavar="TEXT", help="Only images whose prompt or title contains TEXT (any case).")
 @click.option("--article", help="Only images whose article file or title contains this text.")
-@click.option("--status", help="Only images with this status (ok, modified, ...).")
-@click.option("--since", callback=_moment, help="Only images created at or after this date (YYYY-MM-DD) or time.")
-@click.option("--until", callback=_moment, help="Only images created before this date or time.")
+@click.option("--run", type=int, help="Only images of this run id.")
+@click.option("--limit", type=int, help="At most this many images (at least 1).")
+@click.option("--offset", type=int, default=0, help="Skip this many images first.")
 @OUT_OPTION
 @JSON_OPTION
-def list_images(run, article, status, since, until, out_dir, as_json):
-    """List the catalogued images of an output folder, oldest first."""
-    with _open(out_dir) as catalogue:
-        rows = catalogue.images(run=run, article=article, status=status, since=since, until=until)
-        entries = [catalogue.describe(row) for row in rows]
-    if as_json:
-        click.echo(json.dumps(entries, ensure_ascii=False))
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object a line (JSON Lines) on stdout.")
+def list_images(status, model, since, until, search, article, run, limit, offset, out_dir, as_json, as_jsonl):
+    """List the catalogued images of an output folder, oldest first (paged on a terminal)."""
+    from pipeline.catalogue import ImageQuery, catalogue_path
+
+    if as_json and as_jsonl:
+        raise click.UsageError("give --json or --jsonl, not both")
+    query = ImageQuery(
+        run=run, article=article, status=status, model=model, since=since, until=until, search=search,
+        limit=limit, offset=offset,
+    )
+    if out_dir.is_dir() and not catalogue_path(out_dir).exists():
+        if as_json:
+            click.echo("[]")
+        else:
+            click.echo(f"no catalogue in {out_dir} (nothing generated there yet)", err=True)
         return
-    for entry in entries:
-        click.echo(f"{entry['id']}\t{entry['status']}\t{entry['seed']}\t{entry['created']}\t{entry['path']}")
+    with _open(out_dir) as catalogue:
+        if as_json:
+            _write(_json_array(catalogue.entries_json(query)))
+        elif as_jsonl:
+            _write(text + "\n" for text in catalogue.entries_json(query))
+        elif sys.stdout.isatty():
+            click.echo_via_pager(_table(catalogue.entries(query), catalogue.max_id(), shutil.get_terminal_size().columns))
+        else:
+            _write(_table(catalogue.entries(query), catalogue.max_id(), None))
+            click.echo()
+
+
+def _write(chunks) -> None:
+    """Stream text to stdout, flushed in large pieces (so memory stays flat and output starts at once)."""
+    out = sys.stdout
+    buffer: list[str] = []
+    size = 0
+    for chunk in chunks:
+        buffer.append(chunk)
+        size += len(chunk)
+        if size > 1 << 16:
+            out.write("".join(buffer))
+            buffer, size = [], 0
+    out.write("".join(buffer))
+    out.flush()
+
+
+def _json_array(texts):
+    yield "["
+    separator = ""
+    for text in texts:
+        yield separator + text
+        separator = ",\n"
+    yield "]\n"
+
+
+def _table(entries, max_id: int, width: int | None):
+    """An aligned table, line by line (each but the first begins with its newline): id, status, created, seed,
+    model, renditions, then title or prompt, cut to fit `width` columns (a terminal's; None: not cut)."""
+    id_width = max(2, len(str(max_id)))
+    head = f"{'ID':>{id_width}}  {'STATUS':<8}  {'CREATED (UTC)':<16}  {'SEED':>10}  {'MODEL':<12}  {'REND':>4}  "
+    yield _fit(head + "TITLE OR PROMPT", width)
+    for e in entries:
+        text = " ".join((e["title"] or e["prompt"]).split())
+        model = e["model"] or ""
+        model = model if len(model) <= 12 else model[:11] + "…"
+        created = e["created"][:16].replace("T", " ")
+        line = f"{e['id']:>{id_width}}  {e['status']:<8}  {created:<16}  {e['seed']:>10}  {model:<12}  {len(e['renditions']):>4}  {text}"
+        yield "\n" + _fit(line, width)
+
+
+def _fit(line: str, width: int | None) -> str:
+    return line if width is None or len(line) <= width else line[: width - 1] + "…"
 
 
 @click.command("show")
@@ -68,7 +135,7 @@ def list_images(run, article, status, since, until, out_dir, as_json):
 def show(id_or_path, out_dir, as_json):
     """Show everything the catalogue holds about one image (by id, or by the path of any of its files)."""
     with _open(out_dir) as catalogue:
-        entry = catalogue.describe(catalogue.resolve(id_or_path), full=True)
+        entry = catalogue.describe(catalogue.resolve(id_or_path))
     if as_json:
         click.echo(json.dumps(entry, ensure_ascii=False))
         return
@@ -150,7 +217,8 @@ def doctor(ctx, out_dir, as_json, dry_run):
     """Find and repair mismatches between the catalogue and the files of an output folder."""
     from pipeline.doctor import doctor as run
 
-    report = run(out_dir, repair=not dry_run)
+    with _doctor_progress() as progress:
+        report = run(out_dir, repair=not dry_run, progress=progress)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
@@ -163,3 +231,27 @@ def doctor(ctx, out_dir, as_json, dry_run):
         click.echo("consistent" if report.consistent else "NOT consistent")
     if not report.consistent:
         ctx.exit(ExitCode.PROBLEMS_FOUND)
+
+
+class _doctor_progress:
+    """A bar on stderr while doctor checks the catalogued images, when stderr is a terminal; else nothing."""
+
+    def __enter__(self):
+        self.bar = None
+        if not sys.stderr.isatty():
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("checking images"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=Console(file=sys.stderr), transient=True,
+        )
+        self.bar.start()
+        self.task = self.bar.add_task("check", total=None)
+        return lambda done, total: self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
