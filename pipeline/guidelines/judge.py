@@ -114,17 +114,24 @@ def judge(
             removed += [RuleAction(m.rule.id, "topic", m.matched, None, m.rule.category)
                         for m in blocks if m not in shown]
             matches = find_matches(policy, text, photorealistic_style=chosen.photorealistic) if text else []
+            matches = _outside_frame(matches, frame_end(policy, text) if text else 0, removable)
             blocks = [match for match in matches if match.rule.action == "block"]
         if blocks or len(_CONTENT.findall(text)) < MIN_CONTENT_WORDS:
             acted = [_action(match, None) for match in blocks] + removed
             acted += [_action(m, None) for m in matches if m.rule.action == "rewrite"]
             return Judgement("block", "", "", rules=tuple(acted or removed), **common)
+    # A news story's framing names its topic ("the cost of the war in Sudan"): it is not rewritten
+    frame = frame_end(policy, text)
+    matches = _outside_frame(matches, frame, {match.rule.id for match in matches if match.rule.action == "rewrite"})
     rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"], text)
     subject, acted = rewrite(text, rewrites)
     acted = removed + acted
     # 4. Judge the result again
     if rewrites or removed:
         left = find_matches(policy, subject, photorealistic_style=chosen.photorealistic)
+        if frame:
+            topical = removable_rules(policy, subject)[0] | {m.rule.id for m in left if m.rule.action == "rewrite"}
+            left = _outside_frame(left, frame_end(policy, subject), topical)
         if left:
             acted += [RuleAction(RECHECK_RULE, "block", f"{m.matched} ({m.rule.id})", None, m.rule.category)
                       for m in left]
@@ -178,9 +185,19 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0) -> tuple[str
     tidy = re.sub(r"\s+", " ", "".join(kept))
     tidy = re.sub(r"\s+([,;:.!?])", r"\1", tidy)
     tidy = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", tidy)
+    tidy = re.sub(r"[,;:]\s*([.!?])", r"\1", tidy)
+    tidy = re.sub(r"(^|[,;:]\s*)(?:and|with|while|whilst|as|plus|but|then)\s+", r"\1", tidy, flags=re.IGNORECASE)
     tidy = re.sub(r"^[\s,;:.]+|[\s,;:]+$", "", _balanced(tidy))
     acted = [RuleAction(m.rule.id, "remove", m.matched, "", m.rule.category) for m in matches]
     return tidy, acted
+
+
+def _outside_frame(matches: list[Match], frame: int, rules: set[str]) -> list[Match]:
+    """`matches` less those of `rules` that start in a news story's framing (before `frame`): the story's topic."""
+    if not frame:
+        return matches
+    return [match for match in matches
+            if not (match.rule.id in rules and match.start < frame)]
 
 
 def _balanced(text: str) -> str:
@@ -261,6 +278,6 @@ def replacement_for(match: Match, written: str) -> str:
     """The rule's replacement, plural where the match was plural, capitalised like the text it replaces."""
     rule = match.rule
     replacement = rule.plural if match.plural and rule.plural else rule.replacement
-    if written[:1].isupper() and not written.isupper():
+    if written[:1].isupper() and not written.rstrip("s").isupper():
         replacement = replacement[:1].upper() + replacement[1:]
     return replacement
