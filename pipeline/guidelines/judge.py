@@ -105,33 +105,35 @@ def judge(
     blocks = [match for match in matches if match.rule.action == "block"]
     # 3. Block; or, in a news story, take out the harmful detail; then rewrite
     removed: list[RuleAction] = []
+    rewriting = {rule.id for rule in policy.rules if rule.action == "rewrite"}
     if blocks:
         removable, _ = removable_rules(policy, text)
         if all(match.rule.id in removable for match in blocks):
             frame = frame_end(policy, text)
-            shown = [match for match in blocks if match.end > frame and all(b > frame for _, b in match.parts)]
+            # What the framing names is the story's topic; what follows it is taken out, clause by clause
+            shown = [match for match in _story_matches(policy, text, chosen.photorealistic, removable, frame)
+                     if match.rule.action == "block"]
             text, removed = remove_clauses(text, shown, frame)
             removed += [RuleAction(m.rule.id, "topic", m.matched, None, m.rule.category)
-                        for m in blocks if m not in shown]
-            matches = find_matches(policy, text, photorealistic_style=chosen.photorealistic) if text else []
-            matches = _outside_frame(matches, frame_end(policy, text) if text else 0, removable)
+                        for m in blocks if m.start < frame]
+            matches = _story_matches(policy, text, chosen.photorealistic, removable) if text else []
             blocks = [match for match in matches if match.rule.action == "block"]
         if blocks or len(_CONTENT.findall(text)) < MIN_CONTENT_WORDS:
             acted = [_action(match, None) for match in blocks] + removed
             acted += [_action(m, None) for m in matches if m.rule.action == "rewrite"]
             return Judgement("block", "", "", rules=tuple(acted or removed), **common)
-    # A news story's framing names its topic ("the cost of the war in Sudan"): it is not rewritten
+    # A news story's framing names its topic ("the cost of the war in Sudan"): it is not rewritten either
     frame = frame_end(policy, text)
-    matches = _outside_frame(matches, frame, {match.rule.id for match in matches if match.rule.action == "rewrite"})
+    if frame:
+        matches = _story_matches(policy, text, chosen.photorealistic, rewriting | removable_rules(policy, text)[0],
+                                 frame)
     rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"], text)
     subject, acted = rewrite(text, rewrites)
     acted = removed + acted
     # 4. Judge the result again
     if rewrites or removed:
-        left = find_matches(policy, subject, photorealistic_style=chosen.photorealistic)
-        if frame:
-            topical = removable_rules(policy, subject)[0] | {m.rule.id for m in left if m.rule.action == "rewrite"}
-            left = _outside_frame(left, frame_end(policy, subject), topical)
+        left = _story_matches(policy, subject, chosen.photorealistic, rewriting | removable_rules(policy, subject)[0]
+                              ) if frame else find_matches(policy, subject, photorealistic_style=chosen.photorealistic)
         if left:
             acted += [RuleAction(RECHECK_RULE, "block", f"{m.matched} ({m.rule.id})", None, m.rule.category)
                       for m in left]
@@ -192,12 +194,13 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0) -> tuple[str
     return tidy, acted
 
 
-def _outside_frame(matches: list[Match], frame: int, rules: set[str]) -> list[Match]:
-    """`matches` less those of `rules` that start in a news story's framing (before `frame`): the story's topic."""
-    if not frame:
-        return matches
-    return [match for match in matches
-            if not (match.rule.id in rules and match.start < frame)]
+def _story_matches(policy: Guidelines, text: str, photorealistic_style: bool, topical: set[str],
+                   frame: int | None = None) -> list[Match]:
+    """The matches in `text` less those of the `topical` rules that start in a news story's framing: what the
+    framing names is the story's topic, not something to depict."""
+    frame = frame_end(policy, text) if frame is None else frame
+    return find_matches(policy, text, photorealistic_style=photorealistic_style, topic_end=frame,
+                        topic_rules=frozenset(topical))
 
 
 def _balanced(text: str) -> str:
