@@ -152,6 +152,10 @@ def judge(
 # Where a clause starts or ends: punctuation, or a word that joins clauses and phrases.
 _CLAUSE_EDGE = re.compile(r"[,;:.()\[\]!?]|\s(?:and|with|while|whilst|as|where|showing|including|plus|but|"
                           r"then|amid|among|beside|behind|in front of)\s|\s[-–—]\s", re.IGNORECASE)
+# Where a phrase starts or ends: punctuation only. A hate symbol takes its whole phrase with it ("a torchlit march
+# with Nazi salutes" goes as a whole, not only "with Nazi salutes").
+_PHRASE_EDGE = re.compile(r"[,;:.()\[\]!?]")
+WHOLE_PHRASE_CATEGORIES = frozenset({"hate-symbols"})
 _SENTENCE_EDGE = re.compile(r"^[;:.()\[\]!?]$")
 _CONTENT = re.compile(r"[^\W\d_]{3,}")
 # A prompt left with fewer words than this after taking out a harmful detail has lost its subject: refused.
@@ -162,9 +166,12 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0) -> tuple[str
     """`text` without the clauses that hold the matches ("..., with corpses in the foreground, ..."), tidied;
     nothing before `frame` (the news story's own framing) is taken out."""
     spans: list[tuple[int, int]] = []
-    edges = list(_CLAUSE_EDGE.finditer(text))
-    for part_start, part_end in [part for match in matches for part in (match.parts or ((match.start, match.end),))
-                                 if part[1] > frame]:
+    clause_edges = list(_CLAUSE_EDGE.finditer(text))
+    phrase_edges = list(_PHRASE_EDGE.finditer(text))
+    for whole, (part_start, part_end) in [(match.rule.category in WHOLE_PHRASE_CATEGORIES, part)
+                                          for match in matches for part in (match.parts or ((match.start, match.end),))
+                                          if part[1] > frame]:
+        edges = phrase_edges if whole else clause_edges
         before = [edge for edge in edges if edge.end() <= part_start]
         after = [edge for edge in edges if edge.start() >= part_end]
         left = before[-1] if before else None
