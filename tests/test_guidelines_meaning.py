@@ -75,8 +75,11 @@ def test_a_news_story_loses_its_graphic_detail_not_its_image(cli):
     assert acted(data, "remove") == [("gore-bodies", "bodies floating")]
 
 
-def test_hate_is_never_taken_out_of_a_news_story_only_refused(cli):
+def test_a_hate_symbol_is_taken_out_of_a_news_story_and_refused_elsewhere(cli):
     result, data = check(cli, "Hero image for an article on the election: a swastika painted on a poster")
+    assert result.exit_code == 0 and data["subject"] == "Hero image for an article on the election"
+    assert acted(data, "remove") == [("hate-symbols", "swastika")]
+    result, data = check(cli, "a swastika painted on a poster")
     assert result.exit_code == 3 and ("hate-symbols", "swastika") in acted(data, "block")
 
 
@@ -152,7 +155,7 @@ def test_the_models_own_text_encoder_scores_the_final_prompt(cli, tmp_path):
 
 
 def test_the_classifier_refuses_what_the_lists_miss_when_the_policy_turns_it_on(cli, tmp_path):
-    text = "a man lying very still in a spreading pool of red on the pavement"
+    text = "people pushed into the river with their hands behind their backs"
     result, data = check(cli, text)
     assert data["verdict"] == "allow" and data["classifier_score"] is None  # off in the shipped policy
     policy = tmp_path / "policy.toml"

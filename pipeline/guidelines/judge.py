@@ -117,22 +117,28 @@ def judge(
         removable, _ = removable_rules(policy, text)
         if all(match.rule.id in removable for match in blocks):
             frame = frame_end(policy, text)
-            shown = [match for match in blocks if match.end > frame and all(b > frame for _, b in match.parts)]
+            # What the framing names is the story's topic; what follows it is taken out, clause by clause
+            shown = [match for match in _story_matches(policy, text, chosen.photorealistic, removable, frame)
+                     if match.rule.action == "block"]
             text, removed = remove_clauses(text, shown, frame)
             removed += [RuleAction(m.rule.id, "topic", m.matched, None, m.rule.category)
-                        for m in blocks if m not in shown]
-            matches = find_matches(policy, text, photorealistic_style=chosen.photorealistic) if text else []
+                        for m in blocks if m.start < frame]
+            matches = _story_matches(policy, text, chosen.photorealistic, removable) if text else []
             blocks = [match for match in matches if match.rule.action == "block"]
         if blocks or len(_CONTENT.findall(text)) < MIN_CONTENT_WORDS:
             acted = [_action(match, None) for match in blocks] + removed
             acted += [_action(m, None) for m in matches if m.rule.action == "rewrite"]
             return Judgement("block", "", "", rules=tuple(acted or removed), **common)
+    # A news story's framing names its topic ("the cost of the war in Sudan"), which is not refused; but the
+    # framing is part of the prompt the model draws, so its weapons and troops are rewritten like any others
+    frame = frame_end(policy, text)
     rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"], text)
     subject, acted = rewrite(text, rewrites)
     acted = removed + acted
     # 4. Judge the result again
     if rewrites or removed:
-        left = find_matches(policy, subject, photorealistic_style=chosen.photorealistic)
+        left = _story_matches(policy, subject, chosen.photorealistic, removable_rules(policy, subject)[0]
+                              ) if frame else find_matches(policy, subject, photorealistic_style=chosen.photorealistic)
         if left:
             acted += [RuleAction(RECHECK_RULE, "block", f"{m.matched} ({m.rule.id})", None, m.rule.category)
                       for m in left]
@@ -162,6 +168,10 @@ def judge(
 # Where a clause starts or ends: punctuation, or a word that joins clauses and phrases.
 _CLAUSE_EDGE = re.compile(r"[,;:.()\[\]!?]|\s(?:and|with|while|whilst|as|where|showing|including|plus|but|"
                           r"then|amid|among|beside|behind|in front of)\s|\s[-–—]\s", re.IGNORECASE)
+# Where a phrase starts or ends: punctuation only. A hate symbol takes its whole phrase with it ("a torchlit march
+# with Nazi salutes" goes as a whole, not only "with Nazi salutes").
+_PHRASE_EDGE = re.compile(r"[,;:.()\[\]!?]")
+WHOLE_PHRASE_CATEGORIES = frozenset({"hate-symbols"})
 _SENTENCE_EDGE = re.compile(r"^[;:.()\[\]!?]$")
 _CONTENT = re.compile(r"[^\W\d_]{3,}")
 # A prompt left with fewer words than this after taking out a harmful detail has lost its subject: refused.
@@ -172,9 +182,12 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0) -> tuple[str
     """`text` without the clauses that hold the matches ("..., with corpses in the foreground, ..."), tidied;
     nothing before `frame` (the news story's own framing) is taken out."""
     spans: list[tuple[int, int]] = []
-    edges = list(_CLAUSE_EDGE.finditer(text))
-    for part_start, part_end in [part for match in matches for part in (match.parts or ((match.start, match.end),))
-                                 if part[1] > frame]:
+    clause_edges = list(_CLAUSE_EDGE.finditer(text))
+    phrase_edges = list(_PHRASE_EDGE.finditer(text))
+    for whole, (part_start, part_end) in [(match.rule.category in WHOLE_PHRASE_CATEGORIES, part)
+                                          for match in matches for part in (match.parts or ((match.start, match.end),))
+                                          if part[1] > frame]:
+        edges = phrase_edges if whole else clause_edges
         before = [edge for edge in edges if edge.end() <= part_start]
         after = [edge for edge in edges if edge.start() >= part_end]
         left = before[-1] if before else None
@@ -197,10 +210,20 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0) -> tuple[str
     tidy = re.sub(r"\s+", " ", "".join(kept))
     tidy = re.sub(r"\s+([,;:.!?])", r"\1", tidy)
     tidy = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", tidy)
-    tidy = re.sub(r"[,;:]+(?=[.!?])", "", tidy)
+    tidy = re.sub(r"[,;:]\s*([.!?])", r"\1", tidy)
+    tidy = re.sub(r"(^|[,;:]\s*)(?:and|with|while|whilst|as|plus|but|then)\s+", r"\1", tidy, flags=re.IGNORECASE)
     tidy = re.sub(r"^[\s,;:.]+|[\s,;:]+$", "", _balanced(tidy))
     acted = [RuleAction(m.rule.id, "remove", m.matched, "", m.rule.category) for m in matches]
     return tidy, acted
+
+
+def _story_matches(policy: Guidelines, text: str, photorealistic_style: bool, topical: set[str],
+                   frame: int | None = None) -> list[Match]:
+    """The matches in `text` less those of the `topical` rules that start in a news story's framing: what the
+    framing names is the story's topic, not something to depict."""
+    frame = frame_end(policy, text) if frame is None else frame
+    return find_matches(policy, text, photorealistic_style=photorealistic_style, topic_end=frame,
+                        topic_rules=frozenset(topical))
 
 
 def _balanced(text: str) -> str:
@@ -283,6 +306,6 @@ def replacement_for(match: Match, written: str, opening: bool = True) -> str:
     that opens a sentence (a model name such as "T-90" inside one does not make "Chess rooks")."""
     rule = match.rule
     replacement = rule.plural if match.plural and rule.plural else rule.replacement
-    if opening and written[:1].isupper() and not written.isupper():
+    if opening and written[:1].isupper() and not written.rstrip("s").isupper():
         replacement = replacement[:1].upper() + replacement[1:]
     return replacement

@@ -19,6 +19,10 @@ _LATIN_LOOKALIKES = set("аеорсухіјѕԁһԛԝοαικνρτυχεΑΒΕ�
 # Below this many words, a prompt is too short to call another Latin-script language.
 MIN_WORDS = 3
 FOREIGN_SHARE = 0.3
+# With at least this share of words unknown to English, a lower share of evidence (FOREIGN_SHARE_WHEN_UNKNOWN)
+# calls another language ("Heldenhafte Panzerdivision stürmt über das Schlachtfeld").
+MOSTLY_UNKNOWN = 0.45
+FOREIGN_SHARE_WHEN_UNKNOWN = 0.25
 # A prompt with fewer words unknown to English than this share is English, whatever else it holds.
 UNKNOWN_SHARE = 0.15
 
@@ -74,7 +78,9 @@ def identify(text: str) -> Language:
         if hits > best_hits:
             best, best_hits = code, hits
     evidence = best_hits + accented
-    if evidence >= 2 and evidence / len(latin) >= FOREIGN_SHARE:
+    # Where most words are unknown to English, less evidence of the other language is needed.
+    share = FOREIGN_SHARE if len(unknown) / len(latin) < MOSTLY_UNKNOWN else FOREIGN_SHARE_WHEN_UNKNOWN
+    if evidence >= 2 and evidence / len(latin) >= share:
         return Language(False, best, f"{len(unknown)} of {len(latin)} words not English; "
                                      f"{best_hits:g} common in {best!r}, {accented} with letters English does not use")
     return Language(True)
@@ -82,7 +88,7 @@ def identify(text: str) -> Language:
 
 def _name(text: str, found: re.Match) -> bool:
     """Whether the word found is capitalised inside a sentence (a name), rather than lower-case or first."""
-    if not found.group()[0].isupper() or found.group().isupper() and len(found.group()) > 1 and False:
+    if not found.group()[0].isupper():
         return False
     before = text[: found.start()].rstrip(" \t\"'«“(")
     return bool(before) and before[-1] not in ".!?:;\n"

@@ -208,7 +208,7 @@ def _near_matches(rule: Rule, prompt: Prompt, negation: Negation, innocent: list
 
     firsts, seconds = spans(near.first), spans(near.second)
     thirds = spans(near.third) if near.third else None
-    matches = []
+    pairs = []
     for first_term, (a0, a1) in firsts:
         for second_term, (b0, b1) in seconds:
             if (a0, a1) == (b0, b1) or sentence[a0] != sentence[b0]:
@@ -218,14 +218,23 @@ def _near_matches(rule: Rule, prompt: Prompt, negation: Negation, innocent: list
                 continue
             if thirds is not None and not any(sentence[c0] == sentence[a0] for _, (c0, _) in thirds):
                 continue
-            parts = tuple((found[x0].start, found[x1 - 1].end) for x0, x1 in sorted([(a0, a1), (b0, b1)]))
-            start, end = found[min(a0, b0)].start, found[max(a1, b1) - 1].end
-            written = text[start:end]
-            if len(written) > _REPORT_LIMIT:
-                one, two = sorted([(a0, a1), (b0, b1)])
-                written = f"{text[found[one[0]].start:found[one[1] - 1].end]} … " \
-                          f"{text[found[two[0]].start:found[two[1] - 1].end]}"
-            matches.append(Match(rule, f"{first_term.text} ~ {second_term.text}", start, end, False, written, parts))
+            pairs.append((gap, first_term, (a0, a1), second_term, (b0, b1)))
+    # Each word pairs with its nearest partner: "exploding drones over apartment blocks, ... a metro station" is
+    # about the blocks, and a news story loses only that clause
+    nearest_first = {a: min(gap for gap, _, a2, _, _ in pairs if a2 == a) for _, _, a, _, _ in pairs}
+    nearest_second = {b: min(gap for gap, _, _, _, b2 in pairs if b2 == b) for _, _, _, _, b in pairs}
+    matches = []
+    for gap, first_term, (a0, a1), second_term, (b0, b1) in pairs:
+        if gap > nearest_first[(a0, a1)] and gap > nearest_second[(b0, b1)]:
+            continue
+        parts = tuple((found[x0].start, found[x1 - 1].end) for x0, x1 in sorted([(a0, a1), (b0, b1)]))
+        start, end = found[min(a0, b0)].start, found[max(a1, b1) - 1].end
+        written = text[start:end]
+        if len(written) > _REPORT_LIMIT:
+            one, two = sorted([(a0, a1), (b0, b1)])
+            written = f"{text[found[one[0]].start:found[one[1] - 1].end]} … " \
+                      f"{text[found[two[0]].start:found[two[1] - 1].end]}"
+        matches.append(Match(rule, f"{first_term.text} ~ {second_term.text}", start, end, False, written, parts))
     return matches
 
 
@@ -263,9 +272,11 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
     return everywhere, in_sentence, acted
 
 
-def find_matches(guidelines: Guidelines, text: str, *, photorealistic_style: bool) -> list[Match]:
+def find_matches(guidelines: Guidelines, text: str, *, photorealistic_style: bool, topic_end: int = 0,
+                 topic_rules: frozenset[str] = frozenset()) -> list[Match]:
     """Every rule match in `text`, in rule order then text order, without duplicates of one span, leaving out
-    the rules that the prompt's contexts suspend."""
+    the rules that the prompt's contexts suspend, and matches of `topic_rules` that start before `topic_end`
+    (a news story's framing, which names its topic)."""
     negation, _, absorb = _prepared(guidelines)
     prompt = analyse(guidelines, text)
     photo = photorealistic_style or photorealistic(prompt.words, guidelines)
@@ -280,6 +291,8 @@ def find_matches(guidelines: Guidelines, text: str, *, photorealistic_style: boo
             index = starts.get(match.start)
             if index is not None and ((rule.id, prompt.sentences[index]) in in_sentence
                                       or (rule.id, -1 - index) in in_sentence):
+                continue
+            if match.start < topic_end and rule.id in topic_rules:
                 continue
             if not any(s <= match.start and match.end <= e for s, e in seen):
                 seen.add((match.start, match.end))

@@ -85,6 +85,8 @@ def base(word: str) -> str:
     """The inflectional base of a canonical word: plurals, "-ed" and "-ing" forms share it ("tanks", "tanked"
     -> "tank"; "bodies" -> "body"), but derived words keep their own ("reporter" is not "report", "severed" is
     not "several", "executive" is not "execute")."""
+    if len(word) >= 3 and word.endswith("s") and word[-2].isdigit():
+        return word[:-1]  # a model number in the plural: "AK-47s", "FAB-500s", "M16s"
     if len(word) <= 3 or not word.isalpha() or word in _NOT_PLURAL:
         return word
     if word.endswith("ies") and len(word) > 4:
