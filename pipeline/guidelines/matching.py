@@ -300,11 +300,6 @@ def find_matches(guidelines: Guidelines, text: str, *, photorealistic_style: boo
     return matches
 
 
-def contexts_found(guidelines: Guidelines, text: str) -> list[str]:
-    """The ids of the policy's contexts present in `text` (for the record)."""
-    return _suspended(guidelines, analyse(guidelines, text))[2]
-
-
 def removable_rules(guidelines: Guidelines, text: str) -> tuple[set[str], list[str]]:
     """The rules whose matches the prompt's "remove" contexts take out instead of refusing, and those contexts."""
     everywhere, _, acted = _suspended(guidelines, analyse(guidelines, text), effect="remove")
