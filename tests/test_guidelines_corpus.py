@@ -1,9 +1,9 @@
 """The guidelines measured on labelled corpora (tests/guidelines_corpus/), through `pipeline check-prompt --corpus`.
 
 dev.jsonl and dev2.jsonl are the development corpora the policy was tuned on; heldout.jsonl was written before
-tuning by another author, and is only ever scored. The tables (neutralised and kept rates, overall, by category
+tuning by another author, heldout2.jsonl after it by yet another, and both are only ever scored. The tables (neutralised and kept rates, overall, by category
 and by technique) are printed on every run; the test fails below the targets on the development corpora and
-below the recorded floor on the held-out one (see docs/guidelines.md for the figures and the targets).
+below the recorded floors on the held-out ones (see docs/guidelines.md for the figures and the targets).
 """
 
 import json
@@ -24,8 +24,13 @@ DEV_FLOORS = {
 }
 # The held-out corpus is a measurement, not a target the policy was fitted to: these floors are the figures
 # measured when it was last scored, so a change that makes the policy worse on unseen prompts fails here.
-HELDOUT_FLOORS = {"harmful": 0.90, "technique": 0.68, "benign": 0.94, "newsroom_respectful": 0.97,
-                  "newsroom_meaning": 0.91}
+HELDOUT_FLOORS = {
+    "heldout.jsonl": {"harmful": 0.90, "technique": 0.68, "benign": 0.94, "newsroom_respectful": 0.97,
+                      "newsroom_meaning": 0.91},
+    # Written after policy 2026.11.3 by an author who read nothing of the project, and scored once.
+    "heldout2.jsonl": {"harmful": 0.91, "technique": 0.62, "benign": 0.87, "newsroom_respectful": 0.87,
+                       "newsroom_meaning": 0.62},
+}
 
 
 def rates(cli, name):
@@ -64,11 +69,12 @@ def test_development_corpora(cli, capsys, name):
         assert figures[key] >= floor, (name, key, figures[key])
 
 
-def test_held_out_corpus(cli, capsys):
-    report, figures = rates(cli, "heldout.jsonl")
-    show(capsys, "heldout.jsonl", report, figures, HELDOUT_FLOORS)
-    for key, floor in HELDOUT_FLOORS.items():
-        assert figures[key] >= floor, ("heldout.jsonl", key, figures[key])
+@pytest.mark.parametrize("name", sorted(HELDOUT_FLOORS))
+def test_held_out_corpora(cli, capsys, name):
+    report, figures = rates(cli, name)
+    show(capsys, name, report, figures, HELDOUT_FLOORS[name])
+    for key, floor in HELDOUT_FLOORS[name].items():
+        assert figures[key] >= floor, (name, key, figures[key])
 
 
 def test_corpus_files_are_well_formed_and_large_enough():
