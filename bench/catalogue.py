@@ -2,7 +2,7 @@
 
     python bench/catalogue.py [--sizes 1000,10000,100000] [--folder DIR] [--repeats 3] [--out bench/results]
 
-The folder grows through the library's own API (`pipeline.store.Store.save`, the path every generated
+The folder grows through the library's own API (`pipeline.output.folder.Store.save`, the path every generated
 image takes: files written atomically, renditions rendered, one catalogue transaction), from one
 record and image that `pipeline generate --model tiny` makes at the start. Each image gets its own
 prompt, title, seed, pixels, model and creation time (five minutes apart); one in fifty is flagged and
@@ -112,19 +112,19 @@ def template(folder: Path) -> tuple[dict, bytes]:
 class Grower:
     """Stores images into a folder, each one different, numbered from what is there.
 
-    `pool=0`: every image through `Store.save` (render, encode, write, catalogue). `pool=N`: renditions
+    `pool=0`: every image through `OutputFolder.save` (render, encode, write, catalogue). `pool=N`: renditions
     and master PNG are rendered once for N pixel sets and reused; each image still gets its own record,
     its own files written by `write_new_files` and its own catalogue transaction (`Catalogue.add_image`),
-    the two calls `store_image` ends with. Rendering is not what the catalogue benchmark measures, and
+    the two calls saving an image ends with. Rendering is not what the catalogue benchmark measures, and
     rendering every image would take hours at 100,000 on two cores.
     """
 
     def __init__(self, root: Path, record: dict, png: bytes, pool: int = 0):
         from PIL import Image
 
-        from pipeline.catalogue import Catalogue
-        from pipeline.publish import publish_options
-        from pipeline.store import Store
+        from pipeline.output.catalogue import Catalogue
+        from pipeline.publish.encodings import publish_options
+        from pipeline.output.folder import OutputFolder
 
         self.root, self.record = root, record
         with Image.open(__import__("io").BytesIO(png)) as image:
@@ -132,7 +132,7 @@ class Grower:
             self.mode = image.mode
         self.publish = publish_options(renditions=RENDITIONS, formats=FORMATS)
         self.bare = publish_options(renditions="none")
-        self.store = Store(root, command="bench", options={"sizes": "grow"}, log=lambda message: None)
+        self.store = OutputFolder(root, command="bench", options={"sizes": "grow"}, log=lambda message: None)
         self.count = 0
         if (root / "catalogue.sqlite").exists():
             with Catalogue.open(root, create=False) as catalogue:
@@ -147,8 +147,8 @@ class Grower:
     def pooled(self, k: int, record: dict) -> tuple[dict, list, bytes]:
         """Rendition files, what was rendered, and master PNG of pixel set `k` (made once)."""
         if k not in self.pool:
-            from pipeline.publish import embedded_metadata, render_files
-            from pipeline.storage import png_bytes
+            from pipeline.publish.encodings import embedded_metadata, render_files
+            from pipeline.output.files import png_bytes
 
             image = self.pixels(10**9 + k)
             files, rendered = render_files(image, record, self.publish)
@@ -157,11 +157,9 @@ class Grower:
         return self.pool[k]
 
     def add_pooled(self, i: int, record: dict, flagged: bool) -> None:
-        import hashlib
-
-        from pipeline.catalogue import ImageEntry, RenditionEntry
-        from pipeline.storage import json_bytes, write_new_files
-        from pipeline.store import checks_from_record, open_catalogue
+        from pipeline.output.catalogue import ImageEntry, RenditionEntry, checks_from_record
+        from pipeline.output.files import bytes_sha256, json_bytes, write_new_files
+        from pipeline.output.folder import open_catalogue
 
         if self.catalogue is None:
             self.catalogue = open_catalogue(self.root)
@@ -171,7 +169,7 @@ class Grower:
         if flagged:
             files, rendered = {}, []
         record["renditions"] = rendered
-        record["image_sha256"] = hashlib.sha256(png).hexdigest()
+        record["image_sha256"] = bytes_sha256(png)
         data = json_bytes(record)
         folder = self.root / "quarantine" if flagged else self.root
         folder.mkdir(exist_ok=True)
@@ -179,7 +177,7 @@ class Grower:
         relative = self.catalogue.relative
         self.catalogue.add_image(self.run_id, ImageEntry(
             path=relative(paths[".png"]), record_path=relative(paths[".json"]), sha256=record["image_sha256"],
-            record_sha256=hashlib.sha256(data).hexdigest(), record=record, status="flagged" if flagged else "ok",
+            record_sha256=bytes_sha256(data), record=record, status="flagged" if flagged else "ok",
             renditions=[
                 RenditionEntry(r["name"], r["format"], relative(paths[r["suffix"]]), r["width"], r["height"], r["sha256"], r["upscaled"], r["scale"])
                 for r in rendered
@@ -206,10 +204,9 @@ class Grower:
         if self.pool_size:
             self.add_pooled(i, record, flagged)
         else:
-            self.store.save(
-                self.pixels(i), record, f"bench-{i}", self.bare if flagged else self.publish,
-                folder=self.root / "quarantine" if flagged else None,
-            )
+            from pipeline.record import Record
+
+            self.store.save(self.pixels(i), Record.from_dict(record), self.bare if flagged else self.publish)
         self.count += 1
         return time.perf_counter() - began
 

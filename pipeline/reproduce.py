@@ -6,9 +6,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.catalogue import Catalogue
+from pipeline.output.catalogue import Catalogue
 from pipeline.errors import InputError, PipelineError
-from pipeline.generate import StoredImage
+from pipeline.record import Record, RecordError
+from pipeline.generate import generate
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def compare(stored, reproduced) -> tuple[int, int]:
     return largest, mask.histogram()[255]
 
 
-def record_from_file(path: Path) -> tuple[dict, Path]:
+def record_from_file(path: Path) -> tuple[Record, Path]:
     """(generation record, master PNG) for a file made by hero-pipeline: the JSON record beside it, else the
     record embedded in the master PNG. A rendition (`<stem>.<name>.<ext>`) leads to its master `<stem>.png`."""
     from PIL import Image, UnidentifiedImageError
@@ -104,14 +105,17 @@ def record_from_file(path: Path) -> tuple[dict, Path]:
         raise InputError(f"the record for {path} is not a hero-pipeline generation record")
     if not master.is_file():
         raise InputError(f"{master} (the master image to compare with) is missing")
-    return record, master
+    try:
+        return Record.from_dict(record, f"the record for {path}"), master
+    except RecordError as exc:
+        raise InputError(str(exc)) from None
 
 
 def reproduce_file(path: Path, *, model_override: str | None = None, model=None, log=lambda message: None) -> Reproduction:
     """Regenerate the image a file came from, from the record it carries, without any catalogue."""
     record, master = record_from_file(path)
     if model_override:
-        record = {**record, "options": {**record["options"], "model": model_override}}
+        record = record.with_(options={**record.options, "model": model_override})
     return _regenerate(record, master, None, model=model, log=log)
 
 
@@ -121,26 +125,20 @@ def reproduce(catalogue: Catalogue, id_or_path: str, *, model=None, log=lambda m
     master = catalogue.root / row["path"]
     if not master.is_file():
         raise PipelineError(f"{master} is missing from disk; run `pipeline doctor --out {catalogue.root}`")
-    return _regenerate(json.loads(row["record"]), master, row["id"], root=catalogue.root, model=model, log=log)
+    record = Record.from_json(row["record"], f"the catalogued record of image {row['id']}")
+    return _regenerate(record, master, row["id"], root=catalogue.root, model=model, log=log)
 
 
-def _regenerate(record: dict, master: Path, image_id: int | None, *, root: Path | None = None, model=None,
+def _regenerate(record: Record, master: Path, image_id: int | None, *, root: Path | None = None, model=None,
                 log) -> Reproduction:
     """Generate the record's batch in memory (nothing is written) and compare its image with `master`."""
     from PIL import Image
 
-    from pipeline.generate import generate, reproduction_request
-
-    request = reproduction_request(record, root or master.parent)
+    request = record.request(root or master.parent)
     name = f"image {image_id}" if image_id is not None else master.name
-    log(f"regenerating {name} (seed {record['seed']}, {request.num_inference_steps} steps) ...")
-    result = generate(request, model=model, log=log, store=keep_in_memory)
-    again = result.images[record["batch"]["index"]].image
+    log(f"regenerating {name} (seed {record.seed}, {request.num_inference_steps} steps) ...")
+    images = [item.image for item in generate(request, model=model, log=log)]
+    again = images[record.batch["index"]]
     with Image.open(master) as stored:
         largest, count = compare(stored, again)
     return Reproduction(image_id, master, largest == 0, largest, count)
-
-
-def keep_in_memory(out_dir: Path, record: dict, image) -> StoredImage:
-    """A store for `generate` that writes nothing: reproduction only compares pixels."""
-    return StoredImage(path=None, record_path=None, seed=record["seed"], record=record, image=image)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import generate_json
-from pipeline.generate import reproduction_request
+from pipeline.record import Record
 from pipeline.models.accel import AccelOptions, resolve
 
 ARGS = ("--prompt", "a harbour at dawn", "--style", "none", "--seed", "3", "--steps", "2")
@@ -106,7 +106,7 @@ def test_defaults_per_device():
 
 def test_reproduction_keeps_the_speed_options(cli, tmp_path):
     record = record_of(cli, tmp_path, "--vae-slicing", "--no-fuse-qkv")
-    request = reproduction_request(record, tmp_path / "again")
+    request = Record.from_dict(record).request(tmp_path / "again")
     assert request.accel == AccelOptions(vae_slicing=True, fuse_qkv=False)
     assert replace(request, out_dir=tmp_path).accel.to_dict() == record["options"]["accel"]
 

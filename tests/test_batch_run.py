@@ -9,6 +9,7 @@ import time
 
 import pytest
 from PIL import Image
+from pathlib import Path
 
 from batch_helpers import batch_json, stored_images, write_spec
 from conftest import run_on_terminal, run_pipeline, subprocess_env
@@ -108,28 +109,34 @@ def test_rerun_skips_finished_images_and_never_duplicates(cli, tmp_path):
     assert (second["summary"]["done"], second["summary"]["skipped"]) == (0, 5)
     assert {key: path.read_bytes() for key, path in stored_images(out).items()} == before
     assert [image["path"] for image in first["images"]] == [image["path"] for image in second["images"]]
-    # A deleted image is made again, under its own key.
+    # A deleted image (its files) is made again, under its own key.
     victim = first["images"][0]
     os.unlink(victim["path"])
+    os.unlink(victim["record"])
     third = batch_json(cli, spec, out)
     assert (third["summary"]["done"], third["summary"]["skipped"]) == (1, 4)
     assert set(stored_images(out)) == set(before)
 
 
-def test_rerun_cleans_up_what_a_crash_left(cli, tmp_path):
-    """Leftovers of a kill at each point of a write: temp files, half pairs, an unjournalled pair, a cut journal line."""
+def test_rerun_after_a_crash_uses_the_one_recovery_and_deletes_no_image(cli, tmp_path):
+    """Leftovers of a kill and of hands: a dead writer's temporary file (removed by the output folder's one
+    recovery), a live writer's (kept), a cut journal line (dropped), a lost record file (the image is in the
+    catalogue, so it is done; doctor restores the record), a second copy of an image (kept, never deleted)."""
+    from pipeline.output.files import writer_tag
+
     spec = write_spec(tmp_path, THREE_JOBS)
     out = tmp_path / "out"
     first = batch_json(cli, spec, out)
     images = first["images"]
     journal = out / "batch-journal.jsonl"
     lines = journal.read_text().splitlines(keepends=True)
-    # Killed after linking image 0's files but before journalling it, after linking only the PNG of
-    # image 2 (its JSON missing, its journal line cut short), with temp files about.
+    journal.write_text("".join(lines[:-1]) + lines[-1][:25])
     os.unlink(images[2]["record"])
-    journal.write_text("".join(lines[1:2] + lines[3:]) + lines[2][:25])
-    (out / ".partial-abc123").write_bytes(b"half")
-    # And a second copy of image 3 (as if written twice).
+    host = writer_tag().rsplit("-", 1)[0]
+    dead = out / f".partial-{host}-999999999-abc123"
+    dead.write_bytes(b"half")
+    live = out / f".partial-{writer_tag()}-inflight"
+    live.write_bytes(b"being written")
     copy = out / "copy-of-3.png"
     copy.write_bytes(open(images[3]["path"], "rb").read())
     copy.with_suffix(".json").write_text(open(images[3]["record"]).read())
@@ -137,15 +144,15 @@ def test_rerun_cleans_up_what_a_crash_left(cli, tmp_path):
     result = cli("batch", spec, "--out", out, "--json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert "removed .partial-abc123" in result.stderr
-    assert "removed copy-of-3" in result.stderr
-    assert f"kept {os.path.basename(images[0]['path'])}" in result.stderr
-    assert "half of an interrupted write" in result.stderr
-    stored = stored_images(out)
-    assert set(stored) == {image["key"] for image in images}
-    # Image 0 is adopted, images 1, 3 and 4 are kept; image 2 (half a pair) is made again.
-    assert data["summary"]["done"] == 1 and data["summary"]["skipped"] == 4
+    assert "removed 1 leftover file(s) of a killed run" in result.stderr
+    assert not dead.exists() and live.exists() and copy.exists()
+    assert Path(images[2]["path"]).exists(), "an image whose record was lost is never deleted"
+    assert data["summary"]["done"] == 0 and data["summary"]["skipped"] == 5
     assert all(line.endswith("\n") for line in journal.read_text().splitlines(keepends=True))
+    report = json.loads(cli("doctor", "--out", out, "--json").stdout)
+    assert ("record file missing", os.path.basename(images[2]["record"])) in {
+        (f["problem"], f["path"]) for f in report["findings"]}
+    assert Path(images[2]["record"]).exists() and report["consistent"], report
 
 
 def _count_pngs(out):
@@ -265,7 +272,7 @@ def test_ray_missing_is_a_clear_error(cli, tmp_path, monkeypatch):
 
 
 def test_a_second_run_on_the_same_folder_is_refused(cli, tmp_path):
-    from pipeline.batch.state import OutputLock
+    from pipeline.batch.journal import OutputLock
 
     spec = write_spec(tmp_path, '[[jobs]]\nprompt = "a lighthouse"\nseeds = [1]\n')
     out = tmp_path / "out"
@@ -278,25 +285,22 @@ def test_a_second_run_on_the_same_folder_is_refused(cli, tmp_path):
 
 def test_a_batch_image_is_reproduced_from_its_record(cli, tmp_path):
     """Seeds need not be consecutive: the record's batch seeds rebuild the same batch, pixel for pixel."""
-    from pipeline.generate import generate, reproduction_request
-
     spec = write_spec(tmp_path, '[[jobs]]\nprompt = "a lighthouse"\nseeds = [3, 9]\nstyle = "none"\n')
     data = batch_json(cli, spec, tmp_path / "out", "--batch-size", "2")
     second = data["images"][1]
     record = json.loads(open(second["record"]).read())
     assert record["batch"] == {"seeds": [3, 9], "index": 1}
-    again = generate(reproduction_request(record, tmp_path / "again")).images[1]
-    assert again.seed == 9
-    with Image.open(second["path"]) as a, Image.open(again.path) as b:
-        assert a.tobytes() == b.tobytes()
+    result = cli("reproduce", second["path"], "--out", tmp_path / "out", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["identical"] is True
 
 
 def test_flagged_images_go_to_quarantine_and_resume_from_there(cli, tmp_path, monkeypatch):
     """An image the image checks flag is kept in quarantine/, counted as flagged, shown, and never made twice."""
-    from pipeline import image_checks
+    from pipeline import generate
 
     monkeypatch.setattr(
-        image_checks, "run_checks", lambda checks, images: [["test check: seed flagged"] if i else [] for i in range(len(images))]
+        generate, "run_checks", lambda checks, images: [["test check: seed flagged"] if i else [] for i in range(len(images))]
     )
     spec = write_spec(tmp_path, '[[jobs]]\nprompt = "a lighthouse"\nseeds = [1, 2]\nstyle = "none"\n')
     out = tmp_path / "out"

@@ -246,7 +246,7 @@ def test_runs_are_recorded_done_or_failed(cli, tmp_path):
 
 
 def test_checks_and_statuses_added_later_show_up_and_filter(cli, tmp_path):
-    from pipeline.catalogue import Catalogue
+    from pipeline.output.catalogue import Catalogue
 
     out = tmp_path / "out"
     entry = generate_json(cli, *PROMPT, "--seed", "1", "--out", out)["images"][0]
@@ -306,7 +306,7 @@ def test_flagged_images_are_catalogued_in_quarantine(cli, tmp_path):
 
 def synthetic(out: Path, count: int) -> None:
     """`count` catalogue entries made through the library (no files: list reads only the catalogue)."""
-    from pipeline.catalogue import Catalogue, ImageEntry, RenditionEntry
+    from pipeline.output.catalogue import Catalogue, ImageEntry, RenditionEntry
 
     with Catalogue.open(out) as catalogue:
         run = catalogue.start_run("test", {})
@@ -396,7 +396,7 @@ def test_list_refuses_bad_values_with_one_error_line(cli, many, tmp_path, args, 
 
 
 def test_list_takes_a_constant_number_of_queries(tmp_path):
-    from pipeline.catalogue import Catalogue, ImageQuery
+    from pipeline.output.catalogue import Catalogue, ImageQuery
 
     counts = {}
     for size in (10, 40):
@@ -464,7 +464,7 @@ def test_opening_again_keeps_the_locks_other_connections_of_the_process_hold(tmp
     import sys
 
     from conftest import subprocess_env
-    from pipeline.catalogue import Catalogue
+    from pipeline.output.catalogue import Catalogue
 
     out = tmp_path / "out"
     out.mkdir()
@@ -472,7 +472,7 @@ def test_opening_again_keeps_the_locks_other_connections_of_the_process_hold(tmp
     with Catalogue.open(out) as holder:
         assert holder.count() == 2
         Catalogue.open(out, create=False).close()
-        other = "from pathlib import Path; from pipeline.catalogue import Catalogue; Catalogue.open(Path(%r), create=False).close()"
+        other = "from pathlib import Path; from pipeline.output.catalogue import Catalogue; Catalogue.open(Path(%r), create=False).close()"
         subprocess.run([sys.executable, "-c", other % str(out)], check=True, env=subprocess_env())
         assert (out / "catalogue.sqlite-wal").exists(), "another process removed the WAL of a connection still open"
         holder.set_status(1, "modified", "test")
@@ -482,7 +482,7 @@ def test_opening_again_keeps_the_locks_other_connections_of_the_process_hold(tmp
 
 
 def test_the_renditions_json_each_row_keeps_follows_every_change(tmp_path):
-    from pipeline.catalogue import Catalogue
+    from pipeline.output.catalogue import Catalogue
 
     out = tmp_path / "out"
     out.mkdir()

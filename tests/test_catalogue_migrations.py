@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import subprocess_env
-from pipeline.catalogue import MIGRATIONS, SCHEMA_VERSION, backup_path
+from pipeline.output.catalogue import MIGRATIONS, SCHEMA_VERSION, backup_path
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCHEMAS = sorted(int(p.stem.rsplit("-", 1)[1]) for p in FIXTURES.glob("catalogue-schema-*.sql"))

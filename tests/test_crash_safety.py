@@ -1,7 +1,7 @@
 """Crash safety: a writer killed with SIGKILL at any step leaves only whole files and a catalogue that matches disk.
 
 The writer pauses at a named step through the documented test hook (PIPELINE_TEST_PAUSE_AT and
-PIPELINE_TEST_PAUSE_MARK, see pipeline/storage.py); the test then kills it and checks the folder.
+PIPELINE_TEST_PAUSE_MARK, see pipeline/output/files.py); the test then kills it and checks the folder.
 """
 
 import json
@@ -102,8 +102,8 @@ def test_doctor_cleans_leftovers_of_a_killed_run(cli, tmp_path):
 
 
 def test_live_writers_temporary_files_are_left_alone(tmp_path):
-    from pipeline.recovery import clean_leftovers
-    from pipeline.storage import writer_tag
+    from pipeline.output.recovery import clean_leftovers
+    from pipeline.output.files import writer_tag
 
     mine = tmp_path / f".partial-{writer_tag()}-abc"
     mine.write_bytes(b"being written")

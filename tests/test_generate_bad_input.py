@@ -169,13 +169,13 @@ def test_disk_full_keeps_existing_images(cli, tmp_path, monkeypatch):
     first = generate_json(cli, "--prompt", "A kite", "--seed", "1", "--out", tmp_path)["images"][0]["path"]
     before = Path(first).read_bytes()
 
-    import pipeline.storage
+    import pipeline.output.files
 
     def full_disk(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     # The disk fills while the temporary file is being flushed.
-    monkeypatch.setattr(pipeline.storage.os, "fsync", full_disk)
+    monkeypatch.setattr(pipeline.output.files.os, "fsync", full_disk)
     result = cli("generate", "--model", "tiny", "--prompt", "A kite", "--seed", "1", "--out", tmp_path)
     assert_clean_failure(result, 1, "no space left")
     assert Path(first).read_bytes() == before

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, generate_json, run_pipeline, subprocess_env
-from pipeline.generate import reproduction_request
+from pipeline.record import Record
 from pipeline.guidelines import load_guidelines
 
 POLICY = REPO / "prompts" / "guidelines.toml"
@@ -172,7 +172,7 @@ def test_generate_with_a_given_policy(cli, tmp_path):
     assert record["guidelines"]["source"] == str(path)
     assert record["final_prompt"] == "a chessboard, newsprint halftone"
     assert record["options"]["guidelines"] == str(path)
-    assert reproduction_request(record, tmp_path).guidelines == path
+    assert Record.from_dict(record).request(tmp_path).guidelines == path
 
 
 def test_generate_with_a_bad_policy_fails_before_writing(cli, tmp_path):

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from conftest import REPO, generate_json
-from pipeline.metadata import public_record
+from pipeline.publish.metadata import public_record
 
 VISION = dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4, image_size=32,
               patch_size=8)

@@ -7,7 +7,7 @@ import pytest
 from conftest import REPO
 from pipeline.errors import InputError
 from pipeline.guidelines import default_path, load_guidelines
-from pipeline.guidelines.policy import STRENGTHS
+from pipeline.options import SAFETY_STRENGTHS as STRENGTHS
 
 POLICY = REPO / "prompts" / "guidelines.toml"
 WEAPONS = 'id = "weapons"'

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO, generate_json
-from pipeline.generate import reproduction_request
+from pipeline.record import Record
 from pipeline.guidelines import load_guidelines
 
 POLICY = load_guidelines()
@@ -31,8 +31,8 @@ def test_safe_latent_diffusion_steers_the_tiny_model(cli, tmp_path):
     }
     assert np.abs(off_pixels - max_pixels).max() > 0  # the concept changed the denoising
     assert off["_name"] != strong["_name"]  # the name's hash covers the safety guidance
-    assert reproduction_request(strong, tmp_path).safety == "max"
-    assert reproduction_request(off, tmp_path).safety == "off"
+    assert Record.from_dict(strong).request(tmp_path).safety == "max"
+    assert Record.from_dict(off).request(tmp_path).safety == "off"
 
 
 def test_default_strength_comes_from_the_policy(cli, tmp_path):
@@ -40,7 +40,7 @@ def test_default_strength_comes_from_the_policy(cli, tmp_path):
     assert record["safety_guidance"]["strength"] == POLICY.safety_strength == "medium"
     assert record["safety_guidance"]["method"] == "safe-latent-diffusion"
     assert record["options"]["safety"] is None
-    assert reproduction_request(record, tmp_path).safety == "medium"  # as recorded, whatever the policy says later
+    assert Record.from_dict(record).request(tmp_path).safety == "medium"  # as recorded, whatever the policy says later
 
 
 def test_the_concept_comes_from_a_given_policy(cli, tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import generate_json
-from pipeline.naming import image_stem, slug
+from pipeline.output.naming import image_stem, slug
 
 SAFE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}

@@ -191,7 +191,7 @@ def test_alt_text_of_the_example_article_drops_framing_and_instructions():
     from dataclasses import asdict
 
     from pipeline import guidelines
-    from pipeline.alt_text import MAX_LENGTH, describe
+    from pipeline.publish.alt_text import MAX_LENGTH, describe
 
     prompt = (Path(__file__).parents[1] / "prompts/korea-chessboard.txt").read_text().split("\n$$$")[0]
     judgement = guidelines.judge(prompt)
@@ -378,7 +378,7 @@ def test_no_hidden_watermark_and_unsigned_runs_say_so(cli, tmp_path, monkeypatch
 
 
 def test_a_signing_failure_leaves_no_file_of_that_image(cli, certs, tmp_path, monkeypatch):
-    from pipeline import credentials
+    from pipeline.publish import credentials
     from pipeline.errors import PipelineError
 
     real = credentials.Signer.sign

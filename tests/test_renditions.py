@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from conftest import generate_json
-from pipeline.renditions import DEFAULT_RENDITIONS, RenditionSpec, content_crop_box, render
+from pipeline.publish.renditions import DEFAULT_RENDITIONS, RenditionSpec, content_crop_box, render
 
 TINY = ("--prompt", "A lighthouse on a quiet coast", "--steps", "2")
 
@@ -137,7 +137,7 @@ def test_bad_publishing_options_are_refused(cli, tmp_path, args, message):
 def test_same_image_encodes_to_the_same_bytes():
     import time
 
-    from pipeline import publish
+    from pipeline.publish import encodings as publish
 
     image = Image.new("RGB", (64, 64), (30, 60, 90))
     first = publish.encode(image, "webp", quality=80, parameters="p", xmp=b"<x/>")

@@ -17,8 +17,7 @@ def _style(outcome) -> str:
     """The style the image was made in: the job's, else the one the guidelines chose (the policy's default)."""
     if outcome.task.style:
         return outcome.task.style
-    record = outcome.record or {}
-    return record.get("guidelines", {}).get("style") or "default"
+    return (outcome.record.guidelines.get("style") if outcome.record else None) or "default"
 
 
 class Progress:

@@ -1,4 +1,4 @@
-"""The batch job: validate the spec, plan, recover the folder, generate what is left, store, review."""
+"""The batch job: validate the spec, plan, open the output folder, generate what is left, save, review."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.batch.engines import EngineSettings, check_engine, engine
-from pipeline.batch.plan import expand, units
+from pipeline.batch.plan import expand, image_key, units
 from pipeline.batch.progress import Progress
-from pipeline.batch.review import replace_file, write_review
-from pipeline.batch.spec import load_spec
-from pipeline.batch.state import Journal, OutputLock, done_entry, recover
+from pipeline.batch.gallery import write_review
+from pipeline.batch.spec import load_spec, publish_for
+from pipeline.batch.journal import Journal, OutputLock, done_entry
 from pipeline.errors import InputError
-from pipeline.storage import check_writable, ensure_folder
+from pipeline.output.files import check_writable, ensure_folder, replace_file
+from pipeline.output.folder import OutputFolder
 
 SUMMARY_NAME = "batch-summary.json"
 
@@ -127,11 +128,13 @@ def run_batch(spec_path: Path, options: BatchOptions, progress: Progress | None 
     check_writable(out_dir)
     ensure_folder(out_dir)
     with OutputLock(out_dir):
-        # 3. Make the folder agree with the journal after any crash, then choose what is left
+        # 3. Open the output folder (its one recovery cleans up after killed writers and catalogues images whose
+        #    catalogue entry a crash lost); the catalogue says which images exist, the journal what failed
+        folder = OutputFolder(out_dir, command="batch", options={"spec": str(spec_path), "engine": options.engine},
+                              log=log, unclosed="interrupted")
+        stored_before = {image_key(*key): files for key, files in folder.open().batch_images().items()}
         journal = Journal(out_dir)
-        for note in recover(out_dir, journal):
-            log(note)
-        finished_before = {task.key for task in tasks if journal.done(task.key, out_dir)}
+        finished_before = {task.key for task in tasks if task.key in stored_before}
         retry = ("failed", "blocked") if options.retry_failed else ()
         todo = [
             task
@@ -142,7 +145,7 @@ def run_batch(spec_path: Path, options: BatchOptions, progress: Progress | None 
         started = time.monotonic()
         progress.start(len(todo), len(finished_before))
 
-        # 4. Generate and store; each image is journalled once its files are whole
+        # 4. Generate and save; each image is journalled once its files are whole and catalogued
         settings = EngineSettings(out_dir, options.batch_size, options.threads, options.workers, options.ray_resources)
         ran: dict[str, str] = {}
         records: dict[str, dict] = {}
@@ -150,26 +153,25 @@ def run_batch(spec_path: Path, options: BatchOptions, progress: Progress | None 
             for outcome in engine(options.engine)(units(todo, options.batch_size), settings, log, stop):
                 key = outcome.task.key
                 if outcome.status == "done":
-                    from pipeline.batch.spec import publish_for
-                    from pipeline.generate import store_image
-
-                    publish = publish_for(outcome.task.options)
-                    stored = store_image(out_dir, outcome.record, outcome.image, publish=publish)
+                    stored = folder.save(outcome.image, outcome.record, publish_for(outcome.task.options))
                     outcome.path = stored.path
-                    journal.append(done_entry(key, outcome.record, stored.path, stored.record_path, out_dir))
-                    records[key] = stored.record
+                    journal.append(done_entry(key, stored.record.seed, stored.path, stored.record_path, out_dir))
+                    records[key] = stored.record.to_dict()
                 else:
                     journal.append({"key": key, "status": outcome.status, "reason": outcome.reason, "seed": outcome.task.seed})
                 ran[key] = outcome.status
                 progress.advance(outcome)
         finally:
             progress.close()
+            folder.close("interrupted" if stop.is_set() else "done")
         elapsed = time.monotonic() - started
 
         # 5. Summarise and write the review pages
         images = []
         for task in tasks:
             entry = journal.entries.get(task.key)
+            if task.key in stored_before and task.key not in ran:
+                entry = {"status": "done", **stored_before[task.key]}
             status = ran.get(task.key) or ("skipped" if task.key in finished_before else (entry or {}).get("status", "pending"))
             record = records.get(task.key)
             if record is None and entry and entry["status"] == "done":

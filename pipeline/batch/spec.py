@@ -8,9 +8,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, unknown_name
+from pipeline.options import DTYPES, MAX_IMAGES, SCHEDULER_NAMES, GenerateRequest, check_request
 from pipeline.inputs import read_input
-from pipeline.suggest import unknown_name
+from pipeline.guidelines import load_guidelines, style_names as policy_styles
+from pipeline.inputs.article import decode_text, parse_article
+from pipeline.models import resolve_model_source
+from pipeline.publish.credentials import load_signer, signing_options
+from pipeline.publish.encodings import publish_options
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -66,8 +71,6 @@ OPTION_KEYS = {
 }
 JOB_KEYS = {"article": _STR, "prompt": _STR, "title": _STR, **OPTION_KEYS}
 TOP_KEYS = ("defaults", "jobs")
-DTYPES = ("auto", "float32", "float16", "bfloat16")
-MAX_SEEDS = 1000
 
 
 @dataclass(frozen=True)
@@ -161,14 +164,12 @@ def _check_table(table, allowed: dict, number: int | None, errors: SpecErrors) -
 
 def _policy_styles(spec_path: Path, options: dict, number, errors: SpecErrors, fallback: list[str]) -> list[str]:
     """Style names of the table's own guidelines file (made absolute in `options`), else `fallback`."""
-    from pipeline.guidelines import load_guidelines, style_names
-
     if "guidelines" not in options:
         return fallback
     path = Path(options["guidelines"])
     options["guidelines"] = str(path if path.is_absolute() else spec_path.parent / path)
     try:
-        return style_names(load_guidelines(options["guidelines"]))
+        return policy_styles(load_guidelines(options["guidelines"]))
     except InputError as exc:
         errors.add(_place(number, "guidelines"), str(exc))
         del options["guidelines"]
@@ -177,8 +178,6 @@ def _policy_styles(spec_path: Path, options: dict, number, errors: SpecErrors, f
 
 def publish_for(options: dict):
     """The PublishOptions of spec option keys (generate's defaults for keys not given); InputError names a bad value."""
-    from pipeline.publish import publish_options
-
     given = {key.replace("-", "_"): value for key, value in options.items() if key in PUBLISH_KEYS}
     for key in ("renditions", "formats"):
         if isinstance(given.get(key), list):
@@ -209,8 +208,6 @@ def _check_signing(merged: dict, number: int, errors: SpecErrors, checked: dict)
     if not any(signing):
         return
     if signing not in checked:
-        from pipeline.credentials import load_signer, signing_options
-
         try:
             options = signing_options(*signing)
             if options is not None:
@@ -225,10 +222,6 @@ def _check_signing(merged: dict, number: int, errors: SpecErrors, checked: dict)
 
 def _check_values(options: dict, number: int | None, errors: SpecErrors, style_names: list[str]) -> None:
     """Values that have the right type but cannot be used, checked the way `generate` checks them."""
-    from pipeline.cli.generate import SCHEDULER_NAMES
-    from pipeline.generate import check_request
-    from pipeline.models import resolve_model_source
-
     for pair in (("seed", "seeds"), ("style", "styles")):
         if all(key in options for key in pair):
             errors.add(_place(number), f"give either `{pair[0]}` or `{pair[1]}`, not both")
@@ -240,8 +233,8 @@ def _check_values(options: dict, number: int | None, errors: SpecErrors, style_n
             errors.add(_place(number, "seeds"), "is empty; give at least one seed")
         elif len(set(seeds)) != len(seeds):
             errors.add(_place(number, "seeds"), f"has repeated seeds: {sorted(s for s in set(seeds) if seeds.count(s) > 1)}")
-        elif len(seeds) > MAX_SEEDS:
-            errors.add(_place(number, "seeds"), f"holds {len(seeds)} seeds; at most {MAX_SEEDS}")
+        elif len(seeds) > MAX_IMAGES:
+            errors.add(_place(number, "seeds"), f"holds {len(seeds)} seeds; at most {MAX_IMAGES}")
     styles = options.get("styles", [options["style"]] if "style" in options else [])
     if "styles" in options and not styles:
         errors.add(_place(number, "styles"), "is empty; give at least one style")
@@ -267,8 +260,6 @@ def _check_values(options: dict, number: int | None, errors: SpecErrors, style_n
 
 def request_for(options: dict, **fields):
     """A GenerateRequest from spec option keys (long option names) and extra request fields."""
-    from pipeline.generate import GenerateRequest
-
     names = {
         "model": "model",
         "model-config": "model_config",
@@ -296,8 +287,6 @@ def request_for(options: dict, **fields):
 
 
 def _read_article(spec_path: Path, name: str, number: int, errors: SpecErrors):
-    from pipeline.article import decode_text, parse_article
-
     path = Path(name) if Path(name).is_absolute() else spec_path.parent / name
     place = _place(number, "article")
     try:
@@ -321,9 +310,7 @@ def parse_spec(data: bytes, path: Path, guidelines: Path | None = None, base: di
     `guidelines` is the policy file of jobs that name none (the shipped policy when None); `base` holds
     option keys that apply where neither [defaults] nor a job sets them (e.g. from the environment).
     """
-    from pipeline.guidelines import load_guidelines, style_names as names_of
-
-    style_names = names_of(load_guidelines(guidelines))
+    style_names = policy_styles(load_guidelines(guidelines))
     text = _decode(data, path)
     try:
         document = tomllib.loads(text)

@@ -8,6 +8,8 @@ from pathlib import Path
 from pipeline.batch.plan import Task, Unit
 from pipeline.batch.spec import request_for
 from pipeline.errors import OutOfMemory, PipelineError, PromptBlocked
+from pipeline.record import Record
+from pipeline.generate import generate, get_model
 
 
 @dataclass
@@ -17,7 +19,7 @@ class Outcome:
     task: Task
     status: str
     reason: str | None = None
-    record: dict | None = None
+    record: Record | None = None
     image: object = None  # a PIL image while in memory
     path: Path | None = None  # the PNG, once stored
     node: str | None = None  # the Ray node that made it (engine ray)
@@ -57,8 +59,6 @@ class Renderer:
         return outcomes
 
     def _generate(self, chunk: list[Task]) -> list[Outcome]:
-        from pipeline.generate import StoredImage, generate, get_model
-
         first = chunk[0]
         request = request_for(
             first.options,
@@ -72,16 +72,9 @@ class Renderer:
             threads=self.threads,
             out_dir=self.out_dir,
         )
-        kept: list[tuple[dict, object]] = []
-
-        def keep(out_dir, record, image):
-            kept.append((record, image))
-            return StoredImage(Path(), Path(), record["seed"], record)
-
         model_key = (request.model, request.device, request.dtype, request.scheduler, request.model_config)
         if model_key not in self._loaded:
             self.log(f"loading model {request.model} ...")
             self._loaded.add(model_key)
-        generate(request, model=get_model(request), store=keep)
-        by_seed = {record["seed"]: (record, image) for record, image in kept}
-        return [Outcome(task, "done", None, *by_seed[task.seed]) for task in chunk]
+        made = {item.record.seed: item for item in generate(request, model=get_model(request))}
+        return [Outcome(task, "done", None, made[task.seed].record, made[task.seed].image) for task in chunk]

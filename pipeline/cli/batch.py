@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 
 from pipeline.cli.config import config_options
-from pipeline.cli.guidelines_option import guidelines_option
+from pipeline.cli.options import guidelines_option
 from pipeline.errors import ExitCode
+from pipeline.options import RENDITIONS_DEFAULT
 
 
 class ResourcesType(click.ParamType):
@@ -52,7 +53,6 @@ def _environment_defaults() -> dict:
     """Spec keys that `generate` also reads from the environment, for specs that leave them out."""
     import os
 
-    from pipeline.cli.generate import RENDITIONS_DEFAULT
 
     defaults = {"renditions": os.environ.get("PIPELINE_RENDITIONS") or RENDITIONS_DEFAULT}
     for key, name in (("c2pa-cert", "PIPELINE_C2PA_CERT"), ("c2pa-key", "PIPELINE_C2PA_KEY")):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from pipeline.catalogue import IMAGE_STATUSES
-from pipeline.errors import ExitCode, InputError
+from pipeline.output.catalogue import IMAGE_STATUSES
+from pipeline.errors import ExitCode, InputError, printable
 
 OUT_OPTION = click.option(
     "--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True,
@@ -21,7 +21,7 @@ JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON o
 
 
 def _open(out_dir: Path):
-    from pipeline.catalogue import Catalogue
+    from pipeline.output.catalogue import Catalogue
     from pipeline.errors import InputError
 
     if not out_dir.is_dir():
@@ -59,7 +59,7 @@ def _moment(ctx, param, value: str | None) -> str | None:
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object a line (JSON Lines) on stdout.")
 def list_images(status, model, since, until, search, article, run, limit, offset, out_dir, as_json, as_jsonl):
     """List the catalogued images of an output folder, oldest first (paged on a terminal)."""
-    from pipeline.catalogue import ImageQuery, catalogue_path
+    from pipeline.output.catalogue import ImageQuery, catalogue_path
 
     if as_json and as_jsonl:
         raise click.UsageError("give --json or --jsonl, not both")
@@ -116,12 +116,17 @@ def _table(entries, max_id: int, width: int | None):
     head = f"{'ID':>{id_width}}  {'STATUS':<8}  {'CREATED (UTC)':<16}  {'SEED':>10}  {'MODEL':<12}  {'REND':>4}  "
     yield _fit(head + "TITLE OR PROMPT", width)
     for e in entries:
-        text = " ".join((e["title"] or e["prompt"]).split())
+        text = printable(" ".join((e["title"] or e["prompt"]).split()))
         model = e["model"] or ""
         model = model if len(model) <= 12 else model[:11] + "…"
         created = e["created"][:16].replace("T", " ")
         line = f"{e['id']:>{id_width}}  {e['status']:<8}  {created:<16}  {e['seed']:>10}  {model:<12}  {len(e['renditions']):>4}  {text}"
         yield "\n" + _fit(line, width)
+
+
+def _say(line: str) -> None:
+    """One line of a report about untrusted data (titles, prompts, file names), safe for a terminal."""
+    click.echo(printable(line))
 
 
 def _fit(line: str, width: int | None) -> str:
@@ -141,24 +146,24 @@ def show(id_or_path, out_dir, as_json):
         return
     record = entry.pop("record_data")
     for key in ("id", "path", "record", "prompt", "title", "article", "seed", "model", "style", "status", "created", "run", "sha256"):
-        click.echo(f"{key}: {entry[key]}")
-    click.echo(f"size: {entry['size'][0]}x{entry['size'][1]}")
-    click.echo(f"final prompt: {record.get('final_prompt')}")
-    click.echo(f"negative prompt: {record.get('negative_prompt')}")
-    click.echo(f"steps: {record.get('num_inference_steps')}, guidance: {record.get('guidance_scale')}, sampler: {record.get('sampler')}")
+        _say(f"{key}: {entry[key]}")
+    _say(f"size: {entry['size'][0]}x{entry['size'][1]}")
+    _say(f"final prompt: {record.get('final_prompt')}")
+    _say(f"negative prompt: {record.get('negative_prompt')}")
+    _say(f"steps: {record.get('num_inference_steps')}, guidance: {record.get('guidance_scale')}, sampler: {record.get('sampler')}")
     credentials = entry["content_credentials"]
     if credentials["signed"]:
-        click.echo(f"content credentials: signed by {credentials['signer']} (issuer {credentials['issuer']}), manifest {credentials['manifest']}")
+        _say(f"content credentials: signed by {credentials['signer']} (issuer {credentials['issuer']}), manifest {credentials['manifest']}")
     else:
-        click.echo(f"content credentials: not signed ({credentials.get('reason', 'no certificate given')})")
+        _say(f"content credentials: not signed ({credentials.get('reason', 'no certificate given')})")
     for r in entry["renditions"]:
         note = f" (enlarged x{r['scale']:g} beyond the native size)" if r["upscaled"] else ""
         signed = f" [signed, manifest {r['c2pa_manifest']}]" if r["c2pa_manifest"] else " [not signed]"
-        click.echo(f"rendition {r['name']} {r['format']} {r['width']}x{r['height']}: {r['path']}{note}{signed}")
+        _say(f"rendition {r['name']} {r['format']} {r['width']}x{r['height']}: {r['path']}{note}{signed}")
     for c in entry["checks"]:
-        click.echo(f"check {c['name']}: {c['verdict']}{' (' + c['detail'] + ')' if c['detail'] else ''}")
+        _say(f"check {c['name']}: {c['verdict']}{' (' + c['detail'] + ')' if c['detail'] else ''}")
     for s in entry["statuses"]:
-        click.echo(f"status {s['status']} at {s['changed']}: {s['reason']}")
+        _say(f"status {s['status']} at {s['changed']}: {s['reason']}")
 
 
 @click.command("reproduce")
@@ -174,7 +179,7 @@ def reproduce(ctx, id_or_path, out_dir, as_json, model_override, quiet):
     ID_OR_PATH is a catalogue id, or an image file: one in the --out catalogue uses its record there; any
     other image made here is rebuilt from the record embedded in its master PNG (or the JSON beside it).
     """
-    from pipeline.catalogue import catalogue_path
+    from pipeline.output.catalogue import catalogue_path
     from pipeline.reproduce import reproduce as run, reproduce_file
 
     def log(message: str) -> None:
@@ -215,7 +220,7 @@ def _catalogued(out_dir: Path, path: Path, catalogue_path) -> bool:
 @click.pass_context
 def doctor(ctx, out_dir, as_json, dry_run):
     """Find and repair mismatches between the catalogue and the files of an output folder."""
-    from pipeline.doctor import doctor as run
+    from pipeline.output.doctor import doctor as run
 
     with _doctor_progress() as progress:
         report = run(out_dir, repair=not dry_run, progress=progress)
@@ -223,11 +228,11 @@ def doctor(ctx, out_dir, as_json, dry_run):
         click.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
         for finding in report.findings:
-            click.echo(f"{finding.problem}: {finding.path}: {finding.action}")
+            _say(f"{finding.problem}: {finding.path}: {finding.action}")
         for finding in report.remaining:
-            click.echo(f"still wrong: {finding.problem}: {finding.path}")
+            _say(f"still wrong: {finding.problem}: {finding.path}")
         for note in report.notes:
-            click.echo(f"note: {note.problem}: {note.path}: {note.action}")
+            _say(f"note: {note.problem}: {note.path}: {note.action}")
         click.echo("consistent" if report.consistent else "NOT consistent")
     if not report.consistent:
         ctx.exit(ExitCode.PROBLEMS_FOUND)

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from pipeline.cli.guidelines_option import guidelines_option
+from pipeline.cli.options import guidelines_option
 from pipeline.errors import PromptBlocked
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import click
 
-from pipeline.config import CONFIG_ENV, CONFIG_NAME, PROFILE_ENV, HouseConfig, config_path, load_house_config
+from pipeline.inputs.config import CONFIG_ENV, CONFIG_NAME, PROFILE_ENV, HouseConfig, config_path, load_house_config
 from pipeline.errors import InputError
 
 NOT_SETTABLE = {"config", "profile", "prompt", "dry-run", "help"}
 """Options that only make sense on one command line, never as a house default."""
 
-_META = "pipeline.config"
+_META = "pipeline.inputs.config"
 _UNSET = getattr(click.core, "UNSET", None)  # Click 8.2+ marks an option without default so; earlier Click uses None
 
 

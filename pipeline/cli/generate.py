@@ -8,23 +8,22 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.accel_options import accel_options, pop_accel_options
+from pipeline.cli.options import accel_options, pop_accel_options
 from pipeline.cli.config import config_options
-from pipeline.cli.guidelines_option import guidelines_option
+from pipeline.cli.options import guidelines_option
 from pipeline.errors import InputError, PromptBlocked
 from pipeline.inputs import read_input
+from pipeline.options import DEFAULT_MODEL, DTYPES, RENDITIONS_DEFAULT, SCHEDULER_NAMES, GenerateRequest
 
 PUBLISH_OPTIONS = (
     "renditions", "formats", "quality", "sharpen", "disclosure", "credit", "alt_text", "upscaler",
     "c2pa_cert", "c2pa_key", "c2pa_tsa",
 )
-RENDITIONS_DEFAULT = "all"
-SCHEDULER_NAMES = ["ddim", "pndm", "euler", "euler-a", "dpm++", "dpm++-karras", "unipc", "lms"]
 
 
 def read_source(article: str | None, prompt: str | None):
     """The Article to generate from: an article file, `-` for stdin, or a prompt given inline."""
-    from pipeline.article import Article, decode_text, parse_article
+    from pipeline.inputs.article import Article, decode_text, parse_article
 
     if article is not None and prompt is not None:
         raise click.UsageError("give either an ARTICLE file or --prompt, not both")
@@ -45,7 +44,7 @@ def read_source(article: str | None, prompt: str | None):
 @click.option("--prompt", "prompt", help="Use this image prompt instead of an article file.")
 @click.option(
     "--model",
-    default="sdxl",
+    default=DEFAULT_MODEL,
     show_default=True,
     envvar="PIPELINE_MODEL",
     help="Built-in model (tiny), alias (see `pipeline models`), hub id, diffusers folder or .safetensors file.",
@@ -54,7 +53,7 @@ def read_source(article: str | None, prompt: str | None):
 @click.option("--device", default="auto", show_default=True, help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
 @click.option(
     "--dtype",
-    type=click.Choice(["auto", "float32", "float16", "bfloat16"]),
+    type=click.Choice(DTYPES),
     default="auto",
     show_default=True,
     help="auto is float16 on CUDA and float32 elsewhere.",
@@ -136,8 +135,7 @@ def generate(article, prompt, as_json, quiet, dry_run, **options):
 
     An article file is the image prompt, a line `$$$`, then the article, title first.
     """
-    from pipeline.generate import GenerateRequest, generate as run
-    from pipeline.publish import publish_options
+    from pipeline.publish.encodings import publish_options
 
     publish = publish_options(**{k: options.pop(k) for k in PUBLISH_OPTIONS})
     parsed, source = read_source(article, prompt)
@@ -149,7 +147,7 @@ def generate(article, prompt, as_json, quiet, dry_run, **options):
     if dry_run:
         show_plan(request, as_json)
         return
-    from pipeline.denoise_progress import DenoiseProgress
+    from pipeline.cli.denoise_progress import DenoiseProgress
 
     progress = DenoiseProgress.for_stream(quiet)
 
@@ -160,7 +158,7 @@ def generate(article, prompt, as_json, quiet, dry_run, **options):
             click.echo(message, err=True)
 
     try:
-        result = run(request, log=log, on_step=progress)
+        stored = save_images(request, log=log, on_step=progress)
     except PromptBlocked as blocked:
         if as_json:  # the verdict, as `check-prompt --json` gives it, and no images
             click.echo(json.dumps({"images": [], "guidelines": blocked.details}, ensure_ascii=False))
@@ -169,10 +167,22 @@ def generate(article, prompt, as_json, quiet, dry_run, **options):
         if progress is not None:
             progress.close()
     if as_json:
-        click.echo(json.dumps(result.to_json()))
+        click.echo(json.dumps({"images": [image.to_json() for image in stored]}))
     else:
-        for image in result.images:
+        for image in stored:
             click.echo(str(image.path))
+
+
+def save_images(request: GenerateRequest, log, on_step) -> list:
+    """Generate the request's images and save each into its output folder as soon as it is made."""
+    from dataclasses import asdict
+
+    from pipeline.generate import generate
+    from pipeline.output.folder import OutputFolder
+
+    images = generate(request, log=log, on_step=on_step)  # checks and judges at once
+    with OutputFolder(request.out_dir, command="generate", options=asdict(request), log=log) as folder:
+        return [folder.save(item.image, item.record, request.publish) for item in images]
 
 
 def show_plan(request, as_json: bool) -> None:

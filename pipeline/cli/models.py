@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from pipeline.errors import InputError
-from pipeline.storage import check_writable
-from pipeline.models import ALIASES, DEFAULT_MODEL, builtin_models
+from pipeline.output.files import check_writable
+from pipeline.models import ALIASES, builtin_models
+from pipeline.options import DEFAULT_MODEL
 
 
 @click.group(invoke_without_command=True)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from pipeline.cli.guidelines_option import guidelines_option
+from pipeline.cli.options import guidelines_option
 
 
 @click.command()

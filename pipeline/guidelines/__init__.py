@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pipeline.guidelines.judge import Judgement, RuleAction, judge
 from pipeline.guidelines.policy import (
-    STRENGTHS,
     Guidelines,
     Rule,
     Style,
@@ -20,7 +19,6 @@ def style_names(guidelines: Guidelines | None = None) -> list[str]:
 
 
 __all__ = [
-    "STRENGTHS",
     "Guidelines",
     "Judgement",
     "Rule",

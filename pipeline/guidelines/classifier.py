@@ -8,7 +8,6 @@ recorded with every judgement). A prompt the rules let through is refused when i
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -17,6 +16,7 @@ from functools import lru_cache
 from importlib import resources
 
 from pipeline.guidelines.normalise import words
+from pipeline.output.files import bytes_sha256
 
 # The same tokens as scikit-learn's CountVectorizer: words of two or more word characters.
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -67,4 +67,4 @@ def classifier() -> Classifier:
     """The shipped classifier (read on first use)."""
     data = (resources.files("pipeline.guidelines") / "data" / "classifier.json").read_bytes()
     model = json.loads(data)
-    return Classifier(model["bias"], model["weights"], hashlib.sha256(data).hexdigest(), model["trained_on"])
+    return Classifier(model["bias"], model["weights"], bytes_sha256(data), model["trained_on"])

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, unknown_name
 from pipeline.inputs import read_input
+from pipeline.options import SAFETY_STRENGTHS
 from pipeline.guidelines.normalise import base, phrase_words
+from pipeline.output.files import bytes_sha256
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -20,7 +21,6 @@ else:  # pragma: no cover
 
 ACTIONS = ("block", "rewrite")
 PROMPT_FIELD = "{prompt}"
-STRENGTHS = ("off", "medium", "strong", "max")
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 _TOP_KEYS = {"guidelines", "always", "guidance", "image_checks", "styles", "rules", "contexts", "emoji", "rewriting", "groups",
@@ -137,8 +137,6 @@ class Guidelines:
         """The named style (the default when None); an unknown name is bad input."""
         name = name or self.default_style
         if name not in self.styles:
-            from pipeline.suggest import unknown_name
-
             raise InputError(f"unknown style {name!r}; {unknown_name(name, list(self.styles), 'style')} (see `pipeline styles`)")
         return self.styles[name]
 
@@ -181,8 +179,8 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         check.fail(f"guidelines.default_style {default_style!r} is not a style; styles: {', '.join(styles)}",
                    "default_style")
     strength = check.text(guidance, "strength", "guidance.strength")
-    if strength not in STRENGTHS:
-        check.fail(f"guidance.strength {strength!r} is not one of {', '.join(STRENGTHS)}", "strength")
+    if strength not in SAFETY_STRENGTHS:
+        check.fail(f"guidance.strength {strength!r} is not one of {', '.join(SAFETY_STRENGTHS)}", "strength")
     threshold = image_checks.get("threshold", 0.5)
     if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0 < threshold < 1:
         check.fail(f"image_checks.threshold has to be a number between 0 and 1 but is {threshold!r}", "threshold")
@@ -209,7 +207,7 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
     return Guidelines(
         version=check.text(head, "version", "guidelines.version"),
         source=source,
-        digest=hashlib.sha256(data).hexdigest(),
+        digest=bytes_sha256(data),
         default_style=default_style,
         styles=styles,
         rules=rules,

@@ -7,10 +7,11 @@ Built by `scripts/build_vocabulary.py` from the `wordfreq` package's data (CC BY
 from __future__ import annotations
 
 import gzip
-import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+
+from pipeline.output.files import bytes_sha256
 
 
 @dataclass(frozen=True)
@@ -42,4 +43,4 @@ def vocabulary() -> Vocabulary:
     lists = dict(line.split("\t", 1) for line in gzip.decompress(data).decode().splitlines())
     source = lists.pop("source")
     english = frozenset(lists.pop("en").split(" "))
-    return Vocabulary(source, hashlib.sha256(data).hexdigest(), english, lists)
+    return Vocabulary(source, bytes_sha256(data), english, lists)

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, nearest
+from pipeline.options import DEFAULT_MODEL
 
-DEFAULT_MODEL = "sdxl"
-"""The alias documented for real, commercial newsroom use."""
 
 DEFAULTS_KEY = "_hero_pipeline_defaults"
 """Key in model_index.json for this tool's defaults (diffusers ignores keys that start with `_`)."""
@@ -131,8 +130,6 @@ def resolve_model_source(model: str) -> ModelSource:
         raise InputError(f"model path {model} does not exist")
     if _HUB_ID.match(model):
         return ModelSource("hub", model, model)
-    from pipeline.suggest import nearest
-
     known = builtin_models() + list(ALIASES)
     near = nearest(model, known)
     hint = f"did you mean `{near}`? " if near else ""

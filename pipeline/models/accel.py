@@ -5,38 +5,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 from pipeline.errors import InputError
-
-OFFLOAD_MODES = ("none", "model", "sequential")
-COMPILE_MODES = ("default", "max-autotune", "max-autotune-no-cudagraphs", "reduce-overhead")
-COMPILE_BACKENDS = ("inductor", "eager", "aot_eager")
-"""`inductor` makes fast kernels; `eager` and `aot_eager` only capture the graphs (quick, to check them)."""
-
-
-@dataclass(frozen=True)
-class AccelOptions:
-    """What the user asked for; None means the device's default (see `resolve`)."""
-
-    compile: str | None = None
-    compile_backend: str = "inductor"
-    fuse_qkv: bool | None = None
-    attention_slicing: bool | None = None
-    vae_slicing: bool | None = None
-    vae_tiling: bool | None = None
-    offload: str = "none"
-    tf32: bool | None = None
-    preview_vae: str | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict | None) -> "AccelOptions":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (data or {}).items() if k in names})
-
+from pipeline.options import COMPILE_BACKENDS, COMPILE_MODES, OFFLOAD_MODES, AccelOptions
 
 @dataclass(frozen=True)
 class AccelPlan:

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from pipeline.errors import InputError, OutOfMemory
-from pipeline.fingerprint import file_sha256, folder_fingerprint, weight_hashes
+from pipeline.models.fingerprint import file_sha256, folder_fingerprint, weight_hashes
 from pipeline.models import DEFAULTS_KEY, ModelSource, model_defaults, resolve_model_source
 from pipeline.models import accel as accel_module
 from pipeline.models.accel import AccelOptions

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from pipeline.errors import InputError, PipelineError
-from pipeline.storage import TEMP_PREFIX, pause_for_tests, writer_tag
+from pipeline.output.files import TEMP_PREFIX, pause_for_tests, writer_tag
 
 CATALOGUE_NAME = "catalogue.sqlite"
 
@@ -246,6 +246,25 @@ def _page(query: ImageQuery | None, args: list) -> str:
     return " LIMIT ? OFFSET ?"
 
 
+def checks_from_record(record: dict) -> list[tuple[str, str, str]]:
+    """The checks a record states: the guidelines' verdict, and whether renditions were enlarged."""
+    checks = []
+    guidelines = record.get("guidelines") or {}
+    if guidelines:
+        rules = ", ".join(rule.get("id", "?") for rule in guidelines.get("rules", []))
+        checks.append(("guidelines", guidelines.get("verdict", "?"), rules))
+    image_checks = record.get("image_checks") or {}
+    if image_checks:
+        reasons = image_checks.get("reasons") or []
+        checks.append(("image-checks", "flag" if reasons else "pass", "; ".join(reasons)))
+    enlarged = sorted({r["name"] for r in record.get("renditions", []) if r.get("upscaled")})
+    if record.get("renditions"):
+        checks.append(
+            ("native-size", "enlarged" if enlarged else "ok", ", ".join(enlarged) if enlarged else "")
+        )
+    return checks
+
+
 def catalogue_path(root: Path) -> Path:
     return root / CATALOGUE_NAME
 
@@ -351,7 +370,7 @@ class Catalogue:
         if not create and not path.exists():
             raise InputError(f"no catalogue in {root} (nothing generated there yet); check --out")
         try:
-            db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            db = sqlite3.connect(path, timeout=wait_seconds(), isolation_level=None)
         except sqlite3.Error as exc:
             raise InputError(f"cannot open catalogue {path}: {exc}") from None
         try:
@@ -375,14 +394,9 @@ class Catalogue:
                 _create(db)
             elif version < SCHEMA_VERSION:
                 _migrate(db, path, version, log)
-        except sqlite3.OperationalError as exc:
-            db.close()
-            raise PipelineError(f"cannot use catalogue {path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             db.close()
-            raise CatalogueCorrupt(
-                f"catalogue {path} is corrupt ({exc}); run `pipeline doctor --out {root}` to set it aside and rebuild it"
-            ) from None
+            raise catalogue_error(exc, path) from None
         except BaseException:
             db.close()
             raise
@@ -486,6 +500,11 @@ class Catalogue:
         with _transaction(self.db):
             self.db.execute("DELETE FROM images WHERE id = ?", (image_id,))
 
+    def replace_record(self, image_id: int, record_json: str) -> None:
+        """Put a whole record back into a row whose record was damaged."""
+        with _transaction(self.db):
+            self.db.execute("UPDATE images SET record = ? WHERE id = ?", (record_json, image_id))
+
     def update_rendition(self, rendition_id: int, path: str, sha256: str) -> None:
         with _transaction(self.db):
             self.db.execute("UPDATE renditions SET path = ?, sha256 = ? WHERE id = ?", (path, sha256, rendition_id))
@@ -515,14 +534,14 @@ class Catalogue:
         return map(json.loads, self.entries_json(query))
 
     def walk(self, chunk: int = 2000) -> Iterator[tuple[sqlite3.Row, list[sqlite3.Row]]]:
-        """Every image row (without the record) with its renditions, in id order: one pass, `chunk` images a query.
+        """Every image row (without the record, but whether it is valid JSON: `record_ok`) with its renditions, in id order: one pass, `chunk` images a query.
 
         Each chunk is read whole before it is yielded, so the caller may change the catalogue meanwhile.
         """
         last = 0
         while True:
             rows = self._read(
-                f"SELECT {_LIST_COLUMNS}, record_sha256 FROM images WHERE id > ? ORDER BY id LIMIT ?", (last, chunk)
+                f"SELECT {_LIST_COLUMNS}, record_sha256, json_valid(record) AS record_ok FROM images WHERE id > ? ORDER BY id LIMIT ?", (last, chunk)
             )
             if not rows:
                 return
@@ -595,12 +614,8 @@ class Catalogue:
             raise self._read_error(exc) from None
 
     def _read_error(self, exc: sqlite3.DatabaseError) -> PipelineError:
-        """A failed read as the user should see it: a corrupt file (run doctor), or the error it is."""
-        if isinstance(exc, sqlite3.OperationalError):
-            return PipelineError(f"cannot read catalogue {self.path}: {exc}")
-        return CatalogueCorrupt(
-            f"catalogue {self.path} is corrupt ({exc}); run `pipeline doctor --out {self.root}` to set it aside and rebuild it"
-        )
+        """A failed read as the user should see it: locked, a full disk, a corrupt file (run doctor), or the error."""
+        return catalogue_error(exc, self.path)
 
     def _prefix(self) -> str:
         """What turns a stored relative path into one under the output folder (as `root / path` would)."""
@@ -630,9 +645,27 @@ class Catalogue:
         entry["statuses"] = [
             {"status": s["status"], "reason": s["reason"], "changed": s["changed"]} for s in self.statuses(row["id"])
         ]
-        entry["record_data"] = json.loads(row["record"])
+        try:
+            entry["record_data"] = json.loads(row["record"])
+        except ValueError:
+            raise PipelineError(f"the catalogued record of image {row['id']} is damaged (not JSON); run "
+                                f"`pipeline doctor --out {self.root}` to restore it from its record file") from None
         _add_credentials(entry, entry["record_data"])
         return entry
+
+    def batch_images(self) -> dict[tuple[str, int], dict]:
+        """Images a batch made whose master is on disk, by (batch key, seed): {"png", "json"}, paths relative to the
+        folder (a lost record file is the doctor's to restore from the catalogue). The first catalogued copy wins."""
+        found: dict[tuple[str, int], dict] = {}
+        rows = self._read(
+            "SELECT path, record_path, seed, json_extract(record, '$.batch_key') FROM images "
+            "WHERE json_valid(record) AND json_extract(record, '$.batch_key') IS NOT NULL ORDER BY id"
+        )
+        for path, record_path, seed, batch_key in rows:
+            key = (batch_key, seed)
+            if key not in found and (self.root / path).is_file():
+                found[key] = {"png": path, "json": record_path}
+        return found
 
     def indexed_record_paths(self) -> set[str]:
         return {row[0] for row in self._read("SELECT record_path FROM images")}
@@ -660,7 +693,7 @@ class _transaction:
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise _catalogue_error(exc) from None
+            raise catalogue_error(exc, None) from None
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
@@ -672,9 +705,36 @@ class _transaction:
         if self.db.in_transaction:
             self.db.execute("ROLLBACK")
         if isinstance(exc, sqlite3.Error):
-            raise _catalogue_error(exc) from None
+            raise catalogue_error(exc, None) from None
         return False
 
 
-def _catalogue_error(exc: sqlite3.Error) -> PipelineError:
-    return PipelineError(f"the catalogue could not be updated ({exc}); files already written are complete")
+WAIT_ENV = "PIPELINE_CATALOGUE_WAIT"
+"""Seconds to wait for a catalogue another process holds locked before saying so (default 30)."""
+
+
+def wait_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get(WAIT_ENV, "30")))
+    except ValueError:
+        return 30.0
+
+
+def catalogue_error(exc: sqlite3.Error, path: Path | None) -> PipelineError:
+    """What went wrong with a catalogue, as one line: locked by another process, no space left, corrupt (only
+    when SQLite finds the file damaged), or the error SQLite gave."""
+    name = f"catalogue {path}" if path is not None else "the catalogue"
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) or not isinstance(exc, sqlite3.DatabaseError):
+        lowered = text.lower()
+        if "locked" in lowered or "busy" in lowered:
+            return PipelineError(f"{name} is locked by another process (waited {wait_seconds():g} s); try again when it is "
+                                 f"done, or set {WAIT_ENV} to wait longer")
+        if "full" in lowered:
+            return PipelineError(f"no space left on the device for {name}; files already written are complete")
+        return PipelineError(f"cannot use {name}: {text}; files already written are complete")
+    if path is None:
+        return CatalogueCorrupt(f"the catalogue is corrupt ({text}); run `pipeline doctor` on the output folder")
+    return CatalogueCorrupt(
+        f"{name} is corrupt ({text}); run `pipeline doctor --out {path.parent}` to set it aside and rebuild it"
+    )

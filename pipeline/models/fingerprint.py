@@ -7,6 +7,8 @@ import json
 import os
 from pathlib import Path
 
+from pipeline.output import files
+
 _CHUNK = 1 << 20
 
 
@@ -41,11 +43,7 @@ def file_sha256(path: Path, cache: dict | None = None) -> str:
     key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
     digest = cache.get(key)
     if digest is None:
-        h = hashlib.sha256()
-        with open(path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                h.update(chunk)
-        digest = cache[key] = h.hexdigest()
+        digest = cache[key] = files.file_sha256(path)
         if own_cache:
             _store_cache(cache)
     return digest

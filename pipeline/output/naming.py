@@ -9,6 +9,9 @@ from slugify import slugify
 
 MAX_SLUG_LENGTH = 60
 
+QUARANTINE = "quarantine"
+"""The folder inside an output folder where images flagged by the image checks are kept, unpublished."""
+
 
 def slug(text: str | None) -> str:
     """A lower-case ASCII slug of `text` ([a-z0-9-] only, at most 60 characters), or `image`."""

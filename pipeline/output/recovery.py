@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
 import time
 from pathlib import Path
 
-from pipeline.catalogue import Catalogue, ImageEntry, RenditionEntry
-from pipeline.storage import TEMP_PREFIX, writer_tag
+from pipeline.output.catalogue import Catalogue, ImageEntry, RenditionEntry, checks_from_record
+from pipeline.output.files import TEMP_PREFIX, file_sha256, writer_tag
+from pipeline.output.naming import QUARANTINE
+from pipeline.record import edited
 
 STALE_SECONDS = 24 * 3600
 """Temporary files of writers on other hosts (a shared folder) count as leftovers after this long."""
@@ -48,6 +49,9 @@ def stem_of(name: str) -> str:
 class FolderScan:
     """One pass over an output folder: the names of the files in each of its image folders.
 
+    The image folders are the output folder itself and its quarantine folder, nothing else: a folder inside
+    it (another run's output, a batch folder) is its own output folder with its own catalogue, and nothing
+    is followed through a symbolic link (a linked file or folder may be outside, and is never adopted).
     Folders are keyed by their path relative to the output folder ("" for the folder itself), so the
     catalogue's relative paths are looked up without touching the disk again.
     """
@@ -55,24 +59,19 @@ class FolderScan:
     def __init__(self, root: Path):
         self.root = root
         self.names: dict[str, set[str]] = {}
-        if root.is_dir():
-            self._scan("", root)
+        for key in ("", QUARANTINE):
+            folder = root / key if key else root
+            if folder.is_dir() and not folder.is_symlink():
+                self.names[key] = self._files(folder)
 
-    def _scan(self, key: str, folder: Path) -> None:
-        """Names of the files in `folder`, and (in the output folder itself) the image folders in it."""
-        names, folders = set(), []
+    @staticmethod
+    def _files(folder: Path) -> set[str]:
+        """Names of the regular files in `folder` (the entry's type comes with the listing: no stat per file)."""
         try:
             with os.scandir(folder) as entries:
-                for entry in entries:  # the entry's type comes with the listing: no stat per file
-                    if entry.is_file():
-                        names.add(entry.name)
-                    elif not key and not entry.name.startswith(".") and entry.is_dir():
-                        folders.append(entry.name)
+                return {entry.name for entry in entries if entry.is_file(follow_symlinks=False)}
         except FileNotFoundError:
-            pass
-        self.names[key] = names
-        for name in sorted(folders):
-            self._scan(name, folder / name)
+            return set()
 
     def folders(self) -> list[tuple[Path, set[str]]]:
         return [(self.root / key if key else self.root, names) for key, names in self.names.items()]
@@ -138,14 +137,6 @@ def clean_leftovers(root: Path, names: set[str] | None = None) -> list[str]:
     return removed
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def read_record(path: Path) -> dict | None:
     """A hero-pipeline record from a JSON file, or None when the file is not one."""
     try:
@@ -163,14 +154,12 @@ def _relative(root: Path, path: Path) -> str:
 
 def entry_from_disk(root: Path, record_path: Path, record: dict) -> ImageEntry:
     """The catalogue entry for a record and the files beside it; renditions missing on disk are left out."""
-    from pipeline.store import checks_from_record
-
     stem = stem_of(record_path.name)
     master = record_path.parent / f"{stem}.png"
     digest = file_sha256(master)
     expected = record.get("image_sha256")
     flagged = bool((record.get("image_checks") or {}).get("reasons"))
-    status = "modified" if expected and expected != digest else "flagged" if flagged else "ok"
+    status = "modified" if expected and expected != digest or edited(record) else "flagged" if flagged else "ok"
     renditions = []
     for item in record.get("renditions", []):
         path = record_path.parent / f"{stem}{item['suffix']}"
@@ -213,12 +202,14 @@ def unindexed_records(root: Path, catalogue: Catalogue, scan: FolderScan | None 
     return found
 
 
-def adopt_records(root: Path, catalogue: Catalogue, scan: FolderScan | None = None) -> list[str]:
-    """Index every complete record that the catalogue lacks (e.g. a run killed before its commit)."""
+def adopt_records(root: Path, catalogue: Catalogue, scan: FolderScan | None = None) -> list[ImageEntry]:
+    """Index every complete record that the catalogue lacks (e.g. a run killed before its commit); an image or
+    record changed since it was written is indexed with status `modified`."""
     adopted = []
     for path, record in unindexed_records(root, catalogue, scan):
-        catalogue.add_image(None, entry_from_disk(root, path, record))
-        adopted.append(_relative(root, path))
+        entry = entry_from_disk(root, path, record)
+        catalogue.add_image(None, entry)
+        adopted.append(entry)
     return adopted
 
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import functools
 import io
-import hashlib
 import struct
 from dataclasses import dataclass
 
 from PIL import Image
 
-from pipeline.credentials import SigningOptions, load_signer, signing_options
-from pipeline.disclosure import check_text
+from pipeline.publish.credentials import SigningOptions, load_signer, signing_options
+from pipeline.publish.disclosure import check_text
 from pipeline.errors import InputError
-from pipeline.metadata import DEFAULT_CREDIT, a1111_parameters, exif_user_comment, xmp_packet
+from pipeline.publish.metadata import DEFAULT_CREDIT, a1111_parameters, exif_user_comment, xmp_packet
 from pipeline.models.upscaler import check_upscaler_source, upscaler_name
-from pipeline.renditions import RenditionSpec, parse_renditions
+from pipeline.publish.renditions import RenditionSpec, parse_renditions
+from pipeline.output.files import bytes_sha256
 
 EXTENSIONS = {"png": ".png", "webp": ".webp", "jpeg": ".jpg", "avif": ".avif"}
 _PIL_FORMATS = {"png": "PNG", "webp": "WEBP", "jpeg": "JPEG", "avif": "AVIF"}
@@ -161,25 +161,40 @@ def _checked_signing(cert: str | None, key: str | None, tsa: str | None) -> Sign
     return options
 
 
+EMBEDDED_TEXT_BYTES = 12_000
+"""The most UTF-8 bytes of one text (prompt, negative prompt, title, alt text) embedded in a file's XMP and A1111
+parameters: JPEG holds XMP and EXIF in 64 KB segments. A longer text is shortened there, with a note; the
+record beside the master (and the one embedded in the master PNG) keeps it whole."""
+
+
+def shortened(text: str | None, limit: int = EMBEDDED_TEXT_BYTES) -> str | None:
+    """`text` cut to at most `limit` UTF-8 bytes (at a character boundary), marked as shortened."""
+    data = (text or "").encode()
+    if text is None or len(data) <= limit:
+        return text
+    return data[:limit].decode("utf-8", "ignore").rstrip() + " … [shortened; the whole text is in the image's record]"
+
+
 def embedded_metadata(record: dict) -> tuple[str, bytes]:
     """The A1111 `parameters` text and the XMP packet that every published file of a record carries."""
     publishing = record["publishing"]
     model = record["model"]
     xmp = xmp_packet(
-        alt_text=publishing["alt_text"],
-        credit=publishing["credit"],
-        title=record.get("title"),
+        alt_text=shortened(publishing["alt_text"]),
+        credit=shortened(publishing["credit"]),
+        title=shortened(record.get("title")),
         ai_system=f"{model['location']} ({model['pipeline_class']}) with hero-pipeline {record['versions']['hero-pipeline']}",
         ai_version=model["revision"],
-        ai_prompt=" ".join(record["final_prompt"].split()),
+        ai_prompt=shortened(" ".join(record["final_prompt"].split())),
     )
-    return a1111_parameters(record), xmp
+    short = {**record, "final_prompt": shortened(record["final_prompt"]), "negative_prompt": shortened(record.get("negative_prompt"))}
+    return a1111_parameters(short), xmp
 
 
 def render_files(image, record: dict, publish: PublishOptions) -> tuple[dict[str, bytes], list[dict]]:
     """Every rendition of `image` in every format, encoded with its metadata: (bytes by suffix, what was done)."""
-    from pipeline.disclosure import add_strip
-    from pipeline.renditions import render
+    from pipeline.publish.disclosure import add_strip
+    from pipeline.publish.renditions import render
 
     parameters, xmp = embedded_metadata(record)
     files: dict[str, bytes] = {}
@@ -205,7 +220,7 @@ def render_files(image, record: dict, publish: PublishOptions) -> tuple[dict[str
                     "suffix": suffix,
                     "width": spec.width,
                     "height": spec.height,
-                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "sha256": bytes_sha256(data),
                     **info.to_dict(),
                     "native_size": [image.width, image.height],
                     "disclosure": publish.disclosure,
@@ -231,3 +246,19 @@ def publish_from_record(record: dict, only: dict | None = None) -> PublishOption
         credit=publishing["credit"],
         alt_text=publishing["alt_text"],
     )
+
+
+def rendition_plan(publish: PublishOptions | None, width: int | None, height: int | None) -> list[dict]:
+    """Each rendition that would be published, with whether (and how much) it enlarges the generated image."""
+    if publish is None:
+        return []
+    plans = []
+    for spec in publish.renditions:
+        scale = max(spec.width / width, spec.height / height) if width and height else None
+        plans.append({
+            "name": spec.name, "width": spec.width, "height": spec.height, "formats": list(publish.formats),
+            "enlarged": None if scale is None else scale > 1,
+            "scale": None if scale is None else round(scale, 2),
+            "upscaler": publish.upscaler,
+        })  # fmt: skip
+    return plans

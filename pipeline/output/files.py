@@ -1,8 +1,9 @@
-"""Atomic, no-clobber writing of images and their records."""
+"""Files of an output folder: atomic, no-clobber writes, whole-file replacement, and SHA-256 hashing."""
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import json
 import os
@@ -32,6 +33,20 @@ def pause_for_tests(step: str) -> None:
         time.sleep(3600)
 
 
+def bytes_sha256(data: bytes) -> str:
+    """SHA-256 of bytes, as lower-case hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def writer_tag() -> str:
     """`<host>-<pid>` of this process, as carried in its temporary file names so leftovers can be traced."""
     host = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
@@ -55,6 +70,30 @@ def check_writable(folder: Path) -> None:
         os.rmdir(tempfile.mkdtemp(dir=probe, prefix=".hero-pipeline-probe-"))
     except OSError as exc:
         raise InputError(f"output folder {folder} is not writable ({exc.strerror} in {probe}); choose another --out") from None
+
+
+def open_state_file(path: Path, flags: int) -> int:
+    """Open a state file of an output folder (a lock, a journal) as a file descriptor, never through a symlink:
+    a link there could point a write outside the folder. New files get the images' mode."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o666 & ~_umask())
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(f"{path} is a symbolic link; the output folder's state files are never followed out of it") from None
+        raise _disk_error(exc, path) from None
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write `path` whole, atomically (a temporary file renamed over it), with the images' mode; a symlink at
+    `path` is replaced, never followed."""
+    folder = path.parent
+    temp = _write_temp(folder, data)
+    try:
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise _disk_error(exc, path) from None
+    _fsync_folder(folder)
 
 
 def ensure_folder(folder: Path) -> None:

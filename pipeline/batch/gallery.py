@@ -5,31 +5,24 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
-from html import escape
+from html import escape as _html_escape
 from pathlib import Path
 from urllib.parse import quote
 
-from pipeline.storage import TEMP_PREFIX
+from pipeline.errors import printable
+from pipeline.output.files import replace_file
+
+
+
+def escape(text) -> str:
+    """Untrusted text for the page: control and bidi characters written as escapes, then HTML-escaped."""
+    return _html_escape(printable(text))
+
 
 CONTACT_SHEET = "contact-sheet.png"
 GALLERY = "index.html"
 CELL = 192
 CAPTION = 28
-
-
-def replace_file(path: Path, data: bytes) -> None:
-    """Write `path` whole or not at all: a temporary file in the same folder, fsynced, then renamed over."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
 
 
 def contact_sheet(out_dir: Path, images: list[dict]) -> bytes | None:

@@ -1,14 +1,11 @@
-"""Image checks after generation: which checkers run, and where an image they flag is kept (quarantine).
+"""Image checks after generation: which checkers run, and the reasons they give for flagging an image.
 
-A flagged image is never blacked out or deleted: it is stored, unchanged, in the `quarantine` folder inside the
-output folder, its record says `"flagged": true` with the reasons, and it is not publishable.
+A flagged image is never blacked out or deleted: it is stored, unchanged, in the quarantine folder inside the
+output folder (pipeline.output.naming.QUARANTINE), its record says `"flagged": true` with the reasons, and it is
+not publishable.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
-
-QUARANTINE = "quarantine"
 
 
 def load_checks(*, nsfw: str | None, clip: str | None, guidelines) -> list:
@@ -33,8 +30,3 @@ def run_checks(checks: list, images: list) -> list[list[str]]:
         for found, more in zip(reasons, check(images)):
             found.extend(more)
     return reasons
-
-
-def destination(out_dir: Path, reasons: list[str]) -> Path:
-    """The folder an image goes to: the output folder, or its quarantine folder when flagged."""
-    return out_dir / QUARANTINE if reasons else out_dir

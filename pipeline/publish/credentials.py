@@ -13,7 +13,8 @@ from urllib.parse import urlparse
 
 from pipeline.errors import InputError, PipelineError
 from pipeline.inputs import read_input
-from pipeline.metadata import DIGITAL_SOURCE_TYPE
+from pipeline.publish.metadata import DIGITAL_SOURCE_TYPE
+from pipeline.output.files import bytes_sha256
 
 INSTALL_HINT = "pip install 'hero-pipeline[c2pa]'"
 MIME_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "avif": "image/avif"}
@@ -282,8 +283,6 @@ def sign_published(signer: Signer, record: dict, png: bytes, files: dict[str, by
     are updated in place, the signed master is returned, and `record["content_credentials"]["manifests"]`
     maps each file suffix to its manifest label. Nothing is written here, so a failure leaves no file.
     """
-    import hashlib
-
     title = record.get("title")
     model = record["model"]
     png, label = signer.sign(png, "png", created_manifest(title=title, model=model["location"], revision=model["revision"]))
@@ -293,7 +292,7 @@ def sign_published(signer: Signer, record: dict, png: bytes, files: dict[str, by
             files[item["suffix"]], item["format"], rendition_manifest(title=title, rendition=item), ingredient=(png, "png", title or "master")
         )
         files[item["suffix"]] = data
-        item["sha256"] = hashlib.sha256(data).hexdigest()
+        item["sha256"] = bytes_sha256(data)
         item["c2pa_manifest"] = manifests[item["suffix"]] = label
     record["content_credentials"]["manifests"] = manifests
     return png

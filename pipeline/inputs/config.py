@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, unknown_name
+from pipeline.inputs.article import decode_text
 from pipeline.inputs import read_input
 
 try:
@@ -72,9 +73,6 @@ def load_house_config(path: Path | None, profile: str | None, known: set[str]) -
 
     Errors name the file and the line.
     """
-    from pipeline.article import decode_text
-    from pipeline.suggest import unknown_name
-
     if path is None:
         if profile:
             raise InputError(

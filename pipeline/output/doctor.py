@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.catalogue import CATALOGUE_NAME, Catalogue, CatalogueCorrupt, catalogue_path
+from pipeline.output.catalogue import CATALOGUE_NAME, Catalogue, CatalogueCorrupt, catalogue_path
 from pipeline.errors import InputError, PipelineError
-from pipeline.recovery import (
+from pipeline.output.recovery import (
     FolderScan,
     adopt_records,
     clean_leftovers,
-    file_sha256,
     incomplete_files,
     interrupted_runs,
     leftover_temps,
@@ -21,7 +21,8 @@ from pipeline.recovery import (
     stem_of,
     unindexed_records,
 )
-from pipeline.storage import check_writable, write_new_files
+from pipeline.output.files import bytes_sha256, check_writable, file_sha256, json_bytes, write_new_files
+from pipeline.record import edited
 
 
 @dataclass(frozen=True)
@@ -109,15 +110,16 @@ def doctor(root: Path, *, repair: bool = True, progress=None) -> DoctorReport:
     try:
         catalogue = _open(root, report)
         scan = FolderScan(root)
+        catalogued: set[str] = set()
         _leftovers(scan, report)
         if catalogue is not None:
             with catalogue:
                 _records(root, catalogue, scan, report)
-                _rows(root, catalogue, scan, report, progress or (lambda done, total: None))
+                _rows(root, catalogue, scan, report, progress or (lambda done, total: None), catalogued)
                 if repair:
                     for run_id in interrupted_runs(catalogue):
                         report.add("run never finished", f"run {run_id}", "marked interrupted")
-        _strays(scan, report)
+        _strays(scan, report, catalogued if catalogue is not None else None)
     except OSError as exc:
         raise PipelineError(f"cannot repair {root}: {exc.strerror or exc}") from None
     if repair:
@@ -137,14 +139,31 @@ def _leftovers(scan: FolderScan, report: DoctorReport) -> None:
 
 def _records(root: Path, catalogue: Catalogue, scan: FolderScan, report: DoctorReport) -> None:
     if report.repair:
-        for name in adopt_records(root, catalogue, scan):
-            report.add("image not in the catalogue", name, "catalogued")
+        for entry in adopt_records(root, catalogue, scan):
+            report.add("image not in the catalogue", entry.record_path, "catalogued")
+            if entry.status == "modified":
+                problem = "record changed since it was written" if edited(entry.record) else "image changed since it was written"
+                report.add(problem, entry.record_path, "status set to modified")
     else:
         for path, _ in unindexed_records(root, catalogue, scan):
             report.add("image not in the catalogue", path.name, "would catalogue")
 
 
-def _rows(root: Path, catalogue: Catalogue, scan: FolderScan, report: DoctorReport, progress) -> None:
+def _damaged_row(root: Path, catalogue: Catalogue, row, scan: FolderScan, report: DoctorReport) -> None:
+    """A catalogue row whose record JSON is damaged: restored from the record file beside the image, if whole."""
+    problem, where = "damaged record in the catalogue", row["record_path"]
+    record = read_record(root / row["record_path"]) if scan.has(row["record_path"]) else None
+    if record is None:
+        report.add(problem, where, "left as it is: the record file is missing or damaged too")
+    elif not report.repair:
+        report.add(problem, where, "would restore it from the record file")
+    else:
+        catalogue.replace_record(row["id"], json.dumps(record, ensure_ascii=False))
+        report.add(problem, where, "restored it from the record file")
+
+
+def _rows(root: Path, catalogue: Catalogue, scan: FolderScan, report: DoctorReport, progress,
+          catalogued: set[str]) -> None:
     total = catalogue.count()
     done = 0
     for row, renditions in catalogue.walk():
@@ -152,8 +171,15 @@ def _rows(root: Path, catalogue: Catalogue, scan: FolderScan, report: DoctorRepo
         if done % 500 == 0 or done == total:
             progress(done, total)
         master, record_path = root / row["path"], root / row["record_path"]
+        catalogued.update((row["path"], row["record_path"], *(r["path"] for r in renditions)))
+        if not row["record_ok"]:
+            _damaged_row(root, catalogue, row, scan, report)
         if not scan.has(row["path"]):
             report.add("image file missing", row["path"], "removed from the catalogue" if report.repair else "would remove from the catalogue")
+            for rendition in renditions:
+                if scan.has(rendition["path"]):
+                    report.add("rendition of a lost image", rendition["path"],
+                               "left as it is: its master is gone; `pipeline reproduce` the record to make it again")
             if report.repair:
                 catalogue.remove_image(row["id"])
             continue
@@ -195,13 +221,9 @@ def _rows(root: Path, catalogue: Catalogue, scan: FolderScan, report: DoctorRepo
 
 def _render_again(root: Path, catalogue: Catalogue, row, rendition) -> bool:
     """Render a lost rendition again from its intact master with the settings in its record; False if it cannot be."""
-    import json
-
     from PIL import Image
 
-    from pipeline.publish import publish_from_record, render_files
-    from pipeline.store import sha256
-
+    from pipeline.publish.encodings import publish_from_record, render_files
     record = json.loads(catalogue.image(row["id"])["record"])
     folder = (root / row["record_path"]).parent
     stem = stem_of(Path(row["record_path"]).name)
@@ -214,22 +236,44 @@ def _render_again(root: Path, catalogue: Catalogue, row, rendition) -> bool:
         files, _ = render_files(master.convert("RGB"), record, publish_from_record(record, only=item))
     data = files[item["suffix"]]
     written = write_new_files(folder, stem, {item["suffix"]: data})[item["suffix"]]
-    catalogue.update_rendition(rendition["id"], written.relative_to(root).as_posix(), sha256(data))
+    catalogue.update_rendition(rendition["id"], written.relative_to(root).as_posix(), bytes_sha256(data))
     return True
 
 
 def _pretty(data: bytes) -> bytes:
-    import json
-
-    from pipeline.storage import json_bytes
-
     return json_bytes(json.loads(data))
 
 
-def _strays(scan: FolderScan, report: DoctorReport) -> None:
-    """Records whose image is gone: not catalogue entries, so only noted, never deleted."""
+def _strays(scan: FolderScan, report: DoctorReport, catalogued: set[str] | None) -> None:
+    """Files of images the catalogue cannot account for, reported and never deleted: renditions whose master is
+    lost, and masters or renditions whose record is lost (`catalogued` None: the catalogue could not be read)."""
     for folder, names in scan.folders():
+        prefix = "" if folder == scan.root else f"{folder.relative_to(scan.root).as_posix()}/"
         for name in sorted(names):
-            if name.endswith(".json") and not name.startswith(".") and f"{stem_of(name)}.png" not in names:
+            if name.startswith(".") or (catalogued is not None and prefix + name in catalogued):
+                continue
+            stem = stem_of(name)
+            has_record, has_master = f"{stem}.json" in names, f"{stem}.png" in names
+            rendition = name.count(".") >= 2 and name != f"{stem}.json"
+            if name.endswith(".json") and name.count(".") == 1 and not has_master:
                 if read_record(folder / name) is not None:
-                    report.notes.append(Finding("record without its image", (folder / name).relative_to(scan.root).as_posix(), "left as it is"))
+                    report.notes.append(Finding("record without its image", prefix + name, "left as it is"))
+            elif rendition and has_record and not has_master:
+                report.add("rendition of a lost image", prefix + name,
+                           "left as it is: its master is gone; `pipeline reproduce` the record to make it again")
+            elif rendition and not has_record and has_master and _made_here(folder / f"{stem}.png"):
+                report.add("rendition without its record", prefix + name, "left as it is: its record is lost")
+            elif name.endswith(".png") and name.count(".") == 1 and not has_record and _made_here(folder / name):
+                report.add("image without its record", prefix + name,
+                           "left as it is: its record is lost (the PNG carries a copy without local paths)")
+
+
+def _made_here(path: Path) -> bool:
+    """Whether a PNG carries a record embedded by this tool."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return "hero-pipeline" in getattr(image, "text", {})
+    except (OSError, SyntaxError, ValueError):
+        return False

@@ -1,6 +1,9 @@
-"""The speed and memory options of `pipeline generate`, gathered into one AccelOptions."""
+"""Click options shared by several commands: `--guidelines`, and the speed and memory options of `generate`
+(gathered into one AccelOptions). Their choices come from the library's vocabulary (pipeline.options)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -64,3 +67,11 @@ def pop_accel_options(options: dict) -> AccelOptions:
         compile_backend=backend or "inductor",
         **{name: options.pop(name) for name in _NAMES},
     )
+
+
+guidelines_option = click.option(
+    "--guidelines",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="PIPELINE_GUIDELINES",
+    help="Guidelines policy file (TOML); default: the shipped prompts/guidelines.toml.",
+)
