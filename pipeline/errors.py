@@ -65,9 +65,12 @@ def unknown_name(name: str, choices: list[str], kind: str = "name") -> str:
 
 
 def summary(exc: BaseException, limit: int = 300) -> str:
-    """An exception as one line for an error message: its first line, or its type when it says nothing."""
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return first[:limit] or type(exc).__name__
+    """An exception as one line for an error message: the first line of its message (or its type when it says
+    nothing), shortened at a word boundary to about `limit` characters."""
+    line = (str(exc).strip().splitlines() or [""])[0] or type(exc).__name__
+    if len(line) > limit:
+        line = line[:limit].rsplit(" ", 1)[0] + " ..."
+    return line
 
 
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"

@@ -12,7 +12,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from datetime import datetime, timezone
 
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, summary
 from pipeline.options import AccelOptions, GenerateRequest
 from pipeline.output.files import bytes_sha256
 from pipeline.publish.metadata import a1111_parameters, public_record
@@ -98,7 +98,7 @@ class Record:
         try:
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise RecordError(f"{where} is damaged: not JSON ({str(exc).splitlines()[0][:80]})") from None
+            raise RecordError(f"{where} is damaged: not JSON ({summary(exc, 80)})") from None
         return cls.from_dict(data, where)
 
     def to_dict(self) -> dict:

@@ -8,7 +8,6 @@ import sys
 import time
 
 import pytest
-from PIL import Image
 from pathlib import Path
 
 from batch_helpers import batch_json, stored_images, write_spec

@@ -12,7 +12,7 @@ from typing import Iterator
 
 from pipeline.batch.plan import Unit
 from pipeline.batch.worker import Outcome, Renderer
-from pipeline.errors import InputError, PipelineError
+from pipeline.errors import InputError, PipelineError, summary
 
 ENGINES = ("local", "ray")
 
@@ -100,7 +100,7 @@ def run_ray(units: list[Unit], settings: EngineSettings, log, stop: threading.Ev
         try:
             ray.init(**kwargs)
         except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ... for an unreachable cluster
-            raise PipelineError(f"cannot start or reach Ray ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+            raise PipelineError(f"cannot start or reach Ray ({type(exc).__name__}: {summary(exc, 200)})") from None
     try:
         logging.getLogger("ray.data").setLevel(logging.ERROR)
         context = ray.data.DataContext.get_current()

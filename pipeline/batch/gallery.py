@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 from html import escape as _html_escape
 from pathlib import Path
 from urllib.parse import quote

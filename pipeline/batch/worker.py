@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipeline.batch.plan import Task, Unit
 from pipeline.batch.spec import request_for
-from pipeline.errors import OutOfMemory, PipelineError, PromptBlocked
+from pipeline.errors import OutOfMemory, PipelineError, PromptBlocked, summary
 from pipeline.record import Record
 from pipeline.generate import generate, get_model
 
@@ -54,7 +54,7 @@ class Renderer:
             except PipelineError as exc:
                 outcomes.extend(Outcome(task, "failed", str(exc)) for task in chunk)
             except Exception as exc:  # a model error must not end the batch; its reason is recorded
-                reason = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
+                reason = f"{type(exc).__name__}: {summary(exc)}"
                 outcomes.extend(Outcome(task, "failed", reason) for task in chunk)
         return outcomes
 

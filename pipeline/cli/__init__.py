@@ -13,7 +13,7 @@ import threading
 import click
 
 from pipeline import __version__
-from pipeline.errors import ExitCode, PipelineError
+from pipeline.errors import ExitCode, PipelineError, summary
 
 
 class Terminated(BaseException):
@@ -68,7 +68,7 @@ class PipelineGroup(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             raise click.ClickException(
-                f"internal error: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''} "
+                f"internal error: {type(error).__name__}: {summary(error)} "
                 "(rerun with `pipeline --debug ...` for the traceback)"
             ) from None
         finally:

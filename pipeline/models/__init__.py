@@ -12,7 +12,6 @@ from importlib import resources
 from pathlib import Path
 
 from pipeline.errors import InputError, nearest
-from pipeline.options import DEFAULT_MODEL
 
 
 DEFAULTS_KEY = "_hero_pipeline_defaults"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, summary
 from pipeline.options import COMPILE_BACKENDS, COMPILE_MODES, OFFLOAD_MODES, AccelOptions
 
 @dataclass(frozen=True)
@@ -110,9 +110,9 @@ def _tiny_vae(location: str, dtype):
     try:
         return AutoencoderTiny.from_pretrained(location, dtype=dtype)
     except Exception as exc:  # from_pretrained raises OSError, ValueError, hub errors...
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = summary(exc, 160)
         raise InputError(
-            f"cannot load the preview VAE {location} as an AutoencoderTiny ({first[:160]}); "
+            f"cannot load the preview VAE {location} as an AutoencoderTiny ({first}); "
             "give a local folder or hub id of a tiny VAE such as madebyollin/taesd"
         ) from None
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, summary
 
 
 def _load(what: str, location: str, load):
@@ -20,8 +20,8 @@ def _load(what: str, location: str, load):
     try:
         return load()
     except Exception as exc:  # transformers raises many kinds; all mean the weights cannot be had
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"cannot load the {what} from {location} ({type(exc).__name__}: {first[:160]})") from None
+        first = summary(exc, 160)
+        raise InputError(f"cannot load the {what} from {location} ({type(exc).__name__}: {first})") from None
 
 
 class NsfwChecker:

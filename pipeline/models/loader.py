@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from pipeline.errors import InputError, OutOfMemory
+from pipeline.errors import InputError, OutOfMemory, summary
 from pipeline.models.fingerprint import file_sha256, folder_fingerprint, weight_hashes
 from pipeline.models import DEFAULTS_KEY, ModelSource, model_defaults, resolve_model_source
 from pipeline.models import accel as accel_module
@@ -130,11 +130,7 @@ def _hub_folder(repo_id: str, name: str) -> tuple[Path, str]:
 
 
 def _first_line(exc: Exception, limit: int = 140) -> str:
-    """The first line of an exception's message, shortened at a word boundary."""
-    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    if len(line) > limit:
-        line = line[:limit].rsplit(" ", 1)[0] + " ..."
-    return line
+    return summary(exc, limit)
 
 
 def _watermark_kwargs(cls, watermark: bool) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, summary
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _CACHE: dict[tuple, "DiffusionUpscaler"] = {}
@@ -73,9 +73,9 @@ def load_upscaler(source: str, *, device: str = "auto", steps: int = 20, seed: i
     try:
         pipe = StableDiffusionUpscalePipeline.from_pretrained(source, local_files_only=True)
     except Exception as exc:  # the hub and diffusers raise many kinds; all mean no usable weights here
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = summary(exc, 160)
         raise InputError(
-            f"upscaler {upscaler_name(source)} is not available ({type(exc).__name__}: {first[:160]}); "
+            f"upscaler {upscaler_name(source)} is not available ({type(exc).__name__}: {first}); "
             "give a local diffusers folder of an x4 upscaler or download it to the hub cache first"
         ) from None
     pipe.set_progress_bar_config(disable=True)

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pipeline.errors import InputError, PipelineError
+from pipeline.errors import InputError, PipelineError, summary
 from pipeline.inputs import read_input
 from pipeline.publish.metadata import DIGITAL_SOURCE_TYPE
 from pipeline.output.files import bytes_sha256
@@ -163,7 +163,7 @@ class Signer:
             self._signer = self.c2pa.Signer.from_info(info)
             self.context = self.c2pa.Context(self.c2pa.Settings.from_dict(_SETTINGS))
         except self.c2pa.C2paError as exc:
-            raise InputError(f"the C2PA library refused the certificate or key: {_first_line(exc)}") from None
+            raise InputError(f"the C2PA library refused the certificate or key: {summary(exc, 200)}") from None
         self._probe(options)
 
     def _probe(self, options: SigningOptions) -> None:
@@ -197,12 +197,8 @@ class Signer:
             with c2pa.Reader(mime, io.BytesIO(signed), context=self.context) as reader:
                 label = json.loads(reader.json())["active_manifest"]
         except c2pa.C2paError as exc:
-            raise PipelineError(f"C2PA signing failed ({fmt}): {_first_line(exc)}") from None
+            raise PipelineError(f"C2PA signing failed ({fmt}): {summary(exc, 200)}") from None
         return signed, label
-
-
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 @functools.lru_cache(maxsize=8)
