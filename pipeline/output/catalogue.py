@@ -732,6 +732,9 @@ def catalogue_error(exc: sqlite3.Error, path: Path | None) -> PipelineError:
                                  f"done, or set {WAIT_ENV} to wait longer")
         if "full" in lowered:
             return PipelineError(f"no space left on the device for {name}; files already written are complete")
+        if "disk i/o error" in lowered:
+            return PipelineError(f"cannot use {name}: disk I/O error (a full disk, or a failing device); files "
+                                 "already written are complete")
         return PipelineError(f"cannot use {name}: {text}; files already written are complete")
     if path is None:
         return CatalogueCorrupt(f"the catalogue is corrupt ({text}); run `pipeline doctor` on the output folder")
