@@ -10,6 +10,7 @@ import click
 from pipeline.errors import InputError
 from pipeline.storage import check_writable
 from pipeline.models import ALIASES, DEFAULT_MODEL, builtin_models
+from pipeline.models.accel import COMPILE_BACKENDS, COMPILE_MODES, QUANTIZE_MODES
 
 
 @click.group(invoke_without_command=True)
@@ -118,3 +119,55 @@ def export(name: str, folder: Path) -> None:
     model = load_model(name, device="cpu", dtype="float32")
     model.export(folder)
     click.echo(str(folder))
+
+
+def _size(value: str) -> tuple[int, int]:
+    width, _, height = value.lower().partition("x")
+    if not (width.isdigit() and height.isdigit()):
+        raise click.BadParameter(f"{value!r} is not WIDTHxHEIGHT, e.g. 1024x1024")
+    return int(width), int(height)
+
+
+@models.command("warm")
+@click.argument("name")
+@click.option("--size", "size", required=True, metavar="WxH", help="Image size to compile for, e.g. 1024x1024.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="Images per forward pass.")
+@click.option("--device", default="auto", show_default=True, help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
+@click.option("--dtype", type=click.Choice(["auto", "float32", "float16", "bfloat16"]), default="auto", show_default=True)
+@click.option("--compile-mode", type=click.Choice(COMPILE_MODES), default="default", show_default=True, help="torch.compile mode.")
+@click.option("--compile-backend", type=click.Choice(COMPILE_BACKENDS), default="inductor", show_default=True)
+@click.option("--quantize", type=click.Choice(QUANTIZE_MODES), help="As `generate --quantize`.")
+@click.option("--guidance", "guidance_scale", type=float, help="Guidance scale (above 1 doubles the UNet batch); default by model.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def warm(name, size, batch_size, device, dtype, compile_mode, compile_backend, quantize, guidance_scale, as_json) -> None:
+    """Compile model NAME for one image size ahead of time, into the compile cache folder
+    ($PIPELINE_COMPILE_CACHE, else ~/.cache/hero-pipeline/compile), so that the next `generate --compile`
+    or batch of that size, dtype and mode starts without compiling. Prints the cache key and whether the
+    compiled code was already there."""
+    import time
+
+    from pipeline.generate import GenerateRequest, check_request
+    from pipeline.models.accel import AccelOptions
+    from pipeline.models.compile_cache import cache_folder
+    from pipeline.models.loader import load_model
+
+    width, height = _size(size)
+    check_request(GenerateRequest(prompt="warm-up", width=width, height=height, guidance_scale=guidance_scale))
+    accel = AccelOptions(compile=compile_mode, compile_backend=compile_backend, quantize=quantize)
+    began = time.perf_counter()
+    model = load_model(name, device=device, dtype=dtype, accel=accel)
+    loaded = time.perf_counter()
+    guidance = model.defaults["guidance_scale"] if guidance_scale is None else guidance_scale
+    model.generate(prompt="warm-up", negative_prompt="", num_inference_steps=2, guidance_scale=guidance,
+                   height=height, width=width, seeds=list(range(batch_size)))  # fmt: skip
+    done = time.perf_counter()
+    compiled = model.accel["compile"]
+    result = {
+        "model": name, "width": width, "height": height, "batch_size": batch_size, "dtype": model.info.dtype,
+        "device": model.info.device, "cache": compiled["cache"], "cache_key": compiled["cache_key"],
+        "folder": str(cache_folder()), "load_s": round(loaded - began, 3), "compile_s": round(done - loaded, 3),
+    }  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(f"{result['cache_key']}: {result['cache']} ({result['compile_s']:.1f} s) in {result['folder']}")

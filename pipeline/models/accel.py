@@ -13,6 +13,8 @@ OFFLOAD_MODES = ("none", "model", "sequential")
 COMPILE_MODES = ("default", "max-autotune", "max-autotune-no-cudagraphs", "reduce-overhead")
 COMPILE_BACKENDS = ("inductor", "eager", "aot_eager")
 """`inductor` makes fast kernels; `eager` and `aot_eager` only capture the graphs (quick, to check them)."""
+QUANTIZE_MODES = ("fp8",)
+"""`fp8`: torchao float8 dynamic quantisation of the UNet's linear layers (FP8 tensor cores: Ada, Hopper)."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class AccelOptions:
     offload: str = "none"
     tf32: bool | None = None
     preview_vae: str | None = None
+    quantize: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,6 +54,7 @@ class AccelPlan:
     offload: str
     tf32: bool
     preview_vae: str | None
+    quantize: str | None = None
 
 
 def resolve(options: AccelOptions, device: str) -> AccelPlan:
@@ -76,6 +80,16 @@ def resolve(options: AccelOptions, device: str) -> AccelPlan:
         raise InputError(f"--tf32 is a CUDA matmul mode; device {device} is not a CUDA GPU")
     if options.compile and options.offload == "sequential":
         raise InputError("--compile cannot be combined with --offload sequential (layers move during the forward pass)")
+    if options.quantize is not None:
+        from pipeline.models.quantize import fp8_refusal
+
+        if options.quantize not in QUANTIZE_MODES:
+            raise InputError(f"unknown quantisation {options.quantize!r}; choose from {', '.join(QUANTIZE_MODES)}")
+        refusal = fp8_refusal(device, None, None, have_torchao=True)  # the GPU and torchao are checked at load
+        if refusal:
+            raise InputError(refusal)
+        if options.offload != "none":
+            raise InputError(f"--quantize {options.quantize} cannot be combined with --offload (quantised weights stay on the GPU)")
     if options.fuse_qkv and options.attention_slicing:
         raise InputError("--fuse-qkv and --attention-slicing exclude each other; choose one")
     attention_slicing = device.startswith("mps") if options.attention_slicing is None else options.attention_slicing
@@ -91,6 +105,7 @@ def resolve(options: AccelOptions, device: str) -> AccelPlan:
         offload=options.offload,
         tf32=cuda if options.tf32 is None else options.tf32,
         preview_vae=options.preview_vae,
+        quantize=options.quantize,
     )
 
 
@@ -126,9 +141,14 @@ def apply(pipe, plan: AccelPlan, *, device: str, dtype) -> dict:
         pipe.enable_sequential_cpu_offload(device=device)
     else:
         pipe.to(device, dtype)
+    quantized = None
+    if plan.quantize:
+        from pipeline.models.quantize import quantize_unet
+
+        quantized = quantize_unet(pipe.unet, plan.quantize)
     if plan.compile:
         _compile(pipe, plan.compile, plan.compile_backend)
-    return describe(pipe, plan, tf32=tf32)
+    return describe(pipe, plan, tf32=tf32, quantized=quantized)
 
 
 def _tiny_vae(location: str, dtype):
@@ -161,7 +181,7 @@ def _compile(pipe, mode: str, backend: str) -> None:
     pipe.vae.decode = torch.compile(pipe.vae.decode, backend=backend, fullgraph=True, **kwargs)
 
 
-def describe(pipe, plan: AccelPlan, *, tf32: bool) -> dict:
+def describe(pipe, plan: AccelPlan, *, tf32: bool, quantized: dict | None = None) -> dict:
     """The accel record, read from the pipeline's current state."""
     import torch
 
@@ -179,6 +199,7 @@ def describe(pipe, plan: AccelPlan, *, tf32: bool) -> dict:
         "vae_tiling": bool(getattr(pipe.vae, "use_tiling", False)),
         "offload": _offload_state(pipe),
         "tf32": tf32,
+        "quantize": quantized,
     }
 
 
