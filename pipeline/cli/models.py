@@ -138,8 +138,9 @@ def _size(value: str) -> tuple[int, int]:
 @click.option("--compile-backend", type=click.Choice(COMPILE_BACKENDS), default="inductor", show_default=True)
 @click.option("--quantize", type=click.Choice(QUANTIZE_MODES), help="As `generate --quantize`.")
 @click.option("--guidance", "guidance_scale", type=float, help="Guidance scale (above 1 doubles the UNet batch); default by model.")
+@click.option("--threads", type=click.IntRange(min=1), envvar="PIPELINE_THREADS", help="CPU threads for torch (CPU code depends on it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def warm(name, size, batch_size, device, dtype, compile_mode, compile_backend, quantize, guidance_scale, as_json) -> None:
+def warm(name, size, batch_size, device, dtype, compile_mode, compile_backend, quantize, guidance_scale, threads, as_json) -> None:
     """Compile model NAME for one image size ahead of time, into the compile cache folder
     ($PIPELINE_COMPILE_CACHE, else ~/.cache/hero-pipeline/compile), so that the next `generate --compile`
     or batch of that size, dtype and mode starts without compiling. Prints the cache key and whether the
@@ -155,7 +156,7 @@ def warm(name, size, batch_size, device, dtype, compile_mode, compile_backend, q
     check_request(GenerateRequest(prompt="warm-up", width=width, height=height, guidance_scale=guidance_scale))
     accel = AccelOptions(compile=compile_mode, compile_backend=compile_backend, quantize=quantize)
     began = time.perf_counter()
-    model = load_model(name, device=device, dtype=dtype, accel=accel)
+    model = load_model(name, device=device, dtype=dtype, threads=threads, accel=accel)
     loaded = time.perf_counter()
     guidance = model.defaults["guidance_scale"] if guidance_scale is None else guidance_scale
     model.generate(prompt="warm-up", negative_prompt="", num_inference_steps=2, guidance_scale=guidance,
