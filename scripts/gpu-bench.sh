@@ -33,8 +33,10 @@ fi
 python3 - >>"$log" 2>&1 <<'PY' || { say "import check failed:"; tail -5 "$log" >&2; exit 1; }
 import importlib, torch
 for name in ("diffusers", "transformers", "accelerate", "compel", "slugify", "smartcrop", "anyascii",
-             "confusable_homoglyphs", "rapidfuzz", "clip", "rich", "pipeline.cli", "pipeline.models.loader"):
+             "confusable_homoglyphs", "rapidfuzz", "rich", "pipeline.cli", "pipeline.models.loader"):
     importlib.import_module(name)
+from pipeline.models.tokenizer import _bpe_path
+print("CLIP merges", _bpe_path())  # from the openai-clip distribution's files
 try:
     import torchao
     print("torchao", torchao.__version__)
@@ -70,11 +72,15 @@ section() {
   ((cap > left)) && cap=$left
   say "== $name (at most ${cap}s)"
   local t0=$(date +%s)
-  timeout -k 10 "$cap" python3 bench/speed.py "$@" --json "$work/$name.json" >>"$log" 2>&1
+  timeout -k 10 "$cap" python3 bench/speed.py "$@" --json "$work/$name.json" >"$work/$name.log" 2>&1
   local rc=$?
+  cat "$work/$name.log" >>"$log"
   say "   $name: exit $rc after $(($(date +%s) - t0))s"
   if [[ $rc != 0 ]]; then
-    echo "{\"section\": \"$name\", \"failed\": \"exit $rc after $(($(date +%s) - t0))s (124: time cap)\"}" >"$work/$name.json"
+    local why
+    why=$( ((rc == 124 || rc == 137)) && echo "stopped at its ${cap}s cap" || grep -v '^\s*$' "$work/$name.log" | tail -1)
+    python3 -c 'import json, sys; print(json.dumps({"section": sys.argv[1], "failed": sys.argv[2]}))' \
+      "$name" "exit $rc after $(($(date +%s) - t0))s: ${why:0:300}" >"$work/$name.json"
   fi
 }
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from pipeline.cli.guidelines_option import guidelines_option
 from pipeline.errors import InputError
 from pipeline.storage import check_writable
 from pipeline.models import ALIASES, DEFAULT_MODEL, builtin_models
@@ -128,6 +129,9 @@ def _size(value: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
+WARM_PROMPT = "a lighthouse on a rocky coast at dawn"
+
+
 @models.command("warm")
 @click.argument("name")
 @click.option("--size", "size", required=True, metavar="WxH", help="Image size to compile for, e.g. 1024x1024.")
@@ -138,35 +142,44 @@ def _size(value: str) -> tuple[int, int]:
 @click.option("--compile-backend", type=click.Choice(COMPILE_BACKENDS), default="inductor", show_default=True)
 @click.option("--quantize", type=click.Choice(QUANTIZE_MODES), help="As `generate --quantize`.")
 @click.option("--guidance", "guidance_scale", type=float, help="Guidance scale (above 1 doubles the UNet batch); default by model.")
+@click.option("--style", help="Style preset, as the later jobs use it (its negative prompt sets the text length).")
+@guidelines_option
 @click.option("--threads", type=click.IntRange(min=1), envvar="PIPELINE_THREADS", help="CPU threads for torch (CPU code depends on it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def warm(name, size, batch_size, device, dtype, compile_mode, compile_backend, quantize, guidance_scale, threads, as_json) -> None:
+def warm(name, size, batch_size, device, dtype, compile_mode, compile_backend, quantize, guidance_scale, style,
+         guidelines, threads, as_json) -> None:  # fmt: skip
     """Compile model NAME for one image size ahead of time, into the compile cache folder
     ($PIPELINE_COMPILE_CACHE, else ~/.cache/hero-pipeline/compile), so that the next `generate --compile`
-    or batch of that size, dtype and mode starts without compiling. Prints the cache key and whether the
-    compiled code was already there."""
+    or batch of that size, dtype and mode starts without compiling. It makes one image of 2 steps through
+    `generate`'s own path (guidelines, style, text encoding; nothing is written) and prints the cache key
+    and whether the compiled code was already there."""
     import time
 
-    from pipeline.generate import GenerateRequest, check_request
+    from pipeline.generate import GenerateRequest, StoredImage, generate, get_model
     from pipeline.models.accel import AccelOptions
     from pipeline.models.compile_cache import cache_folder
-    from pipeline.models.loader import load_model
 
     width, height = _size(size)
-    check_request(GenerateRequest(prompt="warm-up", width=width, height=height, guidance_scale=guidance_scale))
     accel = AccelOptions(compile=compile_mode, compile_backend=compile_backend, quantize=quantize)
+    request = GenerateRequest(
+        prompt=WARM_PROMPT, model=name, device=device, dtype=dtype, width=width, height=height, num_inference_steps=2,
+        guidance_scale=guidance_scale, seeds=tuple(range(1, batch_size + 1)), num_images=batch_size,
+        batch_size=batch_size, style=style, guidelines=guidelines, threads=threads, accel=accel,
+    )  # fmt: skip
+    records = []
+
+    def discard(out_dir, record, image):
+        records.append(record)
+        return StoredImage(None, None, record["seed"], record)
+
     began = time.perf_counter()
-    model = load_model(name, device=device, dtype=dtype, threads=threads, accel=accel)
-    loaded = time.perf_counter()
-    guidance = model.defaults["guidance_scale"] if guidance_scale is None else guidance_scale
-    model.generate(prompt="warm-up", negative_prompt="", num_inference_steps=2, guidance_scale=guidance,
-                   height=height, width=width, seeds=list(range(batch_size)))  # fmt: skip
-    done = time.perf_counter()
-    compiled = model.accel["compile"]
+    generate(request, model=get_model(request), store=discard)
+    compiled = records[0]["accel"]["compile"]
     result = {
-        "model": name, "width": width, "height": height, "batch_size": batch_size, "dtype": model.info.dtype,
-        "device": model.info.device, "cache": compiled["cache"], "cache_key": compiled["cache_key"],
-        "folder": str(cache_folder()), "load_s": round(loaded - began, 3), "compile_s": round(done - loaded, 3),
+        "model": name, "width": width, "height": height, "batch_size": batch_size, "dtype": records[0]["dtype"],
+        "device": records[0]["device"], "cache": compiled["cache"], "cache_key": compiled["cache_key"],
+        "folder": str(cache_folder()), "load_s": records[0]["timings"]["model_load_s"],
+        "compile_s": records[0]["timings"]["batch_generate_s"], "total_s": round(time.perf_counter() - began, 3),
     }  # fmt: skip
     if as_json:
         click.echo(json.dumps(result))
