@@ -33,7 +33,7 @@ def lines(results: dict) -> list[str]:
             cache = compiled.get("cache") if isinstance(compiled, dict) else None
             out.append(
                 f"{name:<14} {r['model']} {r['width']}x{r['height']} {r['steps']} steps {r['dtype']}: loop {fmt(r['loop_s'])} s, "
-                f"{fmt(r['achieved_tflops'], '.4g')} TFLOP/s = {fmt(100 * r['fraction_of_peak'], '.1f')}% of "
+                f"{fmt(r['achieved_tflops'], '.4g')} TFLOP/s = {fmt(r['fraction_of_peak'] and 100 * r['fraction_of_peak'], '.1f')}% of "
                 f"{fmt(r['matmul_peak_tflops'], '.4g')} (step {fmt(r['unet_step_tflop'], '.2f')} TFLOP); first image "
                 f"{fmt(r['first_image_s'], '.1f')} s (load {fmt(r['load_s'], '.1f')} s); compile cache {cache}"
             )

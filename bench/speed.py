@@ -129,18 +129,24 @@ def section_loop(args) -> dict:
     call_args, call_kwargs = captured["call"]
     with torch.inference_mode():
         noise = pipe.unet.forward(*call_args, **call_kwargs)[0]
-        with FlopCounterMode(display=False) as counter:
-            pipe.unet.forward(*call_args, **call_kwargs)  # .forward: the plain module, never compiled code
-    step_flops = counter.get_total_flops()
+        try:
+            with FlopCounterMode(display=False) as counter:
+                pipe.unet.forward(*call_args, **call_kwargs)  # .forward: the plain module, never compiled code
+            step_flops = counter.get_total_flops()
+        except Exception as exc:  # e.g. an operator of a quantised layer it cannot count
+            print(f"FLOP count failed: {_first_line(exc)}", file=sys.stderr)
+            step_flops = None
     runs = timed_loops()
     loop_s = statistics.median(runs)
     peak = measured_matmul_peak(device, torch.bfloat16 if device.startswith("cuda") else pipe.unet.dtype)
+    achieved = step_flops * args.steps / loop_s if step_flops else None
     result = {
         "section": "loop", "model": args.model, "width": args.width, "height": args.height, "steps": args.steps,
         "guidance": guidance, "dtype": model.info.dtype, "compile": args.compile, "load_s": load_s,
-        "first_image_s": first_image_s, "unet_step_tflop": step_flops / 1e12, "unet_batch": int(call_args[0].shape[0]),
-        "loop_s": loop_s, "loop_runs_s": runs, "achieved_tflops": step_flops * args.steps / loop_s / 1e12,
-        "matmul_peak_tflops": peak / 1e12, "fraction_of_peak": step_flops * args.steps / loop_s / peak,
+        "first_image_s": first_image_s, "unet_step_tflop": step_flops / 1e12 if step_flops else None,
+        "unet_batch": int(call_args[0].shape[0]), "loop_s": loop_s, "loop_runs_s": runs,
+        "achieved_tflops": achieved / 1e12 if achieved else None, "matmul_peak_tflops": peak / 1e12,
+        "fraction_of_peak": achieved / peak if achieved else None,
         "accel": model.accel,
     }  # fmt: skip
     if args.profile:

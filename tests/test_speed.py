@@ -88,3 +88,31 @@ def test_models_warm_uses_the_key_generate_records(cli, tmp_path, monkeypatch):
     assert request.accel.to_dict() == record["options"]["accel"]
     bad = cli("models", "warm", "tiny", "--size", "64by64", "--device", "cpu")
     assert bad.exit_code == 2 and "'64by64' is not WIDTHxHEIGHT" in bad.stderr
+
+
+def test_store_behind_keeps_order_and_hands_back_the_first_error():
+    import threading
+
+    from pipeline.batch.behind import StoreBehind
+
+    done, threads = [], set()
+
+    def job(n):
+        def run():
+            threads.add(threading.current_thread().name)
+            if n == 3:
+                raise OSError("disk full")
+            done.append(n)
+
+        return run
+
+    with StoreBehind(depth=1) as behind:
+        for n in range(3):
+            behind.submit(job(n))
+    assert done == [0, 1, 2] and threads == {"store-behind"}
+    done.clear()
+    with pytest.raises(OSError, match="disk full"):
+        with StoreBehind(depth=1) as behind:
+            for n in range(2, 8):
+                behind.submit(job(n))
+    assert done == [2]  # after the error nothing more is stored: those images stay pending for a rerun
