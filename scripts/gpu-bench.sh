@@ -66,7 +66,7 @@ section() {
   local left=$((budget - ($(date +%s) - began) - 10))
   if ((left < need)); then
     say "== $name: skipped, ${left}s left"
-    echo "{\"section\": \"$name\", \"skipped\": \"${left}s left of the budget\"}" >"$work/$name.json"
+    echo "{\"section\": \"$name\", \"skipped\": \"skipped: ${left}s of the budget left, ${need}s needed\"}" >"$work/$name.json"
     return
   fi
   ((cap > left)) && cap=$left
