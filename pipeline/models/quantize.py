@@ -53,14 +53,14 @@ def quantize_unet(unet, quantize: str) -> dict:
     import torchao
     from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, PerRow, quantize_
 
-    before = sum(isinstance(m, torch.nn.Linear) for m in unet.modules())
+    linears = [m for m in unet.modules() if isinstance(m, torch.nn.Linear)]
     quantize_(unet, Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()))
-    after = sum(type(m.weight).__name__ != "Parameter" and type(m.weight).__name__ != "Tensor"
-                for m in unet.modules() if isinstance(m, torch.nn.Linear))  # fmt: skip
+    # A quantised layer's weight becomes one of torchao's tensor subclasses (Float8Tensor).
+    quantized = sum(type(m.weight) not in (torch.nn.Parameter, torch.Tensor) for m in linears)
     return {
         "method": "fp8",
         "scheme": "float8 e4m3 dynamic activations, float8 e4m3 weights, per-row scales",
         "library": f"torchao {torchao.__version__}",
-        "linear_layers": before,
-        "quantized_layers": after,
+        "linear_layers": len(linears),
+        "quantized_layers": quantized,
     }
