@@ -34,6 +34,8 @@ OFFLOAD_MODES = ("none", "model", "sequential")
 COMPILE_MODES = ("default", "max-autotune", "max-autotune-no-cudagraphs", "reduce-overhead")
 COMPILE_BACKENDS = ("inductor", "eager", "aot_eager")
 """`inductor` makes fast kernels; `eager` and `aot_eager` only capture the graphs (quick, to check them)."""
+QUANTIZE_MODES = ("fp8",)
+"""`fp8`: torchao float8 dynamic quantisation of the UNet's linear layers (FP8 tensor cores: Ada, Hopper)."""
 
 # Publishing
 RENDITIONS_DEFAULT = "all"
@@ -62,6 +64,7 @@ class AccelOptions:
     offload: str = "none"
     tf32: bool | None = None
     preview_vae: str | None = None
+    quantize: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

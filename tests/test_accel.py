@@ -32,6 +32,7 @@ def test_cpu_defaults_are_recorded(cli, tmp_path):
         "vae_tiling": False,
         "offload": "none",
         "tf32": False,
+        "quantize": None,
     }
     assert record["options"]["accel"] == AccelOptions().to_dict()
     assert "peak_gpu_memory_mb" not in record["timings"]
@@ -52,12 +53,17 @@ def test_attention_slicing_replaces_sdpa(cli, tmp_path):
     assert accel["attention_processors"] == ["SlicedAttnProcessor"]
 
 
-def test_compile_captures_unet_and_vae_graphs(cli, tmp_path):
+def test_compile_captures_unet_and_vae_graphs(cli, tmp_path, monkeypatch):
     import torch._dynamo
 
     torch._dynamo.reset()
-    accel = record_of(cli, tmp_path, "--compile", "--compile-backend", "eager")["accel"]
-    assert accel["compile"] == {"mode": None, "backend": "eager"}
+    monkeypatch.setenv("PIPELINE_COMPILE_CACHE", str(tmp_path / "cache"))
+    accel = record_of(cli, tmp_path / "out", "--compile", "--compile-backend", "eager")["accel"]
+    # The record's cache key names the shape (width x height x batch), dtype and backend, then a hash of all.
+    assert accel["compile"]["cache_key"].startswith("64x64x1-float32-eager-")
+    # The graph-capture backends make no code to keep: the record says so and nothing is written.
+    assert accel["compile"] == {"mode": None, "backend": "eager", "cache": "none", "cache_key": accel["compile"]["cache_key"]}
+    assert not (tmp_path / "cache").exists()
     assert accel["channels_last"] is True
     # fullgraph=True: one graph each for the UNet and the VAE decoder, no breaks.
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 2

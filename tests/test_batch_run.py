@@ -243,13 +243,16 @@ def test_plain_progress_lines_when_not_a_terminal_and_quiet(cli, tmp_path):
     assert "[1/2] done job 1 style realistic-hd seed 1:" in loud.stderr and "(eta " in loud.stderr
     assert "[2/2] done job 1 style realistic-hd seed 2:" in loud.stderr
     assert loud.stdout.startswith("2 image(s): done 2, skipped 0, failed 0, blocked 0, flagged 0, pending 0\n")
-    assert "images/s" in loud.stdout and "gallery: " in loud.stdout
+    assert "images/s" in loud.stdout and "gallery: " in loud.stdout and " after the first image, at " in loud.stdout
     quiet = cli("batch", spec, "--out", tmp_path / "b", "--quiet")
     assert quiet.exit_code == 0 and quiet.stderr == ""
     as_json = cli("batch", spec, "--out", tmp_path / "c", "--json", "--quiet")
     data = json.loads(as_json.stdout)  # one JSON object and nothing else on stdout
     assert set(data) == {"summary", "images"}
     assert {"done", "skipped", "failed", "blocked", "flagged", "elapsed_s", "images_per_s"} <= set(data["summary"])
+    # Throughput once running: images per second after the first image, and when that one was stored.
+    summary = data["summary"]
+    assert 0 < summary["first_image_s"] <= summary["elapsed_s"] and summary["steady_images_per_s"] > 0
 
 
 def test_live_bar_on_a_terminal(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import threading
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.batch.behind import StoreBehind
 from pipeline.batch.engines import EngineSettings, check_engine, engine
 from pipeline.batch.plan import expand, image_key, units
 from pipeline.batch.progress import Progress
@@ -149,18 +151,27 @@ def run_batch(spec_path: Path, options: BatchOptions, progress: Progress | None 
         settings = EngineSettings(out_dir, options.batch_size, options.threads, options.workers, options.ray_resources)
         ran: dict[str, str] = {}
         records: dict[str, dict] = {}
+        stored_at: list[float] = []  # when each image of this run was stored, for the throughput figures
+
+        def finish(outcome) -> None:
+            """Save a made image (PNG, record, renditions, catalogue row) and journal the outcome."""
+            key = outcome.task.key
+            if outcome.status == "done":
+                stored = folder.save(outcome.image, outcome.record, publish_for(outcome.task.options))
+                outcome.path = stored.path
+                journal.append(done_entry(key, stored.record.seed, stored.path, stored.record_path, out_dir))
+                records[key] = stored.record.to_dict()
+                stored_at.append(time.monotonic())
+            else:
+                journal.append({"key": key, "status": outcome.status, "reason": outcome.reason, "seed": outcome.task.seed})
+            ran[key] = outcome.status
+            progress.advance(outcome)
+
         try:
-            for outcome in engine(options.engine)(units(todo, options.batch_size), settings, log, stop):
-                key = outcome.task.key
-                if outcome.status == "done":
-                    stored = folder.save(outcome.image, outcome.record, publish_for(outcome.task.options))
-                    outcome.path = stored.path
-                    journal.append(done_entry(key, stored.record.seed, stored.path, stored.record_path, out_dir))
-                    records[key] = stored.record.to_dict()
-                else:
-                    journal.append({"key": key, "status": outcome.status, "reason": outcome.reason, "seed": outcome.task.seed})
-                ran[key] = outcome.status
-                progress.advance(outcome)
+            # Saving runs in one background thread, in order, while the next unit generates.
+            with StoreBehind() as behind:
+                for outcome in engine(options.engine)(units(todo, options.batch_size), settings, log, stop):
+                    behind.submit(functools.partial(finish, outcome))
         finally:
             progress.close()
             folder.close("interrupted" if stop.is_set() else "done")
@@ -187,6 +198,7 @@ def run_batch(spec_path: Path, options: BatchOptions, progress: Progress | None 
             "flagged": sum(bool(image.get("flags")) for image in images),
             "elapsed_s": round(elapsed, 3),
             "images_per_s": round(counts["done"] / elapsed, 3) if elapsed > 0 else 0.0,
+            **_throughput(started, stored_at),
             "interrupted": stop.is_set() and counts["pending"] > 0,
             "journal": str(journal.path),
         }
@@ -195,6 +207,16 @@ def run_batch(spec_path: Path, options: BatchOptions, progress: Progress | None 
         result = BatchResult(summary, images)
         replace_file(out_dir / SUMMARY_NAME, (json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n").encode())
         return result
+
+
+def _throughput(started: float, stored_at: list[float]) -> dict:
+    """Seconds to the first stored image (model loading and compiling included), and images per second after it."""
+    if not stored_at:
+        return {"first_image_s": None, "steady_images_per_s": None}
+    steady = None
+    if len(stored_at) > 1 and stored_at[-1] > stored_at[0]:
+        steady = round((len(stored_at) - 1) / (stored_at[-1] - stored_at[0]), 3)
+    return {"first_image_s": round(stored_at[0] - started, 3), "steady_images_per_s": steady}
 
 
 def _read_json(path: Path) -> dict | None:

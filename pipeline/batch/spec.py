@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.errors import InputError, unknown_name
-from pipeline.options import DTYPES, MAX_IMAGES, SCHEDULER_NAMES, GenerateRequest, check_request
+from pipeline.options import (
+    COMPILE_MODES, DTYPES, MAX_IMAGES, QUANTIZE_MODES, SCHEDULER_NAMES, AccelOptions, GenerateRequest, check_request,
+)
 from pipeline.inputs import read_input
 from pipeline.guidelines import load_guidelines, style_names as policy_styles
 from pipeline.inputs.article import decode_text, parse_article
@@ -67,6 +69,8 @@ OPTION_KEYS = {
     "safety": _STR,
     "nsfw-check": _STR,
     "clip-check": _STR,
+    "compile": _STR,
+    "quantize": _STR,
     **PUBLISH_KEYS,
 }
 JOB_KEYS = {"article": _STR, "prompt": _STR, "title": _STR, **OPTION_KEYS}
@@ -244,6 +248,9 @@ def _check_values(options: dict, number: int | None, errors: SpecErrors, style_n
             errors.add(_place(number, key), f"unknown style {style!r}; {unknown_name(style, list(style_names), 'style')}")
     if "scheduler" in options and options["scheduler"] not in SCHEDULER_NAMES:
         errors.add(_place(number, "scheduler"), f"unknown scheduler {options['scheduler']!r}; choose from {', '.join(SCHEDULER_NAMES)}")
+    for key, choices in (("compile", COMPILE_MODES), ("quantize", QUANTIZE_MODES)):
+        if key in options and options[key] not in choices:
+            errors.add(_place(number, key), f"unknown {key} mode {options[key]!r}; choose from {', '.join(choices)}")
     if "dtype" in options and options["dtype"] not in DTYPES:
         errors.add(_place(number, "dtype"), f"unknown dtype {options['dtype']!r}; choose from {', '.join(DTYPES)}")
     if "model" in options:
@@ -283,6 +290,8 @@ def request_for(options: dict, **fields):
         given["guidelines"] = Path(given["guidelines"])
     if "guidance_scale" in given:
         given["guidance_scale"] = float(given["guidance_scale"])
+    if "compile" in options or "quantize" in options:
+        given["accel"] = AccelOptions(compile=options.get("compile"), quantize=options.get("quantize"))
     return GenerateRequest(**{**given, **fields})
 
 

@@ -41,7 +41,9 @@ def _summary_lines(summary: dict) -> list[str]:
     counts = ", ".join(f"{name} {summary[name]}" for name in ("done", "skipped", "failed", "blocked", "flagged", "pending"))
     lines = [
         f"{summary['total']} image(s): {counts}",
-        f"elapsed {summary['elapsed_s']:.1f}s, {summary['images_per_s']:.2f} images/s",
+        f"elapsed {summary['elapsed_s']:.1f}s, {summary['images_per_s']:.2f} images/s"
+        + (f" ({summary['steady_images_per_s']:.2f} after the first image, at {summary['first_image_s']:.1f}s)"
+           if summary.get("steady_images_per_s") else ""),  # fmt: skip
         f"gallery: {summary['gallery']}",
     ]
     if "contact_sheet" in summary:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import click
 
+from pipeline.cli.options import guidelines_option
 from pipeline.errors import InputError
 from pipeline.output.files import check_writable
 from pipeline.models import ALIASES, builtin_models
-from pipeline.options import DEFAULT_MODEL
+from pipeline.options import COMPILE_BACKENDS, COMPILE_MODES, DEFAULT_MODEL, DTYPES, QUANTIZE_MODES, AccelOptions, GenerateRequest
 
 
 @click.group(invoke_without_command=True)
@@ -119,3 +120,62 @@ def export(name: str, folder: Path) -> None:
     model = load_model(name, device="cpu", dtype="float32")
     model.export(folder)
     click.echo(str(folder))
+
+
+def _size(value: str) -> tuple[int, int]:
+    width, _, height = value.lower().partition("x")
+    if not (width.isdigit() and height.isdigit()):
+        raise click.BadParameter(f"{value!r} is not WIDTHxHEIGHT, e.g. 1024x1024")
+    return int(width), int(height)
+
+
+WARM_PROMPT = "a lighthouse on a rocky coast at dawn"
+
+
+@models.command("warm")
+@click.argument("name")
+@click.option("--size", "size", required=True, metavar="WxH", help="Image size to compile for, e.g. 1024x1024.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="Images per forward pass.")
+@click.option("--device", default="auto", show_default=True, help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
+@click.option("--dtype", type=click.Choice(DTYPES), default="auto", show_default=True)
+@click.option("--compile-mode", type=click.Choice(COMPILE_MODES), default="default", show_default=True, help="torch.compile mode.")
+@click.option("--compile-backend", type=click.Choice(COMPILE_BACKENDS), default="inductor", show_default=True)
+@click.option("--quantize", type=click.Choice(QUANTIZE_MODES), help="As `generate --quantize`.")
+@click.option("--guidance", "guidance_scale", type=float, help="Guidance scale (above 1 doubles the UNet batch); default by model.")
+@click.option("--style", help="Style preset, as the later jobs use it (its negative prompt sets the text length).")
+@guidelines_option
+@click.option("--threads", type=click.IntRange(min=1), envvar="PIPELINE_THREADS", help="CPU threads for torch (CPU code depends on it).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def warm(name, size, batch_size, device, dtype, compile_mode, compile_backend, quantize, guidance_scale, style,
+         guidelines, threads, as_json) -> None:  # fmt: skip
+    """Compile model NAME for one image size ahead of time, into the compile cache folder
+    ($PIPELINE_COMPILE_CACHE, else ~/.cache/hero-pipeline/compile), so that the next `generate --compile`
+    or batch of that size, dtype and mode starts without compiling. It makes one image of 2 steps through
+    `generate`'s own path (guidelines, style, text encoding; nothing is written) and prints the cache key
+    and whether the compiled code was already there."""
+    import time
+
+    from pipeline.generate import generate, get_model
+    from pipeline.models.compile_cache import cache_folder
+
+    width, height = _size(size)
+    accel = AccelOptions(compile=compile_mode, compile_backend=compile_backend, quantize=quantize)
+    request = GenerateRequest(
+        prompt=WARM_PROMPT, model=name, device=device, dtype=dtype, width=width, height=height, num_inference_steps=2,
+        guidance_scale=guidance_scale, seeds=tuple(range(1, batch_size + 1)), num_images=batch_size,
+        batch_size=batch_size, style=style, guidelines=guidelines, threads=threads, accel=accel,
+    )  # fmt: skip
+    began = time.perf_counter()
+    records = [item.record for item in generate(request, model=get_model(request))]  # nothing is written
+    first = records[0]
+    compiled = first.accel["compile"]
+    result = {
+        "model": name, "width": width, "height": height, "batch_size": batch_size, "dtype": first.dtype,
+        "device": first.device, "cache": compiled["cache"], "cache_key": compiled["cache_key"],
+        "folder": str(cache_folder()), "load_s": first.timings["model_load_s"],
+        "compile_s": first.timings["batch_generate_s"], "total_s": round(time.perf_counter() - began, 3),
+    }  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(f"{result['cache_key']}: {result['cache']} ({result['compile_s']:.1f} s) in {result['folder']}")

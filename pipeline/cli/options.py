@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from pipeline.models.accel import COMPILE_BACKENDS, COMPILE_MODES, OFFLOAD_MODES, AccelOptions
+from pipeline.options import COMPILE_BACKENDS, COMPILE_MODES, OFFLOAD_MODES, QUANTIZE_MODES, AccelOptions
 
-_NAMES = ("fuse_qkv", "attention_slicing", "vae_slicing", "vae_tiling", "offload", "tf32", "preview_vae")
+_NAMES = ("fuse_qkv", "attention_slicing", "vae_slicing", "vae_tiling", "offload", "tf32", "preview_vae", "quantize")
 
 _OPTIONS = [
     click.option(
@@ -42,6 +42,12 @@ _OPTIONS = [
         "`sequential` single layers (least memory, slowest).",
     ),
     click.option("--tf32/--no-tf32", default=None, help="TF32 matmuls on Ampere and newer [default: on for CUDA]."),
+    click.option(
+        "--quantize",
+        type=click.Choice(QUANTIZE_MODES),
+        help="fp8: float8 weights and dynamically scaled float8 activations in the UNet's linear layers "
+        "(torchao; CUDA GPUs with compute capability 8.9 or newer; `pip install 'hero-pipeline[fp8]'`).",
+    ),
     click.option(
         "--preview-vae",
         metavar="DIR|HUB_ID",

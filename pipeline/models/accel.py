@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.errors import InputError, summary
-from pipeline.options import COMPILE_BACKENDS, COMPILE_MODES, OFFLOAD_MODES, AccelOptions
+from pipeline.options import COMPILE_BACKENDS, COMPILE_MODES, OFFLOAD_MODES, QUANTIZE_MODES, AccelOptions
+
 
 @dataclass(frozen=True)
 class AccelPlan:
@@ -23,6 +24,7 @@ class AccelPlan:
     offload: str
     tf32: bool
     preview_vae: str | None
+    quantize: str | None = None
 
 
 def resolve(options: AccelOptions, device: str) -> AccelPlan:
@@ -48,6 +50,16 @@ def resolve(options: AccelOptions, device: str) -> AccelPlan:
         raise InputError(f"--tf32 is a CUDA matmul mode; device {device} is not a CUDA GPU")
     if options.compile and options.offload == "sequential":
         raise InputError("--compile cannot be combined with --offload sequential (layers move during the forward pass)")
+    if options.quantize is not None:
+        from pipeline.models.quantize import fp8_refusal
+
+        if options.quantize not in QUANTIZE_MODES:
+            raise InputError(f"unknown quantisation {options.quantize!r}; choose from {', '.join(QUANTIZE_MODES)}")
+        refusal = fp8_refusal(device, None, None, have_torchao=True)  # the GPU and torchao are checked at load
+        if refusal:
+            raise InputError(refusal)
+        if options.offload != "none":
+            raise InputError(f"--quantize {options.quantize} cannot be combined with --offload (quantised weights stay on the GPU)")
     if options.fuse_qkv and options.attention_slicing:
         raise InputError("--fuse-qkv and --attention-slicing exclude each other; choose one")
     attention_slicing = device.startswith("mps") if options.attention_slicing is None else options.attention_slicing
@@ -63,6 +75,7 @@ def resolve(options: AccelOptions, device: str) -> AccelPlan:
         offload=options.offload,
         tf32=cuda if options.tf32 is None else options.tf32,
         preview_vae=options.preview_vae,
+        quantize=options.quantize,
     )
 
 
@@ -98,9 +111,14 @@ def apply(pipe, plan: AccelPlan, *, device: str, dtype) -> dict:
         pipe.enable_sequential_cpu_offload(device=device)
     else:
         pipe.to(device, dtype)
+    quantized = None
+    if plan.quantize:
+        from pipeline.models.quantize import quantize_unet
+
+        quantized = quantize_unet(pipe.unet, plan.quantize)
     if plan.compile:
         _compile(pipe, plan.compile, plan.compile_backend)
-    return describe(pipe, plan, tf32=tf32)
+    return describe(pipe, plan, tf32=tf32, quantized=quantized)
 
 
 def _tiny_vae(location: str, dtype):
@@ -133,7 +151,7 @@ def _compile(pipe, mode: str, backend: str) -> None:
     pipe.vae.decode = torch.compile(pipe.vae.decode, backend=backend, fullgraph=True, **kwargs)
 
 
-def describe(pipe, plan: AccelPlan, *, tf32: bool) -> dict:
+def describe(pipe, plan: AccelPlan, *, tf32: bool, quantized: dict | None = None) -> dict:
     """The accel record, read from the pipeline's current state."""
     import torch
 
@@ -151,6 +169,7 @@ def describe(pipe, plan: AccelPlan, *, tf32: bool) -> dict:
         "vae_tiling": bool(getattr(pipe.vae, "use_tiling", False)),
         "offload": _offload_state(pipe),
         "tf32": tf32,
+        "quantize": quantized,
     }
 
 

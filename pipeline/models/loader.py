@@ -21,7 +21,7 @@ from pipeline.errors import InputError, OutOfMemory, summary
 from pipeline.models.fingerprint import file_sha256, folder_fingerprint, weight_hashes
 from pipeline.models import DEFAULTS_KEY, ModelSource, model_defaults, resolve_model_source
 from pipeline.models import accel as accel_module
-from pipeline.models.accel import AccelOptions
+from pipeline.options import AccelOptions
 
 SCHEDULERS = {
     "ddim": "DDIMScheduler",
@@ -242,6 +242,9 @@ def load_model(
     device = choose_device(device)
     torch_dtype = choose_dtype(dtype, device)
     plan = accel_module.resolve(accel or AccelOptions(), device)
+    from pipeline.models import quantize
+
+    quantize.check(plan.quantize, device)  # the GPU's FP8 support and torchao, before any weights load
     _quiet_libraries()
 
     started = time.perf_counter()
@@ -271,6 +274,13 @@ def load_model(
         pipe.scheduler = _make_scheduler(scheduler, pipe.scheduler.config)
     model = LoadedModel(pipe, source, revision, index, device, torch_dtype, time.perf_counter() - started, hashes)
     model.accel = accel_record
+    if plan.compile:
+        from pipeline.models.compile_cache import CompileCache, cache_folder
+
+        model.compile_cache = CompileCache(
+            cache_folder(), model=revision, dtype=model.info.dtype, mode=accel_record["compile"]["mode"],
+            backend=plan.compile_backend, quantize=plan.quantize, device=device,
+        )  # fmt: skip
     return model
 
 
@@ -434,6 +444,9 @@ class LoadedModel:
                 steps = {"callback": lambda i, t, latents: report(i), "callback_steps": 1}
             else:
                 steps = {"callback_on_step_end": lambda p, i, t, tensors: (report(i), tensors)[1]}
+        cache = getattr(self, "compile_cache", None)
+        if cache is not None:
+            cache.before(width, height, n)
         try:
             with torch.inference_mode():
                 output = pipe(
@@ -452,6 +465,8 @@ class LoadedModel:
                 f"the GPU ran out of memory for {n} image(s) of {width}x{height}; "
                 "use fewer images per batch or a smaller size"
             ) from None
+        if cache is not None:  # a new dict, so records already made keep what was true for their batch
+            self.accel = {**self.accel, "compile": {**self.accel["compile"], **cache.after(width, height, n)}}
         return list(output.images)
 
     def export(self, folder: Path) -> None:

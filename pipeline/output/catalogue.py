@@ -370,7 +370,8 @@ class Catalogue:
         if not create and not path.exists():
             raise InputError(f"no catalogue in {root} (nothing generated there yet); check --out")
         try:
-            db = sqlite3.connect(path, timeout=wait_seconds(), isolation_level=None)
+            # A batch stores in one background thread and closes in the main one; never two threads at once.
+            db = sqlite3.connect(path, timeout=wait_seconds(), isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise InputError(f"cannot open catalogue {path}: {exc}") from None
         try:

@@ -1,0 +1,92 @@
+"""Gather the JSON of each `bench/speed.py` section into one results file and print the summary table.
+
+    python bench/gpu_table.py SECTIONS_FOLDER RESULTS_JSON
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ORDER = ("loop-eager", "loop-compiled", "throughput", "fp8-sd15", "fp8-compiled", "autotune")
+
+
+def fmt(value, spec: str = ".3f", unit: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{unit}"
+
+
+def lines(results: dict) -> list[str]:
+    out = []
+    stamp = next((r["stamp"] for r in results.values() if "stamp" in r), {})
+    out.append(f"card {stamp.get('gpu')}, driver {stamp.get('driver')}, torch {stamp.get('torch')}, "
+               f"diffusers {stamp.get('diffusers')}, {stamp.get('date')}")  # fmt: skip
+    for name in ORDER:
+        r = results.get(name)
+        if r is None:
+            continue
+        if "skipped" in r or "failed" in r:
+            out.append(f"{name:<14} {r.get('skipped') or r.get('failed')}")
+            continue
+        if r["section"] == "loop":
+            compiled = r["accel"]["compile"]
+            cache = compiled.get("cache") if isinstance(compiled, dict) else None
+            out.append(
+                f"{name:<14} {r['model']} {r['width']}x{r['height']} {r['steps']} steps {r['dtype']}: loop {fmt(r['loop_s'])} s, "
+                f"{fmt(r['achieved_tflops'], '.4g')} TFLOP/s = {fmt(r['fraction_of_peak'] and 100 * r['fraction_of_peak'], '.1f')}% of "
+                f"{fmt(r['matmul_peak_tflops'], '.4g')} (step {fmt(r['unet_step_tflop'], '.2f')} TFLOP); first image "
+                f"{fmt(r['first_image_s'], '.1f')} s (load {fmt(r['load_s'], '.1f')} s); compile cache {cache}"
+            )
+            fp8 = r.get("fp8")
+            if fp8 and "error" in fp8:
+                out.append(f"{'':<14} fp8: {fp8['error']}")
+            elif fp8:
+                out.append(
+                    f"{'':<14} fp8 (eager): loop {fmt(fp8['loop_s'])} s, x{fmt(fp8['speedup'], '.2f')}; relative error "
+                    f"noise {fmt(fp8['noise_relative_error'], '.4f')}, latents {fmt(fp8['latents_relative_error'], '.4f')}"
+                )
+            if isinstance(r.get("kernels"), dict):
+                out.append(f"{'':<14} profile: {r['kernels']['error']}")
+        elif r["section"] == "throughput":
+            for run in r["runs"]:
+                out.append(
+                    f"{name:<14} {r['model']} {r['width']}x{r['height']} {run['steps']} steps, {run['done']}/{run['images']} images: "
+                    f"{fmt(run['steady_images_per_s'], '.2f')} images/s after the first ({fmt(run['images_per_s'], '.2f')} with "
+                    f"loading); first image at {fmt(run['first_image_s'], '.1f')} s, its generate "
+                    f"{fmt(run['first_image_generate_s'], '.2f')} s, compile cache "
+                    f"{(run['first_image_compile'] or {}).get('cache') if isinstance(run['first_image_compile'], dict) else None}"
+                )
+            out.append(f"{'':<14} MLPerf Inference SDXL, H100 with TensorRT: about {r['mlperf_per_h100']} images/s per GPU")
+    out += reuse(results)
+    return out
+
+
+def reuse(results: dict) -> list[str]:
+    """A new process's first image with the compile cache against an eager first image, at the same steps."""
+    eager, batch = results.get("loop-eager", {}), results.get("throughput", {})
+    if "first_image_s" not in eager or not batch.get("runs"):
+        return []
+    first = batch["runs"][0]
+    if first["steps"] != eager["steps"] or not first.get("first_image_generate_s"):
+        return []
+    ratio = first["first_image_generate_s"] / eager["first_image_s"]
+    compiled = first.get("first_image_compile")
+    cache = compiled.get("cache") if isinstance(compiled, dict) else None
+    return [f"{'compile reuse':<14} new process's first image with the cache ({cache}) "
+            f"{first['first_image_generate_s']:.2f} s / eager first image {eager['first_image_s']:.2f} s = "
+            f"{ratio:.2f}x (target <= 1.5x); model loading excluded on both sides"]
+
+
+def main(folder: str, target: str) -> None:
+    results = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            results[path.stem] = json.loads(path.read_text())
+        except ValueError as exc:
+            results[path.stem] = {"failed": f"unreadable JSON ({exc})"}
+    Path(target).write_text(json.dumps(results, indent=2) + "\n")
+    print("\n".join(lines(results)))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])

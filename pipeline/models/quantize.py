@@ -1,0 +1,66 @@
+"""Float8 quantisation of the UNet's linear layers with torchao, and the check that the GPU can run it."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from pipeline.errors import InputError
+
+FP8_MIN_CAPABILITY = (8, 9)
+"""FP8 tensor cores: Ada (8.9) and Hopper (9.0) or newer."""
+
+INSTALL_HINT = "pip install 'hero-pipeline[fp8]'"
+
+
+def fp8_refusal(device: str, capability: tuple[int, int] | None, gpu_name: str | None, have_torchao: bool) -> str | None:
+    """Why `--quantize fp8` cannot run on this device, or None when it can."""
+    if not device.startswith("cuda"):
+        return f"--quantize fp8 needs a CUDA GPU with FP8 tensor cores (compute capability 8.9 or newer); device {device} is not one"
+    if capability is not None and tuple(capability) < FP8_MIN_CAPABILITY:
+        major, minor = capability
+        return (
+            f"--quantize fp8 needs FP8 tensor cores (compute capability 8.9 or newer: Ada, Hopper); "
+            f"{gpu_name or device} has {major}.{minor}"
+        )
+    if not have_torchao:
+        return f"--quantize fp8 needs torchao, which is not installed: {INSTALL_HINT}"
+    return None
+
+
+def check(quantize: str | None, device: str) -> None:
+    """Raise InputError, before any weights load, where `quantize` cannot run on `device`."""
+    if quantize is None:
+        return
+    capability = name = None
+    if device.startswith("cuda"):
+        import torch
+
+        index = torch.device(device)
+        capability = torch.cuda.get_device_capability(index)
+        name = torch.cuda.get_device_name(index)
+    reason = fp8_refusal(device, capability, name, importlib.util.find_spec("torchao") is not None)
+    if reason:
+        raise InputError(reason)
+
+
+def quantize_unet(unet, quantize: str) -> dict:
+    """Quantise `unet`'s linear layers in place; return the record of what was done.
+
+    fp8: dynamic (per call) float8 e4m3 scales for activations and static float8 weights, one scale
+    per row of each (torchao's PerRow granularity, its recommended setting for accuracy).
+    """
+    import torch
+    import torchao
+    from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, PerRow, quantize_
+
+    linears = [m for m in unet.modules() if isinstance(m, torch.nn.Linear)]
+    quantize_(unet, Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()))
+    # A quantised layer's weight becomes one of torchao's tensor subclasses (Float8Tensor).
+    quantized = sum(type(m.weight) not in (torch.nn.Parameter, torch.Tensor) for m in linears)
+    return {
+        "method": "fp8",
+        "scheme": "float8 e4m3 dynamic activations, float8 e4m3 weights, per-row scales",
+        "library": f"torchao {torchao.__version__}",
+        "linear_layers": len(linears),
+        "quantized_layers": quantized,
+    }

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The speed benchmark on one CUDA GPU, within about 8.5 minutes: SDXL's denoising loop eager and compiled
+# against the bf16 matmul peak (with kernel tables), fp8 speed and error, `pipeline batch` throughput at 30
+# and 20 steps, and a second process's first image with the compile cache. Every section has a hard time
+# cap, so a hung one costs its cap and the rest still run. Writes results.json, log.txt and kernel tables
+# to $OUT (default outputs/gpu-bench) and prints a table at the end.
+#
+#   bash scripts/gpu-bench.sh               # on the GPU machine, in the repository root
+#   bash scripts/gpu-bench.sh --cpu-smoke   # here: every section on the tiny model, eager, in seconds
+#
+# Wheels in .whl/ (diffusers, torchao and this project's small dependencies) are installed first, into
+# /tmp/site, when present. GPU_BENCH_BUDGET (seconds, default 510) bounds the whole run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+smoke=0
+[[ "${1:-}" == "--cpu-smoke" ]] && smoke=1
+out=${OUT:-outputs/gpu-bench$([[ $smoke == 1 ]] && echo -smoke)}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+work=$(mktemp -d)
+log="$out/log.txt"
+: >"$log"
+began=$(date +%s)
+budget=${GPU_BENCH_BUDGET:-510}
+export PYTHONUNBUFFERED=1
+say() { echo "$*" | tee -a "$log" >&2; }
+
+if compgen -G ".whl/*.whl" >/dev/null && [[ $smoke == 0 ]]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+    >>"$log" 2>&1 || { say "wheel install failed (see $log)"; exit 1; }
+  export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+python3 - >>"$log" 2>&1 <<'PY' || { say "import check failed:"; tail -5 "$log" >&2; exit 1; }
+import importlib, torch
+for name in ("diffusers", "transformers", "accelerate", "compel", "slugify", "smartcrop", "anyascii",
+             "confusable_homoglyphs", "rapidfuzz", "rich", "pipeline.cli", "pipeline.models.loader"):
+    importlib.import_module(name)
+from pipeline.models.tokenizer import _bpe_path
+print("CLIP merges", _bpe_path())  # from the openai-clip distribution's files
+try:
+    import torchao
+    print("torchao", torchao.__version__)
+except Exception as exc:  # fp8 sections then record the error; the others run
+    print("torchao unavailable:", exc)
+print("torch", torch.__version__, "cuda", torch.cuda.is_available(), torch.cuda.get_device_name() if torch.cuda.is_available() else "")
+PY
+[[ $smoke == 0 ]] && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >>"$log" 2>&1
+
+if [[ $smoke == 1 ]]; then
+  export PIPELINE_COMPILE_CACHE=$work/compile-cache PIPELINE_THREADS=1 OMP_NUM_THREADS=1
+  xl=(--model tiny-sdxl --width 64 --height 64 --device cpu --dtype float32)
+  sd=(--model tiny --width 64 --height 64 --device cpu --dtype float32)
+  steps=2; compiled=(--compile default --compile-backend eager); batch_compiled=(); images=2; steps_list=2,3
+else
+  export PIPELINE_COMPILE_CACHE=${PIPELINE_COMPILE_CACHE:-/tmp/pipeline-compile-cache}
+  xl=(--model sdxl-arch --width 1024 --height 1024 --device cuda --dtype bfloat16)
+  sd=(--model sd15-arch --width 512 --height 512 --device cuda --dtype bfloat16)
+  steps=30; compiled=(--compile default); batch_compiled=(--compile default); images=8; steps_list=30,20
+fi
+
+# section NAME CAP MIN_LEFT ARGS...: bench/speed.py ARGS with its JSON in $work/NAME.json, for at most CAP
+# seconds and never past the budget; skipped when less than MIN_LEFT seconds are left.
+section() {
+  local name=$1 cap=$2 need=$3
+  shift 3
+  local left=$((budget - ($(date +%s) - began) - 10))
+  if ((left < need)); then
+    say "== $name: skipped, ${left}s left"
+    echo "{\"section\": \"$name\", \"skipped\": \"skipped: ${left}s of the budget left, ${need}s needed\"}" >"$work/$name.json"
+    return
+  fi
+  ((cap > left)) && cap=$left
+  say "== $name (at most ${cap}s)"
+  local t0=$(date +%s)
+  timeout -k 10 "$cap" python3 bench/speed.py "$@" --json "$work/$name.json" >"$work/$name.log" 2>&1
+  local rc=$?
+  cat "$work/$name.log" >>"$log"
+  say "   $name: exit $rc after $(($(date +%s) - t0))s"
+  if [[ $rc != 0 ]]; then
+    local why
+    why=$( ((rc == 124 || rc == 137)) && echo "stopped at its ${cap}s cap" || grep -v '^\s*$' "$work/$name.log" | tail -1)
+    python3 -c 'import json, sys; print(json.dumps({"section": sys.argv[1], "failed": sys.argv[2]}))' \
+      "$name" "exit $rc after $(($(date +%s) - t0))s: ${why:0:300}" >"$work/$name.json"
+  fi
+}
+
+# 1. Eager SDXL loop with its kernel table, then fp8 (eager) on the same UNet: speed and error.
+section loop-eager 150 60 loop "${xl[@]}" --steps $steps --fp8 --profile "$out/kernels-eager.txt"
+# 2. Compiled SDXL loop: the first compile of this process fills the cache (UNet and VAE decoder) ...
+section loop-compiled 300 200 loop "${xl[@]}" --steps $steps "${compiled[@]}" --profile "$out/kernels-compiled.txt"
+# 3. ... which `pipeline batch` in a new process reuses: its first image, then images/s at 30 and 20 steps.
+section throughput 170 90 throughput "${xl[@]}" "${batch_compiled[@]}" --images $images --steps-list $steps_list
+# 4. fp8 error on SD 1.5's architecture.
+section fp8-sd15 90 50 loop "${sd[@]}" --steps $steps --fp8
+# 5. If time is left: fp8 compiled, then max-autotune without CUDA graphs (each compiles afresh).
+section fp8-compiled 240 200 loop "${xl[@]}" --steps $steps "${compiled[@]}" --fp8-only
+section autotune 240 200 loop "${xl[@]}" --steps $steps --compile max-autotune-no-cudagraphs $([[ $smoke == 1 ]] && echo --compile-backend eager)
+
+python3 bench/gpu_table.py "$work" "$out/results.json" | tee -a "$log"
+say "total $(($(date +%s) - began))s; results in $out"
+rm -rf "$work"
