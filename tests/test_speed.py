@@ -116,3 +116,17 @@ def test_store_behind_keeps_order_and_hands_back_the_first_error():
             for n in range(2, 8):
                 behind.submit(job(n))
     assert done == [2]  # after the error nothing more is stored: those images stay pending for a rerun
+
+
+def test_fp8_leaves_the_text_token_projections_of_cross_attention_alone(tiny_folder):
+    """The layers `--quantize fp8` picks on a UNet: every linear layer but cross-attention's keys and values."""
+    from diffusers import UNet2DConditionModel
+
+    from pipeline.models.quantize import fp8_layer
+
+    unet = UNet2DConditionModel.from_pretrained(tiny_folder / "unet")
+    names = {name for name, module in unet.named_modules() if isinstance(module, __import__("torch").nn.Linear)}
+    picked = {name for name, module in unet.named_modules() if fp8_layer(module, name)}
+    left = names - picked
+    assert left and all(name.endswith((".attn2.to_k", ".attn2.to_v")) for name in left)
+    assert any(".attn1." in name for name in picked) and any(name.endswith(".attn2.to_q") for name in picked)

@@ -43,8 +43,21 @@ def check(quantize: str | None, device: str) -> None:
         raise InputError(reason)
 
 
+TEXT_TOKEN_LAYERS = (".attn2.to_k", ".attn2.to_v", ".attn2.to_kv")
+"""Cross-attention key and value projections: their inputs are the prompt's text tokens (77 per image), so
+float8 gains nothing there; on SDXL's architecture their float8 outputs were not finite (H200, 2026-11-26,
+`bench/fp8_probe.py`), so they stay in bf16/fp16."""
+
+
+def fp8_layer(module, name: str) -> bool:
+    """Whether a UNet layer is quantised to float8: every linear layer over image tokens."""
+    import torch
+
+    return isinstance(module, torch.nn.Linear) and not f".{name}".endswith(TEXT_TOKEN_LAYERS)
+
+
 def quantize_unet(unet, quantize: str) -> dict:
-    """Quantise `unet`'s linear layers in place; return the record of what was done.
+    """Quantise `unet`'s linear layers in place (all but the text-token ones, `fp8_layer`); return the record.
 
     fp8: dynamic (per call) float8 e4m3 scales for activations and static float8 weights, one scale
     per row of each (torchao's PerRow granularity, its recommended setting for accuracy).
@@ -54,12 +67,12 @@ def quantize_unet(unet, quantize: str) -> dict:
     from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, PerRow, quantize_
 
     linears = [m for m in unet.modules() if isinstance(m, torch.nn.Linear)]
-    quantize_(unet, Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()))
+    quantize_(unet, Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()), filter_fn=fp8_layer)
     # A quantised layer's weight becomes one of torchao's tensor subclasses (Float8Tensor).
     quantized = sum(type(m.weight) not in (torch.nn.Parameter, torch.Tensor) for m in linears)
     return {
         "method": "fp8",
-        "scheme": "float8 e4m3 dynamic activations, float8 e4m3 weights, per-row scales",
+        "scheme": "float8 e4m3 dynamic activations, float8 e4m3 weights, per-row scales; cross-attention K/V kept",
         "library": f"torchao {torchao.__version__}",
         "linear_layers": len(linears),
         "quantized_layers": quantized,
