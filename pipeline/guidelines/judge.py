@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from pipeline.errors import InputError
 from pipeline.guidelines.language import identify
-from pipeline.guidelines.matching import Match, find_matches, frame_end, removable_rules
+from pipeline.guidelines.matching import Match, Prompt, analyse, find_matches, frame_end, removable_rules
 from pipeline.guidelines.policy import Guidelines, load_guidelines
 from pipeline.guidelines.styles import apply_style, merge_negatives
 from pipeline.guidelines.vocabulary import vocabulary
@@ -108,22 +108,24 @@ def judge(
         if not language.english:
             refused = RuleAction(LANGUAGE_RULE, "block", language.evidence, None, "language")
             return Judgement("block", "", "", rules=(refused,), **common)
-    # 2. Match the rules
-    matches = find_matches(policy, text, photorealistic_style=chosen.photorealistic)
+    # 2. Match the rules (the prompt is analysed once, and again only when the guidelines change its text)
+    analysed = analyse(policy, text)
+    matches = find_matches(policy, analysed, photorealistic_style=chosen.photorealistic)
     blocks = [match for match in matches if match.rule.action == "block"]
     # 3. Block; or, in a news story, take out the harmful detail; then rewrite
     removed: list[RuleAction] = []
     if blocks:
-        removable, _ = removable_rules(policy, text)
+        removable, _ = removable_rules(policy, analysed)
         if all(match.rule.id in removable for match in blocks):
-            frame = frame_end(policy, text)
+            frame = frame_end(policy, analysed)
             # What the framing names is the story's topic; what follows it is taken out, clause by clause
-            shown = [match for match in _story_matches(policy, text, chosen.photorealistic, removable, frame)
+            shown = [match for match in _story_matches(policy, analysed, chosen.photorealistic, removable, frame)
                      if match.rule.action == "block"]
             text, removed = remove_clauses(text, shown, frame)
             removed += [RuleAction(m.rule.id, "topic", m.matched, None, m.rule.category)
                         for m in blocks if m.start < frame]
-            matches = _story_matches(policy, text, chosen.photorealistic, removable) if text else []
+            analysed = analyse(policy, text)
+            matches = _story_matches(policy, analysed, chosen.photorealistic, removable) if text else []
             blocks = [match for match in matches if match.rule.action == "block"]
         if blocks or len(_CONTENT.findall(text)) < MIN_CONTENT_WORDS:
             acted = [_action(match, None) for match in blocks] + removed
@@ -131,14 +133,15 @@ def judge(
             return Judgement("block", "", "", rules=tuple(acted or removed), **common)
     # A news story's framing names its topic ("the cost of the war in Sudan"), which is not refused; but the
     # framing is part of the prompt the model draws, so its weapons and troops are rewritten like any others
-    frame = frame_end(policy, text)
+    frame = frame_end(policy, analysed)
     rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"], text)
     subject, acted = rewrite(text, rewrites)
     acted = removed + acted
     # 4. Judge the result again
     if rewrites or removed:
-        left = _story_matches(policy, subject, chosen.photorealistic, removable_rules(policy, subject)[0]
-                              ) if frame else find_matches(policy, subject, photorealistic_style=chosen.photorealistic)
+        analysed = analyse(policy, subject)
+        left = _story_matches(policy, analysed, chosen.photorealistic, removable_rules(policy, analysed)[0]
+                              ) if frame else find_matches(policy, analysed, photorealistic_style=chosen.photorealistic)
         if left:
             acted += [RuleAction(RECHECK_RULE, "block", f"{m.matched} ({m.rule.id})", None, m.rule.category)
                       for m in left]
@@ -148,7 +151,7 @@ def judge(
         from pipeline.guidelines.classifier import classifier
 
         model = classifier()
-        score = round(model.score(subject), 4)
+        score = round(model.score(analysed, policy), 4)
         common.update(classifier_digest=model.digest, classifier_score=score)
         if score >= policy.classifier_threshold:
             acted.append(RuleAction(CLASSIFIER_RULE, "block", f"score {score:.2f} >= {policy.classifier_threshold}",
@@ -217,12 +220,12 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0) -> tuple[str
     return tidy, acted
 
 
-def _story_matches(policy: Guidelines, text: str, photorealistic_style: bool, topical: set[str],
+def _story_matches(policy: Guidelines, prompt: Prompt, photorealistic_style: bool, topical: set[str],
                    frame: int | None = None) -> list[Match]:
-    """The matches in `text` less those of the `topical` rules that start in a news story's framing: what the
+    """The matches in `prompt` less those of the `topical` rules that start in a news story's framing: what the
     framing names is the story's topic, not something to depict."""
-    frame = frame_end(policy, text) if frame is None else frame
-    return find_matches(policy, text, photorealistic_style=photorealistic_style, topic_end=frame,
+    frame = frame_end(policy, prompt) if frame is None else frame
+    return find_matches(policy, prompt, photorealistic_style=photorealistic_style, topic_end=frame,
                         topic_rules=frozenset(topical))
 
 
