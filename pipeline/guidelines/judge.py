@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from pipeline.errors import InputError
 from pipeline.guidelines.language import identify
-from pipeline.guidelines.matching import Match, Prompt, analyse, find_matches, frame_end, removable_rules
+from pipeline.guidelines.matching import Match, Prompt, analyse, find_matches, frame_end, framed, removable_rules
 from pipeline.guidelines.policy import Guidelines, load_guidelines
 from pipeline.guidelines.styles import apply_style, merge_negatives
 from pipeline.guidelines.vocabulary import vocabulary
@@ -109,7 +109,7 @@ def judge(
             refused = RuleAction(LANGUAGE_RULE, "block", language.evidence, None, "language")
             return Judgement("block", "", "", rules=(refused,), **common)
     # 2. Match the rules (the prompt is analysed once, and again only when the guidelines change its text)
-    analysed = analyse(policy, text)
+    analysed = framed(policy, analyse(policy, text))
     matches = find_matches(policy, analysed, photorealistic_style=chosen.photorealistic)
     blocks = [match for match in matches if match.rule.action == "block"]
     # 3. Block; or, in a news story, take out the harmful detail; then rewrite
@@ -119,12 +119,13 @@ def judge(
         if all(match.rule.id in removable for match in blocks):
             frame = frame_end(policy, analysed)
             # What the framing names is the story's topic; what follows it is taken out, clause by clause
-            shown = [match for match in _story_matches(policy, analysed, chosen.photorealistic, removable, frame)
-                     if match.rule.action == "block"]
+            shown = _within_clauses([match for match in _story_matches(policy, analysed, chosen.photorealistic,
+                                                                        removable, frame)
+                                     if match.rule.action == "block"], text)
             text, removed = remove_clauses(text, shown, frame)
             removed += [RuleAction(m.rule.id, "topic", m.matched, None, m.rule.category)
                         for m in blocks if m.start < frame]
-            analysed = analyse(policy, text)
+            analysed = framed(policy, analyse(policy, text))
             matches = _story_matches(policy, analysed, chosen.photorealistic, removable) if text else []
             blocks = [match for match in matches if match.rule.action == "block"]
         if blocks or len(_CONTENT.findall(text)) < MIN_CONTENT_WORDS:
@@ -134,12 +135,16 @@ def judge(
     # A news story's framing names its topic ("the cost of the war in Sudan"), which is not refused; but the
     # framing is part of the prompt the model draws, so its weapons and troops are rewritten like any others
     frame = frame_end(policy, analysed)
-    rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"], text)
+    topical = removable_rules(policy, analysed)[0] if frame else set()
+    # ... except the rewrite rules the news-story context names (the abstract words of conflict: "the cost of war
+    # in Sudan" is not "the cost of looming shadows")
+    rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"
+                                  and not (match.start < frame and match.rule.id in topical)], text)
     subject, acted = rewrite(text, rewrites)
     acted = removed + acted
     # 4. Judge the result again
     if rewrites or removed:
-        analysed = analyse(policy, subject)
+        analysed = framed(policy, analyse(policy, subject))
         left = _story_matches(policy, analysed, chosen.photorealistic, removable_rules(policy, analysed)[0]
                               ) if frame else find_matches(policy, analysed, photorealistic_style=chosen.photorealistic)
         if left:
@@ -218,6 +223,29 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0) -> tuple[str
     tidy = re.sub(r"^[\s,;:.]+|[\s,;:]+$", "", _balanced(tidy))
     acted = [RuleAction(m.rule.id, "remove", m.matched, "", m.rule.category) for m in matches]
     return tidy, acted
+
+
+def _clause_of(edges: list[int], position: int) -> int:
+    return sum(1 for edge in edges if edge <= position)
+
+
+def _within_clauses(matches: list[Match], text: str) -> list[Match]:
+    """`matches` less those that pair words of different clauses where the same rule also matched inside one
+    clause at one of those words: in "families fleeing across a river, a soldier shooting at them" the shooting
+    is taken out with its clause, and the families stay."""
+    edges = [edge.start() for edge in _CLAUSE_EDGE.finditer(text)]
+    single = [match for match in matches
+              if _clause_of(edges, match.start) == _clause_of(edges, max(match.start, match.end - 1))]
+    kept = []
+    for match in matches:
+        parts = match.parts or ((match.start, match.end),)
+        spread = len({_clause_of(edges, start) for start, _ in parts}) > 1
+        explained = spread and any(other.rule.id == match.rule.id and other is not match
+                                   and any(other.start < end and start < other.end for start, end in parts)
+                                   for other in single)
+        if not explained:
+            kept.append(match)
+    return kept
 
 
 def _story_matches(policy: Guidelines, prompt: Prompt, photorealistic_style: bool, topical: set[str],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pipeline.guidelines.normalise import Word, base, words
 from pipeline.guidelines.policy import Guidelines, Rule, Term
@@ -128,6 +128,11 @@ def _prepared(guidelines: Guidelines) -> tuple[Negation, Lexicon, frozenset[str]
     return _PREPARED[key]
 
 
+def negation(guidelines: Guidelines) -> Negation:
+    """What makes a mention negated under `guidelines` ("no weapons", "without any soldiers or tanks")."""
+    return _prepared(guidelines)[0]
+
+
 def _prepare(guidelines: Guidelines) -> tuple[Negation, Lexicon, frozenset[str]]:
     inflected: set[str] = set()
     exact: set[str] = set()
@@ -243,11 +248,17 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
     in_sentence: set[tuple[str, int]] = set()
     near_words: set[tuple[str, int]] = set()
     acted: list[str] = []
+    claimed: list[tuple[int, int]] | None = None
     for context in guidelines.contexts:
         if context.effect != effect:
             continue
         places = [span for term in context.terms for span in term_spans(term, prompt)
                   if not negation.covers(span[0], prompt.words, prompt.text, lists=True)]
+        if places:
+            # A context word inside a longer term of a rule is that term's word: the "stock" of a "bump stock",
+            # the "team" of a "Stinger team"
+            claimed = _rule_term_spans(guidelines, prompt) if claimed is None else claimed
+            places = [(a, b) for a, b in places if not any(c <= a and b <= d and d - c > b - a for c, d in claimed)]
         if not places:
             continue
         acted.append(context.id)
@@ -261,6 +272,18 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
                                   for index in range(first - NEAR_CONTEXT, last + NEAR_CONTEXT))
     in_sentence.update((rule_id, -1 - index) for rule_id, index in near_words)
     return everywhere, in_sentence, acted
+
+
+def _rule_term_spans(guidelines: Guidelines, prompt: Prompt) -> list[tuple[int, int]]:
+    """Where the terms of the policy's rules occur (innocent `unless` phrases left out)."""
+    spans = []
+    for rule in guidelines.rules:
+        found = [span for term in rule.terms for span in term_spans(term, prompt)]
+        if found and rule.unless:
+            innocent = [span for term in rule.unless for span in term_spans(term, prompt)]
+            found = [(a, b) for a, b in found if not any(c < b and a < d for c, d in innocent)]
+        spans.extend(found)
+    return spans
 
 
 def find_matches(guidelines: Guidelines, prompt: Prompt, *, photorealistic_style: bool, topic_end: int = 0,
@@ -312,3 +335,14 @@ def frame_end(guidelines: Guidelines, prompt: Prompt) -> int:
                     if prompt.words[a].start < end:
                         return end
     return 0
+
+
+def framed(guidelines: Guidelines, prompt: Prompt) -> Prompt:
+    """`prompt` with a news story's framing as a sentence of its own: a context word in the framing ("the concert
+    hall attack", "the war crimes trial") names the story and does not excuse the scene described after it, and
+    a `near` rule does not pair a word of the framing with one of the scene."""
+    end = frame_end(guidelines, prompt)
+    if not end:
+        return prompt
+    sentences = tuple(number + (1 if word.start >= end else 0) for number, word in zip(prompt.sentences, prompt.words))
+    return replace(prompt, sentences=sentences)

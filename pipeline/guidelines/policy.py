@@ -6,6 +6,7 @@ import hashlib
 import re
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -62,8 +63,9 @@ class Term:
     words: tuple[str, ...]
     inflected: bool
 
-    @property
+    @cached_property
     def keys(self) -> tuple[str, ...]:
+        """What matching compares: the words' inflectional bases, or the words as written (computed once)."""
         return tuple(base(word) for word in self.words) if self.inflected else self.words
 
 
