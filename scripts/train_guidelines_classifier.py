@@ -35,6 +35,7 @@ from sklearn.model_selection import StratifiedKFold
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from pipeline.batch.review import replace_file  # noqa: E402
 from pipeline.guidelines import judge, load_guidelines  # noqa: E402
 from pipeline.guidelines.classifier import features  # noqa: E402
 from pipeline.guidelines.matching import analyse  # noqa: E402
@@ -196,8 +197,8 @@ def main() -> int:
         "bias": round(float(model.intercept_[0]), 4),
         "weights": dict(sorted(weights.items())),
     }
-    OUT.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n",
-                   encoding="utf-8")
+    replace_file(OUT, (json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+                       ).encode("utf-8"))
     print(f"{OUT}: {len(weights)} weights, {OUT.stat().st_size} bytes")
     return 0
 

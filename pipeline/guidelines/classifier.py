@@ -22,37 +22,48 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from pipeline.guidelines.matching import Prompt, term_spans
+from pipeline.guidelines.matching import Prompt, negation, term_spans
 from pipeline.guidelines.policy import Guidelines, Term
 
-_CONCEPTS: dict[str, tuple[tuple[str, tuple[Term, ...]], ...]] = {}
+# A concept: its feature name, its terms, and the innocent phrases (a rule's `unless`) that excuse them.
+_Concept = tuple[str, tuple[Term, ...], tuple[Term, ...]]
+_CONCEPTS: dict[str, tuple[_Concept, ...]] = {}
 
 
-def _concepts(guidelines: Guidelines) -> tuple[tuple[str, tuple[Term, ...]], ...]:
-    """The policy's concepts as (feature, terms), computed once per policy."""
+def _concepts(guidelines: Guidelines) -> tuple[_Concept, ...]:
+    """The policy's concepts, computed once per policy."""
     key = guidelines.digest or str(id(guidelines))
     if key not in _CONCEPTS:
-        found = []
+        found: list[_Concept] = []
         for rule in guidelines.rules:
             if rule.terms:
-                found.append((f"r:{rule.id}", rule.terms))
+                found.append((f"r:{rule.id}", rule.terms, rule.unless))
             if rule.near is not None:
                 for name in ("first", "second", "third"):
                     if getattr(rule.near, name):
-                        found.append((f"r:{rule.id}:{name}", getattr(rule.near, name)))
-        found += [(f"x:{context.id}", context.terms) for context in guidelines.contexts]
+                        found.append((f"r:{rule.id}:{name}", getattr(rule.near, name), rule.unless))
+        found += [(f"x:{context.id}", context.terms, ()) for context in guidelines.contexts]
         _CONCEPTS[key] = tuple(found)
     return _CONCEPTS[key]
 
 
 def features(prompt: Prompt, guidelines: Guidelines) -> set[str]:
     """The features present in an analysed prompt: "w:" words and word pairs, "b:" inflectional bases, "r:" the
-    policy's rules and `near` groups and "x:" its contexts whose terms occur."""
+    policy's rules and `near` groups and "x:" its contexts whose terms occur, neither negated ("no weapons") nor
+    inside an innocent phrase of the rule ("88 keys", "a fizzling rocket")."""
     tokens = [word.readings[-1] for word in prompt.words]
     found = {"w:" + token for token in tokens}
     found.update(f"w:{one} {two}" for one, two in zip(tokens, tokens[1:]))
     found.update("b:" + word.stems[-1] for word in prompt.words)
-    found.update(name for name, terms in _concepts(guidelines) if any(term_spans(term, prompt) for term in terms))
+    negated = negation(guidelines)
+    for name, terms, unless in _concepts(guidelines):
+        spans = [span for term in terms for span in term_spans(term, prompt)
+                 if not negated.covers(span[0], prompt.words, prompt.text, lists=True)]
+        if spans and unless:
+            innocent = [span for term in unless for span in term_spans(term, prompt)]
+            spans = [(a, b) for a, b in spans if not any(c < b and a < d for c, d in innocent)]
+        if spans:
+            found.add(name)
     return found
 
 
