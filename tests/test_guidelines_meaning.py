@@ -185,7 +185,11 @@ def test_news_framing_and_clauses_keep_the_story_and_take_out_the_scene(cli):
     # Only the clause of the act goes; the people of the other clause stay
     result, data = check(cli, "Hero image on the Rohingya crisis: Rohingya families fleeing across a river, a village "
                               "burning behind them and a soldier shooting at them.")
-    assert data["subject"] == "Hero image on the Rohingya crisis: Rohingya families fleeing across a river."
+    assert data["subject"] == "Hero image on the Rohingya crisis: Rohingya families fleeing across a river, a village."
+    # A removed clause leaves the places named in it
+    result, data = check(cli, "Realistic image representing gang violence in Haiti: armed gang members burning tyres "
+                              "on roadblocks, corpses in the street of Port-au-Prince.")
+    assert data["subject"] == "Realistic image representing gang violence in Haiti: the street, Port-au-Prince."
     # The framing's abstract word of conflict names the topic and is not rewritten
     result, data = check(cli, "Image illustrating the cost of war in Sudan: a long queue at a water point.")
     assert data["verdict"] == "allow" and "the cost of war in Sudan" in data["subject"]

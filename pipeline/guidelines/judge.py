@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 
 from pipeline.errors import InputError
 from pipeline.guidelines.language import identify
-from pipeline.guidelines.matching import Match, Prompt, analyse, find_matches, frame_end, framed, removable_rules
+from pipeline.guidelines.matching import (Match, Prompt, analyse, find_matches, frame_end, framed, removable_rules,
+                                          rule_term_spans, term_spans)
 from pipeline.guidelines.policy import Guidelines, load_guidelines
 from pipeline.guidelines.styles import apply_style, merge_negatives
 from pipeline.guidelines.vocabulary import vocabulary
@@ -122,7 +123,7 @@ def judge(
             shown = _within_clauses([match for match in _story_matches(policy, analysed, chosen.photorealistic,
                                                                         removable, frame)
                                      if match.rule.action == "block"], text)
-            text, removed = remove_clauses(text, shown, frame)
+            text, removed = remove_clauses(text, shown, frame, _remnants(policy, analysed))
             removed += [RuleAction(m.rule.id, "topic", m.matched, None, m.rule.category)
                         for m in blocks if m.start < frame]
             analysed = framed(policy, analyse(policy, text))
@@ -186,9 +187,12 @@ _CONTENT = re.compile(r"[^\W\d_]{3,}")
 MIN_CONTENT_WORDS = 3
 
 
-def remove_clauses(text: str, matches: list[Match], frame: int = 0) -> tuple[str, list[RuleAction]]:
+def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tuple[tuple[int, int], ...] = ()
+                   ) -> tuple[str, list[RuleAction]]:
     """`text` without the clauses that hold the matches ("..., with corpses in the foreground, ..."), tidied;
-    nothing before `frame` (the news story's own framing) is taken out."""
+    nothing before `frame` (the news story's own framing) is taken out. The `remnants` inside a removed clause
+    (the places named beside the detail) stay in its place: "junta jets bombing a monastery" leaves "a
+    monastery"."""
     spans: list[tuple[int, int]] = []
     clause_edges = list(_CLAUSE_EDGE.finditer(text))
     phrase_edges = list(_PHRASE_EDGE.finditer(text))
@@ -207,13 +211,20 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0) -> tuple[str
         else:
             start, end = left.start(), right.start() if right else len(text)
         spans.append((max(start, frame), end))
-    kept, position = [], 0
+    merged: list[list[int]] = []
     for start, end in sorted(spans):
-        if start >= position:
-            kept.append(text[position:start])
-            position = end
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
         else:
-            position = max(position, end)
+            merged.append([start, end])
+    kept, position = [], 0
+    for start, end in merged:
+        kept.append(text[position:start])
+        left = [text[a:b] for a, b in remnants if start <= a and b <= end]
+        if left:
+            edge = _LEADING_EDGE.match(text, start)
+            kept.append(text[start:edge.end()] + ", ".join(left) + _TRAILING_EDGE.search(text[:end]).group())
+        position = end
     kept.append(text[position:])
     tidy = re.sub(r"\s+", " ", "".join(kept))
     tidy = re.sub(r"\s+([,;:.!?])", r"\1", tidy)
@@ -246,6 +257,49 @@ def _within_clauses(matches: list[Match], text: str) -> list[Match]:
         if not explained:
             kept.append(match)
     return kept
+
+
+_LEADING_EDGE = re.compile(r"[\s,;:.()\[\]!?]*(?:(?:and|with|while|whilst|as|where|showing|including|plus|but|then|"
+                           r"amid|among|beside|behind|in front of)\s+)?", re.IGNORECASE)
+_TRAILING_EDGE = re.compile(r"[\s,;:.!?]*$")
+_ARTICLE = re.compile(r"\b(?:a|an|the)\s+$", re.IGNORECASE)
+
+
+def _remnants(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]:
+    """The spans of the policy's `[rewriting] keep` terms (places), each with the article before it: what a
+    removed clause leaves behind. A place is never the harm itself; what is done to it goes with its clause."""
+    found: list[tuple[int, int]] = []
+    for term in sorted(policy.keep, key=lambda term: -len(term.words)):
+        for first, last in term_spans(term, prompt):
+            start, end = prompt.words[first].start, prompt.words[last - 1].end
+            if any(a < end and start < b for a, b in found):
+                continue
+            article = _ARTICLE.search(prompt.text[:start])
+            found.append((article.start() if article else start, end))
+    # Names of places and people ("Port-au-Prince", "Al Noor Mosque") inside a sentence, unless a rule names them
+    claimed = rule_term_spans(policy, prompt)
+    text, run = prompt.text, None
+    for index, word in enumerate(prompt.words):
+        opening = not text[: word.start].rstrip(" \t\"'(") or text[: word.start].rstrip(" \t\"'(")[-1] in ".!?:;\n"
+        gap = text[prompt.words[run[1]].end : word.start] if run is not None else ""
+        hyphenated = run is not None and gap == "-"  # "Port-au-Prince"
+        name = ((text[word.start].isupper() and not opening) or hyphenated) and not any(
+            a <= index < b for a, b in claimed)
+        joined = run is not None and not gap.strip(" -")
+        if name and joined:
+            run = (run[0], index)
+        else:
+            if run is not None:
+                found.append((prompt.words[run[0]].start, prompt.words[run[1]].end))
+            run = (index, index) if name else None
+    if run is not None:
+        found.append((prompt.words[run[0]].start, prompt.words[run[1]].end))
+    spans: list[tuple[int, int]] = []
+    for start, end in sorted(found, key=lambda span: (span[0], -span[1])):
+        if spans and start < spans[-1][1]:
+            continue
+        spans.append((start, end))
+    return tuple(spans)
 
 
 def _story_matches(policy: Guidelines, prompt: Prompt, photorealistic_style: bool, topical: set[str],

@@ -257,7 +257,7 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
         if places:
             # A context word inside a longer term of a rule is that term's word: the "stock" of a "bump stock",
             # the "team" of a "Stinger team"
-            claimed = _rule_term_spans(guidelines, prompt) if claimed is None else claimed
+            claimed = rule_term_spans(guidelines, prompt) if claimed is None else claimed
             places = [(a, b) for a, b in places if not any(c <= a and b <= d and d - c > b - a for c, d in claimed)]
         if not places:
             continue
@@ -274,7 +274,7 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
     return everywhere, in_sentence, acted
 
 
-def _rule_term_spans(guidelines: Guidelines, prompt: Prompt) -> list[tuple[int, int]]:
+def rule_term_spans(guidelines: Guidelines, prompt: Prompt) -> list[tuple[int, int]]:
     """Where the terms of the policy's rules occur (innocent `unless` phrases left out)."""
     spans = []
     for rule in guidelines.rules:
