@@ -199,6 +199,7 @@ def main() -> int:
     }
     replace_file(OUT, (json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
                        ).encode("utf-8"))
+    OUT.chmod(0o644)  # package data, readable by all (the temporary file it was written through is private)
     print(f"{OUT}: {len(weights)} weights, {OUT.stat().st_size} bytes")
     return 0
 
