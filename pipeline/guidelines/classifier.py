@@ -1,48 +1,69 @@
-"""A compact linear classifier over word and letter n-grams, the guidelines' layer beyond their lists.
+"""A compact linear classifier over a prompt's words and the policy's concepts, the guidelines' layer beyond their lists.
 
-Trained by `scripts/train_guidelines_classifier.py` on the development corpora and shipped as
-`data/classifier.json` (weights of the n-grams that matter, its training files' digests and its own SHA-256
-recorded with every judgement). A prompt the rules let through is refused when its score reaches the policy's
-`[classifier] threshold`; the judgement names the classifier, its score and the threshold.
+Trained by `scripts/train_guidelines_classifier.py` on the development corpora (and benign prompts of the tool's
+own symbolic vocabulary) and shipped as `data/classifier.json`: the weights of the features that matter, its
+training files' digests and its own SHA-256, recorded with every judgement. A prompt the rules let through is
+refused when its score reaches the policy's `[classifier] threshold`; the judgement names the classifier, its
+score and the threshold.
+
+Features are the prompt's words and word pairs as the rules read them (look-alikes, leet, spacing, weighting,
+emoji and misspellings resolved), their inflectional bases, and the policy's concepts the prompt mentions: each
+rule whose terms occur, each group of a rule's `near` terms that occurs on its own ("an act of violence" without
+"a person"), and each context. So a paraphrase that names half a rule's scene counts towards it, and what the
+classifier learnt of a concept holds for every word the policy lists under it.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from pipeline.guidelines.normalise import words
+from pipeline.guidelines.matching import Prompt, negation, term_spans
+from pipeline.guidelines.policy import Guidelines, Term
 from pipeline.output.files import bytes_sha256
 
-# The same tokens as scikit-learn's CountVectorizer: words of two or more word characters.
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
-WORD_NGRAMS = (1, 2)
-CHAR_NGRAMS = (3, 5)
+# A concept: its feature name, its terms, and the innocent phrases (a rule's `unless`) that excuse them.
+_Concept = tuple[str, tuple[Term, ...], tuple[Term, ...]]
+_CONCEPTS: dict[str, tuple[_Concept, ...]] = {}
 
 
-def canonical(text: str) -> str:
-    """The prompt as the rules read it (look-alikes, leet, spacing, weighting and emoji resolved), as words."""
-    return " ".join(word.readings[-1] for word in words(text))
+def _concepts(guidelines: Guidelines) -> tuple[_Concept, ...]:
+    """The policy's concepts, computed once per policy."""
+    key = guidelines.digest or str(id(guidelines))
+    if key not in _CONCEPTS:
+        found: list[_Concept] = []
+        for rule in guidelines.rules:
+            if rule.terms:
+                found.append((f"r:{rule.id}", rule.terms, rule.unless))
+            if rule.near is not None:
+                for name in ("first", "second", "third"):
+                    if getattr(rule.near, name):
+                        found.append((f"r:{rule.id}:{name}", getattr(rule.near, name), rule.unless))
+        found += [(f"x:{context.id}", context.terms, ()) for context in guidelines.contexts]
+        _CONCEPTS[key] = tuple(found)
+    return _CONCEPTS[key]
 
 
-def features(text: str) -> set[str]:
-    """The n-grams present in `text`: "w:" word n-grams and "c:" letter n-grams of each word padded by spaces
-    (scikit-learn's `char_wb`), computed on its canonical form."""
-    canon = canonical(text).lower()
-    tokens = _TOKEN.findall(canon)
-    found = set()
-    for n in range(WORD_NGRAMS[0], WORD_NGRAMS[1] + 1):
-        found.update("w:" + " ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-    for word in canon.split():
-        padded = f" {word} "
-        for n in range(CHAR_NGRAMS[0], CHAR_NGRAMS[1] + 1):
-            if len(padded) < n:
-                continue
-            found.update("c:" + padded[i : i + n] for i in range(len(padded) - n + 1))
+def features(prompt: Prompt, guidelines: Guidelines) -> set[str]:
+    """The features present in an analysed prompt: "w:" words and word pairs, "b:" inflectional bases, "r:" the
+    policy's rules and `near` groups and "x:" its contexts whose terms occur, neither negated ("no weapons") nor
+    inside an innocent phrase of the rule ("88 keys", "a fizzling rocket")."""
+    tokens = [word.readings[-1] for word in prompt.words]
+    found = {"w:" + token for token in tokens}
+    found.update(f"w:{one} {two}" for one, two in zip(tokens, tokens[1:]))
+    found.update("b:" + word.stems[-1] for word in prompt.words)
+    negated = negation(guidelines)
+    for name, terms, unless in _concepts(guidelines):
+        spans = [span for term in terms for span in term_spans(term, prompt)
+                 if not negated.covers(span[0], prompt.words, prompt.text, lists=True)]
+        if spans and unless:
+            innocent = [span for term in unless for span in term_spans(term, prompt)]
+            spans = [(a, b) for a, b in spans if not any(c < b and a < d for c, d in innocent)]
+        if spans:
+            found.add(name)
     return found
 
 
@@ -53,9 +74,10 @@ class Classifier:
     digest: str
     trained_on: dict[str, str]
 
-    def score(self, text: str) -> float:
-        """The probability that `text` asks for a harmful image, by the model's logistic regression."""
-        present = features(text)
+    def score(self, prompt: Prompt, guidelines: Guidelines) -> float:
+        """The probability that the analysed prompt asks for a harmful image, by the model's logistic regression
+        (each present feature weighs 1/sqrt(n) for a prompt of n features)."""
+        present = features(prompt, guidelines)
         if not present:
             return 0.0
         total = self.bias + sum(self.weights.get(feature, 0.0) for feature in present) / math.sqrt(len(present))

@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 
 from pipeline.errors import InputError
 from pipeline.guidelines.language import identify
-from pipeline.guidelines.matching import Match, find_matches, frame_end, removable_rules
+from pipeline.guidelines.matching import (Match, Prompt, analyse, find_matches, frame_end, framed, removable_rules,
+                                          rule_term_spans, term_spans)
 from pipeline.guidelines.policy import Guidelines, load_guidelines
 from pipeline.guidelines.styles import apply_style, merge_negatives
 from pipeline.guidelines.vocabulary import vocabulary
@@ -108,22 +109,25 @@ def judge(
         if not language.english:
             refused = RuleAction(LANGUAGE_RULE, "block", language.evidence, None, "language")
             return Judgement("block", "", "", rules=(refused,), **common)
-    # 2. Match the rules
-    matches = find_matches(policy, text, photorealistic_style=chosen.photorealistic)
+    # 2. Match the rules (the prompt is analysed once, and again only when the guidelines change its text)
+    analysed = framed(policy, analyse(policy, text))
+    matches = find_matches(policy, analysed, photorealistic_style=chosen.photorealistic)
     blocks = [match for match in matches if match.rule.action == "block"]
     # 3. Block; or, in a news story, take out the harmful detail; then rewrite
     removed: list[RuleAction] = []
     if blocks:
-        removable, _ = removable_rules(policy, text)
+        removable, _ = removable_rules(policy, analysed)
         if all(match.rule.id in removable for match in blocks):
-            frame = frame_end(policy, text)
+            frame = frame_end(policy, analysed)
             # What the framing names is the story's topic; what follows it is taken out, clause by clause
-            shown = [match for match in _story_matches(policy, text, chosen.photorealistic, removable, frame)
-                     if match.rule.action == "block"]
-            text, removed = remove_clauses(text, shown, frame)
+            shown = _within_clauses([match for match in _story_matches(policy, analysed, chosen.photorealistic,
+                                                                        removable, frame)
+                                     if match.rule.action == "block"], text)
+            text, removed = remove_clauses(text, shown, frame, _remnants(policy, analysed))
             removed += [RuleAction(m.rule.id, "topic", m.matched, None, m.rule.category)
                         for m in blocks if m.start < frame]
-            matches = _story_matches(policy, text, chosen.photorealistic, removable) if text else []
+            analysed = framed(policy, analyse(policy, text))
+            matches = _story_matches(policy, analysed, chosen.photorealistic, removable) if text else []
             blocks = [match for match in matches if match.rule.action == "block"]
         if blocks or len(_CONTENT.findall(text)) < MIN_CONTENT_WORDS:
             acted = [_action(match, None) for match in blocks] + removed
@@ -131,14 +135,19 @@ def judge(
             return Judgement("block", "", "", rules=tuple(acted or removed), **common)
     # A news story's framing names its topic ("the cost of the war in Sudan"), which is not refused; but the
     # framing is part of the prompt the model draws, so its weapons and troops are rewritten like any others
-    frame = frame_end(policy, text)
-    rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"], text)
+    frame = frame_end(policy, analysed)
+    topical = removable_rules(policy, analysed)[0] if frame else set()
+    # ... except the rewrite rules the news-story context names (the abstract words of conflict: "the cost of war
+    # in Sudan" is not "the cost of looming shadows")
+    rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"
+                                  and not (match.start < frame and match.rule.id in topical)], text)
     subject, acted = rewrite(text, rewrites)
     acted = removed + acted
     # 4. Judge the result again
     if rewrites or removed:
-        left = _story_matches(policy, subject, chosen.photorealistic, removable_rules(policy, subject)[0]
-                              ) if frame else find_matches(policy, subject, photorealistic_style=chosen.photorealistic)
+        analysed = framed(policy, analyse(policy, subject))
+        left = _story_matches(policy, analysed, chosen.photorealistic, removable_rules(policy, analysed)[0]
+                              ) if frame else find_matches(policy, analysed, photorealistic_style=chosen.photorealistic)
         if left:
             acted += [RuleAction(RECHECK_RULE, "block", f"{m.matched} ({m.rule.id})", None, m.rule.category)
                       for m in left]
@@ -148,7 +157,7 @@ def judge(
         from pipeline.guidelines.classifier import classifier
 
         model = classifier()
-        score = round(model.score(subject), 4)
+        score = round(model.score(analysed, policy), 4)
         common.update(classifier_digest=model.digest, classifier_score=score)
         if score >= policy.classifier_threshold:
             acted.append(RuleAction(CLASSIFIER_RULE, "block", f"score {score:.2f} >= {policy.classifier_threshold}",
@@ -178,9 +187,12 @@ _CONTENT = re.compile(r"[^\W\d_]{3,}")
 MIN_CONTENT_WORDS = 3
 
 
-def remove_clauses(text: str, matches: list[Match], frame: int = 0) -> tuple[str, list[RuleAction]]:
+def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tuple[tuple[int, int], ...] = ()
+                   ) -> tuple[str, list[RuleAction]]:
     """`text` without the clauses that hold the matches ("..., with corpses in the foreground, ..."), tidied;
-    nothing before `frame` (the news story's own framing) is taken out."""
+    nothing before `frame` (the news story's own framing) is taken out. The `remnants` inside a removed clause
+    (the places named beside the detail) stay in its place: "junta jets bombing a monastery" leaves "a
+    monastery"."""
     spans: list[tuple[int, int]] = []
     clause_edges = list(_CLAUSE_EDGE.finditer(text))
     phrase_edges = list(_PHRASE_EDGE.finditer(text))
@@ -199,13 +211,20 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0) -> tuple[str
         else:
             start, end = left.start(), right.start() if right else len(text)
         spans.append((max(start, frame), end))
-    kept, position = [], 0
+    merged: list[list[int]] = []
     for start, end in sorted(spans):
-        if start >= position:
-            kept.append(text[position:start])
-            position = end
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
         else:
-            position = max(position, end)
+            merged.append([start, end])
+    kept, position = [], 0
+    for start, end in merged:
+        kept.append(text[position:start])
+        left = [text[a:b] for a, b in remnants if start <= a and b <= end]
+        if left:
+            edge = _LEADING_EDGE.match(text, start)
+            kept.append(text[start:edge.end()] + ", ".join(left) + _TRAILING_EDGE.search(text[:end]).group())
+        position = end
     kept.append(text[position:])
     tidy = re.sub(r"\s+", " ", "".join(kept))
     tidy = re.sub(r"\s+([,;:.!?])", r"\1", tidy)
@@ -217,12 +236,78 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0) -> tuple[str
     return tidy, acted
 
 
-def _story_matches(policy: Guidelines, text: str, photorealistic_style: bool, topical: set[str],
+def _clause_of(edges: list[int], position: int) -> int:
+    return sum(1 for edge in edges if edge <= position)
+
+
+def _within_clauses(matches: list[Match], text: str) -> list[Match]:
+    """`matches` less those that pair words of different clauses where the same rule also matched inside one
+    clause at one of those words: in "families fleeing across a river, a soldier shooting at them" the shooting
+    is taken out with its clause, and the families stay."""
+    edges = [edge.start() for edge in _CLAUSE_EDGE.finditer(text)]
+    single = [match for match in matches
+              if _clause_of(edges, match.start) == _clause_of(edges, max(match.start, match.end - 1))]
+    kept = []
+    for match in matches:
+        parts = match.parts or ((match.start, match.end),)
+        spread = len({_clause_of(edges, start) for start, _ in parts}) > 1
+        explained = spread and any(other.rule.id == match.rule.id and other is not match
+                                   and any(other.start < end and start < other.end for start, end in parts)
+                                   for other in single)
+        if not explained:
+            kept.append(match)
+    return kept
+
+
+_LEADING_EDGE = re.compile(r"[\s,;:.()\[\]!?]*(?:(?:and|with|while|whilst|as|where|showing|including|plus|but|then|"
+                           r"amid|among|beside|behind|in front of)\s+)?", re.IGNORECASE)
+_TRAILING_EDGE = re.compile(r"[\s,;:.!?]*$")
+_ARTICLE = re.compile(r"\b(?:a|an|the)\s+$", re.IGNORECASE)
+
+
+def _remnants(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]:
+    """The spans of the policy's `[rewriting] keep` terms (places), each with the article before it: what a
+    removed clause leaves behind. A place is never the harm itself; what is done to it goes with its clause."""
+    found: list[tuple[int, int]] = []
+    for term in sorted(policy.keep, key=lambda term: -len(term.words)):
+        for first, last in term_spans(term, prompt):
+            start, end = prompt.words[first].start, prompt.words[last - 1].end
+            if any(a < end and start < b for a, b in found):
+                continue
+            article = _ARTICLE.search(prompt.text[:start])
+            found.append((article.start() if article else start, end))
+    # Names of places and people ("Port-au-Prince", "Al Noor Mosque") inside a sentence, unless a rule names them
+    claimed = rule_term_spans(policy, prompt)
+    text, run = prompt.text, None
+    for index, word in enumerate(prompt.words):
+        opening = not text[: word.start].rstrip(" \t\"'(") or text[: word.start].rstrip(" \t\"'(")[-1] in ".!?:;\n"
+        gap = text[prompt.words[run[1]].end : word.start] if run is not None else ""
+        hyphenated = run is not None and gap == "-"  # "Port-au-Prince"
+        name = ((text[word.start].isupper() and not opening) or hyphenated) and not any(
+            a <= index < b for a, b in claimed)
+        joined = run is not None and not gap.strip(" -")
+        if name and joined:
+            run = (run[0], index)
+        else:
+            if run is not None:
+                found.append((prompt.words[run[0]].start, prompt.words[run[1]].end))
+            run = (index, index) if name else None
+    if run is not None:
+        found.append((prompt.words[run[0]].start, prompt.words[run[1]].end))
+    spans: list[tuple[int, int]] = []
+    for start, end in sorted(found, key=lambda span: (span[0], -span[1])):
+        if spans and start < spans[-1][1]:
+            continue
+        spans.append((start, end))
+    return tuple(spans)
+
+
+def _story_matches(policy: Guidelines, prompt: Prompt, photorealistic_style: bool, topical: set[str],
                    frame: int | None = None) -> list[Match]:
-    """The matches in `text` less those of the `topical` rules that start in a news story's framing: what the
+    """The matches in `prompt` less those of the `topical` rules that start in a news story's framing: what the
     framing names is the story's topic, not something to depict."""
-    frame = frame_end(policy, text) if frame is None else frame
-    return find_matches(policy, text, photorealistic_style=photorealistic_style, topic_end=frame,
+    frame = frame_end(policy, prompt) if frame is None else frame
+    return find_matches(policy, prompt, photorealistic_style=photorealistic_style, topic_end=frame,
                         topic_rules=frozenset(topical))
 
 

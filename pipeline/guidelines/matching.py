@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from pipeline.guidelines.normalise import Word, base, words
 from pipeline.guidelines.policy import Guidelines, Rule, Term
@@ -35,19 +35,10 @@ class Match:
     parts: tuple[tuple[int, int], ...] = ()
 
 
-@dataclass(frozen=True)
-class Prompt:
-    """A prompt as matching sees it: its text, its words (repaired), and each word's sentence number."""
-
-    text: str
-    words: list[Word]
-    sentences: list[int]
-
-
 class _Index(dict):
     """Where each spelling and each base of a list of words occurs, to find a term without scanning every word."""
 
-    def __init__(self, found: list[Word]):
+    def __init__(self, found: tuple[Word, ...]):
         super().__init__()
         for position, word in enumerate(found):
             for reading in word.readings:
@@ -56,25 +47,25 @@ class _Index(dict):
                 self.setdefault(("b", key), []).append(position)
 
 
-_INDEXES: dict[int, tuple[list[Word], _Index]] = {}
+@dataclass(frozen=True)
+class Prompt:
+    """A prompt as matching sees it, analysed once: its text, its words (repaired), each word's sentence number,
+    and where each spelling and base occurs."""
+
+    text: str
+    words: tuple[Word, ...]
+    sentences: tuple[int, ...]
+    index: _Index = field(repr=False, compare=False, default_factory=lambda: _Index(()))
 
 
-def _index(found: list[Word]) -> _Index:
-    known = _INDEXES.get(id(found))
-    if known is None or known[0] is not found:
-        if len(_INDEXES) > 64:
-            _INDEXES.clear()
-        known = _INDEXES[id(found)] = (found, _Index(found))
-    return known[1]
-
-
-def term_spans(term: Term, found: list[Word]) -> list[tuple[int, int]]:
+def term_spans(term: Term, prompt: Prompt) -> list[tuple[int, int]]:
     """Word index ranges [i, j) where `term` occurs: bases compared when inflections count, else spellings."""
     keys = term.keys
     size = len(keys)
     kind = "b" if term.inflected else "r"
+    found = prompt.words
     spans = []
-    for first in _index(found).get((kind, keys[0]), ()):
+    for first in prompt.index.get((kind, keys[0]), ()):
         if first + size <= len(found) and all(keys[k] in _forms(found[first + k], term.inflected)
                                               for k in range(1, size)):
             spans.append((first, first + size))
@@ -92,7 +83,7 @@ class Negation:
     phrases: tuple[tuple[str, ...], ...]
     term_keys: frozenset[str]
 
-    def covers(self, index: int, found: list[Word], text: str, lists: bool = False) -> bool:
+    def covers(self, index: int, found: tuple[Word, ...], text: str, lists: bool = False) -> bool:
         """Whether the word at `index` follows a negation in the same clause ("no weapons"); with `lists`,
         also across a list of terms ("without any soldiers or tanks")."""
         previous = index - 1
@@ -113,7 +104,7 @@ class Negation:
             previous -= 1
         return False
 
-    def _ends_negation(self, last: int, found: list[Word]) -> bool:
+    def _ends_negation(self, last: int, found: tuple[Word, ...]) -> bool:
         for phrase in self.phrases:
             first = last - len(phrase) + 1
             if first >= 0 and all(phrase[k] in found[first + k].readings for k in range(len(phrase))):
@@ -137,6 +128,11 @@ def _prepared(guidelines: Guidelines) -> tuple[Negation, Lexicon, frozenset[str]
     return _PREPARED[key]
 
 
+def negation(guidelines: Guidelines) -> Negation:
+    """What makes a mention negated under `guidelines` ("no weapons", "without any soldiers or tanks")."""
+    return _prepared(guidelines)[0]
+
+
 def _prepare(guidelines: Guidelines) -> tuple[Negation, Lexicon, frozenset[str]]:
     inflected: set[str] = set()
     exact: set[str] = set()
@@ -154,7 +150,7 @@ def _prepare(guidelines: Guidelines) -> tuple[Negation, Lexicon, frozenset[str]]
 def analyse(guidelines: Guidelines, text: str) -> Prompt:
     """The prompt's words, with emoji read by the policy, split and misspelt words repaired, and sentences."""
     _, lexicon, _ = _prepared(guidelines)
-    found = repair(words(text, guidelines.emoji), text, lexicon)
+    found = tuple(repair(words(text, guidelines.emoji), text, lexicon))
     ends = [m.end() for m in _SENTENCE_END.finditer(text) if not _abbreviation(text, m.start())]
     sentences = []
     position = 0
@@ -162,7 +158,7 @@ def analyse(guidelines: Guidelines, text: str) -> Prompt:
         while position < len(ends) and ends[position] <= word.start:
             position += 1
         sentences.append(position)
-    return Prompt(text, found, sentences)
+    return Prompt(text, found, tuple(sentences), _Index(found))
 
 
 def _abbreviation(text: str, dot: int) -> bool:
@@ -174,10 +170,10 @@ def rule_matches(rule: Rule, prompt: Prompt, negation: Negation, absorb: frozens
     """Every place `rule` applies in the prompt, leaving out negated mentions and the innocent phrases the rule
     lists under `unless` ("think tank")."""
     found, text = prompt.words, prompt.text
-    innocent = [span for term in rule.unless for span in term_spans(term, found)]
+    innocent = [span for term in rule.unless for span in term_spans(term, prompt)]
     matches = []
     for term in rule.terms:
-        for first, last in term_spans(term, found):
+        for first, last in term_spans(term, prompt):
             if negation.covers(first, found, text, lists=rule.action == "rewrite"):
                 continue
             if any(a < last and first < b for a, b in innocent):
@@ -202,7 +198,7 @@ def _near_matches(rule: Rule, prompt: Prompt, negation: Negation, innocent: list
     near, found, text, sentence = rule.near, prompt.words, prompt.text, prompt.sentences
 
     def spans(terms: tuple[Term, ...]) -> list[tuple[Term, tuple[int, int]]]:
-        return [(term, span) for term in terms for span in term_spans(term, found)
+        return [(term, span) for term in terms for span in term_spans(term, prompt)
                 if not any(a < span[1] and span[0] < b for a, b in innocent)
                 and not negation.covers(span[0], found, text)]
 
@@ -238,9 +234,9 @@ def _near_matches(rule: Rule, prompt: Prompt, negation: Negation, innocent: list
     return matches
 
 
-def photorealistic(found: list[Word], guidelines: Guidelines) -> bool:
+def photorealistic(prompt: Prompt, guidelines: Guidelines) -> bool:
     """Whether the prompt itself asks for a photographic look ("photo", "realistic", ...)."""
-    return any(term_spans(term, found) for term in guidelines.photorealistic_terms)
+    return any(term_spans(term, prompt) for term in guidelines.photorealistic_terms)
 
 
 def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
@@ -252,11 +248,17 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
     in_sentence: set[tuple[str, int]] = set()
     near_words: set[tuple[str, int]] = set()
     acted: list[str] = []
+    claimed: list[tuple[int, int]] | None = None
     for context in guidelines.contexts:
         if context.effect != effect:
             continue
-        places = [span for term in context.terms for span in term_spans(term, prompt.words)
+        places = [span for term in context.terms for span in term_spans(term, prompt)
                   if not negation.covers(span[0], prompt.words, prompt.text, lists=True)]
+        if places:
+            # A context word inside a longer term of a rule is that term's word: the "stock" of a "bump stock",
+            # the "team" of a "Stinger team"
+            claimed = rule_term_spans(guidelines, prompt) if claimed is None else claimed
+            places = [(a, b) for a, b in places if not any(c <= a and b <= d and d - c > b - a for c, d in claimed)]
         if not places:
             continue
         acted.append(context.id)
@@ -272,14 +274,25 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
     return everywhere, in_sentence, acted
 
 
-def find_matches(guidelines: Guidelines, text: str, *, photorealistic_style: bool, topic_end: int = 0,
+def rule_term_spans(guidelines: Guidelines, prompt: Prompt) -> list[tuple[int, int]]:
+    """Where the terms of the policy's rules occur (innocent `unless` phrases left out)."""
+    spans = []
+    for rule in guidelines.rules:
+        found = [span for term in rule.terms for span in term_spans(term, prompt)]
+        if found and rule.unless:
+            innocent = [span for term in rule.unless for span in term_spans(term, prompt)]
+            found = [(a, b) for a, b in found if not any(c < b and a < d for c, d in innocent)]
+        spans.extend(found)
+    return spans
+
+
+def find_matches(guidelines: Guidelines, prompt: Prompt, *, photorealistic_style: bool, topic_end: int = 0,
                  topic_rules: frozenset[str] = frozenset()) -> list[Match]:
-    """Every rule match in `text`, in rule order then text order, without duplicates of one span, leaving out
+    """Every rule match in the analysed `prompt`, in rule order then text order, without duplicates of one span, leaving out
     the rules that the prompt's contexts suspend, and matches of `topic_rules` that start before `topic_end`
     (a news story's framing, which names its topic)."""
     negation, _, absorb = _prepared(guidelines)
-    prompt = analyse(guidelines, text)
-    photo = photorealistic_style or photorealistic(prompt.words, guidelines)
+    photo = photorealistic_style or photorealistic(prompt, guidelines)
     everywhere, in_sentence, _ = _suspended(guidelines, prompt)
     starts = {word.start: index for index, word in enumerate(prompt.words)}
     matches: list[Match] = []
@@ -300,9 +313,9 @@ def find_matches(guidelines: Guidelines, text: str, *, photorealistic_style: boo
     return matches
 
 
-def removable_rules(guidelines: Guidelines, text: str) -> tuple[set[str], list[str]]:
+def removable_rules(guidelines: Guidelines, prompt: Prompt) -> tuple[set[str], list[str]]:
     """The rules whose matches the prompt's "remove" contexts take out instead of refusing, and those contexts."""
-    everywhere, _, acted = _suspended(guidelines, analyse(guidelines, text), effect="remove")
+    everywhere, _, acted = _suspended(guidelines, prompt, effect="remove")
     return everywhere, acted
 
 
@@ -310,16 +323,26 @@ def removable_rules(guidelines: Guidelines, text: str) -> tuple[set[str], list[s
 _FRAME_END = re.compile(r"[:.\n]")
 
 
-def frame_end(guidelines: Guidelines, text: str) -> int:
+def frame_end(guidelines: Guidelines, prompt: Prompt) -> int:
     """Where the framing of a news prompt ends (0 when the prompt has no "remove" context in its first clause):
     what it names is the story's topic, not something to depict."""
-    prompt = analyse(guidelines, text)
-    first = _FRAME_END.search(text)
-    end = first.start() if first else len(text)
+    first = _FRAME_END.search(prompt.text)
+    end = first.start() if first else len(prompt.text)
     for context in guidelines.contexts:
         if context.effect == "remove":
             for term in context.terms:
-                for a, _ in term_spans(term, prompt.words):
+                for a, _ in term_spans(term, prompt):
                     if prompt.words[a].start < end:
                         return end
     return 0
+
+
+def framed(guidelines: Guidelines, prompt: Prompt) -> Prompt:
+    """`prompt` with a news story's framing as a sentence of its own: a context word in the framing ("the concert
+    hall attack", "the war crimes trial") names the story and does not excuse the scene described after it, and
+    a `near` rule does not pair a word of the framing with one of the scene."""
+    end = frame_end(guidelines, prompt)
+    if not end:
+        return prompt
+    sentences = tuple(number + (1 if word.start >= end else 0) for number, word in zip(prompt.sentences, prompt.words))
+    return replace(prompt, sentences=sentences)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -28,7 +29,7 @@ _TOP_KEYS = {"guidelines", "always", "guidance", "image_checks", "styles", "rule
 _GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negations", "language", "max_prompt_chars"}
 _CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "rules", "scope", "effect"}
 EFFECTS = ("suspend", "remove")
-_REWRITING_KEYS = {"absorb"}
+_REWRITING_KEYS = {"absorb", "keep"}
 SCOPES = ("prompt", "sentence", "near")
 _ALWAYS_KEYS = {"id", "rationale", "negative_prompt"}
 _GUIDANCE_KEYS = {"safety_concept", "strength"}
@@ -62,8 +63,9 @@ class Term:
     words: tuple[str, ...]
     inflected: bool
 
-    @property
+    @cached_property
     def keys(self) -> tuple[str, ...]:
+        """What matching compares: the words' inflectional bases, or the words as written (computed once)."""
         return tuple(base(word) for word in self.words) if self.inflected else self.words
 
 
@@ -129,6 +131,7 @@ class Guidelines:
     contexts: tuple[Context, ...] = ()
     emoji: dict[str, str] = field(default_factory=dict)
     absorb: tuple[Term, ...] = ()
+    keep: tuple[Term, ...] = ()
     language: str = ""
     max_prompt_chars: int = 4000
     classifier_threshold: float | None = None
@@ -226,6 +229,7 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         contexts=_contexts(check, raw, {rule.id for rule in rules}),
         emoji=_emoji(check, raw),
         absorb=check.terms(rewriting, "absorb", "rewriting.absorb", False, required=False),
+        keep=check.terms(rewriting, "keep", "rewriting.keep", True, required=False),
         language=language,
         max_prompt_chars=limit,
         classifier_threshold=None if classifier_threshold is None else float(classifier_threshold),

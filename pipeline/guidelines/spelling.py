@@ -92,8 +92,8 @@ def _join(found: list[Word], index: int, text: str, lexicon: Lexicon) -> tuple[W
             continue
         pieces = [word.readings[-1] for word in run]
         reading = "".join(pieces)
-        if not reading.isalpha() or reading not in lexicon.forms:
-            continue
+        if not reading.isalpha() or reading not in lexicon.forms or reading in _FUNCTION_WORDS:
+            continue  # "a T-72" is not "at" and "72"
         if not any(_suspicious(piece) for piece in pieces):
             continue
         return Word((reading,), (base(reading),), run[0].start, run[-1].end), size
