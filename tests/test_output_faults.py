@@ -287,3 +287,21 @@ def test_gallery_contact_sheet_and_summary_get_the_images_mode(cli, tmp_path):
     mode = stat.S_IMODE(os.stat(data["images"][0]["path"]).st_mode)
     for name in ("index.html", "contact-sheet.png", "batch-summary.json", "batch-journal.jsonl"):
         assert stat.S_IMODE(os.stat(out / name).st_mode) == mode, name
+
+
+def test_doctor_keeps_the_readable_history_of_a_corrupt_catalogue(cli, folder):
+    png, _ = _image(folder)
+    data = bytearray(png.read_bytes())
+    data[-20] ^= 0xFF  # the image changed on disk: doctor records a status change with its reason
+    png.write_bytes(bytes(data))
+    assert cli("doctor", "--out", folder).exit_code == 0
+    db = sqlite3.connect(folder / "catalogue.sqlite")
+    db.execute("DELETE FROM meta")  # the file no longer says what it is: corrupt, but its rows are readable
+    db.commit()
+    db.close()
+    report = json.loads(cli("doctor", "--out", folder, "--json").stdout)
+    [kept] = [f for f in report["findings"] if f["problem"] == "history of the corrupt catalogue"]
+    assert "0 status change(s)" not in kept["action"], kept
+    assert list(folder.glob("catalogue.sqlite.corrupt-*")), "the corrupt file is kept, set aside"
+    shown = json.loads(cli("show", "1", "--out", folder, "--json").stdout)
+    assert any(s["reason"] == "content hash differs from the one stored" for s in shown["statuses"]), shown["statuses"]

@@ -668,6 +668,45 @@ class Catalogue:
                 found[key] = {"png": path, "json": record_path}
         return found
 
+    def salvage(self, old: Path) -> dict[str, int]:
+        """Copy what can still be read from a set-aside catalogue file `old` into this one: each image's status
+        history and check results (matched by the master's path, for images catalogued here) and the runs.
+        Every table is read on its own, and a table SQLite cannot read is skipped; returns the rows copied."""
+        copied = {"runs": 0, "statuses": 0, "checks": 0}
+        try:
+            source = sqlite3.connect(f"file:{old}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return copied
+        try:
+            ids = {row[1]: row[0] for row in self._read("SELECT id, path FROM images")}
+            old_paths = dict(_readable(source, "SELECT id, path FROM images"))
+            with _transaction(self.db):
+                for started, finished, status, command, host, pid, options in _readable(
+                    source, "SELECT started, finished, status, command, host, pid, options FROM runs"
+                ):
+                    self.db.execute("INSERT INTO runs (started, finished, status, command, host, pid, options) "
+                                    "VALUES (?,?,?,?,?,?,?)", (started, finished, status, command, host, pid, options))
+                    copied["runs"] += 1
+                for image_id, status, reason, changed in _readable(
+                    source, "SELECT image_id, status, reason, changed FROM statuses ORDER BY id"
+                ):
+                    if old_paths.get(image_id) in ids:
+                        self.db.execute("INSERT INTO statuses (image_id, status, reason, changed) VALUES (?,?,?,?)",
+                                        (ids[old_paths[image_id]], status, reason, changed))
+                        copied["statuses"] += 1
+                known = {(r[0], r[1], r[2]) for r in self._read("SELECT image_id, name, verdict FROM checks")}
+                for image_id, name, verdict, detail, checked in _readable(
+                    source, "SELECT image_id, name, verdict, detail, checked FROM checks ORDER BY id"
+                ):
+                    new_id = ids.get(old_paths.get(image_id))
+                    if new_id is not None and (new_id, name, verdict) not in known:
+                        self.db.execute("INSERT INTO checks (image_id, name, verdict, detail, checked) VALUES (?,?,?,?,?)",
+                                        (new_id, name, verdict, detail, checked))
+                        copied["checks"] += 1
+        finally:
+            source.close()
+        return copied
+
     def indexed_record_paths(self) -> set[str]:
         return {row[0] for row in self._read("SELECT record_path FROM images")}
 
@@ -708,6 +747,14 @@ class _transaction:
         if isinstance(exc, sqlite3.Error):
             raise catalogue_error(exc, None) from None
         return False
+
+
+def _readable(db: sqlite3.Connection, sql: str) -> list[tuple]:
+    """The rows of a query on a damaged catalogue that SQLite can still read (none when it cannot)."""
+    try:
+        return list(db.execute(sql))
+    except sqlite3.Error:
+        return []
 
 
 WAIT_ENV = "PIPELINE_CATALOGUE_WAIT"

@@ -69,23 +69,25 @@ def _set_aside(path: Path) -> Path:
     return target
 
 
-def _open(root: Path, report: DoctorReport) -> Catalogue | None:
+def _open(root: Path, report: DoctorReport) -> tuple[Catalogue | None, Path | None]:
+    """The catalogue to check, and the file a corrupt one was set aside as (whose readable rows are kept)."""
     path = catalogue_path(root)
     if not path.exists():
         if not report.repair:
             report.add("no catalogue", CATALOGUE_NAME, "would create it from the records")
-            return None
+            return None, None
         report.add("no catalogue", CATALOGUE_NAME, "created it from the records")
-        return Catalogue.open(root)
+        return Catalogue.open(root), None
     try:
-        return Catalogue.open(root, create=False, verify=True)
+        return Catalogue.open(root, create=False, verify=True), None
     except CatalogueCorrupt:
         if not report.repair:
-            report.add("corrupt catalogue", CATALOGUE_NAME, "would set it aside and rebuild it from the records")
-            return None
+            report.add("corrupt catalogue", CATALOGUE_NAME, "would set it aside, rebuild it from the records and "
+                       "keep every row of its history that can be read")
+            return None, None
         aside = _set_aside(path)
         report.add("corrupt catalogue", CATALOGUE_NAME, f"set aside as {aside.name}; rebuilt from the records")
-        return Catalogue.open(root)
+        return Catalogue.open(root), aside
 
 
 def doctor(root: Path, *, repair: bool = True, progress=None) -> DoctorReport:
@@ -108,13 +110,18 @@ def doctor(root: Path, *, repair: bool = True, progress=None) -> DoctorReport:
     if repair:
         check_writable(root)
     try:
-        catalogue = _open(root, report)
+        catalogue, aside = _open(root, report)
         scan = FolderScan(root)
         catalogued: set[str] = set()
         _leftovers(scan, report)
         if catalogue is not None:
             with catalogue:
                 _records(root, catalogue, scan, report)
+                if aside is not None:
+                    kept = catalogue.salvage(aside)
+                    report.add("history of the corrupt catalogue", aside.name,
+                               f"kept what could be read: {kept['statuses']} status change(s), {kept['checks']} "
+                               f"check(s), {kept['runs']} run(s)")
                 _rows(root, catalogue, scan, report, progress or (lambda done, total: None), catalogued)
                 if repair:
                     for run_id in interrupted_runs(catalogue):
