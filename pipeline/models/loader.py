@@ -385,9 +385,10 @@ class LoadedModel:
     def _reused_embeddings(self, key: tuple, encode, prompts: list[str], negative_prompts: list[str]) -> dict:
         """`encode(prompts, negative_prompts)`, reused while the batches of one request repeat the same texts.
 
-        The same texts through the same encoder give the same embeddings, so the pixels do not change; only
-        the last batch's are kept.
+        The same texts through the same encoder (with the same CPU thread count, which can change the last
+        bits) give the same embeddings, so the pixels do not change; only the last batch's are kept.
         """
+        key = (*key, torch.get_num_threads())
         if self._text_embeddings is None or self._text_embeddings[0] != key:
             self._text_embeddings = (key, encode(prompts, negative_prompts))
         return dict(self._text_embeddings[1])

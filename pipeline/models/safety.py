@@ -81,7 +81,7 @@ def safe_pipeline(pipe, concept: str):
         def _encode_prompt(self, prompt, device, num_images_per_prompt, do_cfg, negative_prompt, enable_safety):
             """The batch's text embeddings (prompt, negative, concept); the next batch of the same request reuses them."""
             key = (_texts(prompt), str(device), num_images_per_prompt, do_cfg, _texts(negative_prompt), enable_safety,
-                   self.safety_concept)  # fmt: skip
+                   self.safety_concept, torch.get_num_threads())  # fmt: skip
             if self._encoded is None or self._encoded[0] != key or not _same(self._encoded[1], self.embeddings):
                 encoded = self._encode_uncached(prompt, device, num_images_per_prompt, do_cfg, negative_prompt, enable_safety)
                 self._encoded = (key, self.embeddings, encoded)
