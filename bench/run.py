@@ -49,7 +49,8 @@ def run_timed(cmd: list[str], env: dict) -> dict:
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        result = {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "rc": proc.returncode}
+        result = {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024}
+        result["rc"] = proc.returncode
         result["stdout"], result["stderr"] = out.read().decode(), err.read().decode()
     if proc.returncode != 0:
         raise SystemExit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{result['stderr'][-2000:]}")
@@ -171,11 +172,12 @@ def bench_generate(args, env: dict) -> dict:
                     inner = ours_timings(result["stdout"], args.ours_settings) if side == "ours" else json.loads(result["stdout"].splitlines()[-1])
                     entry = rows.setdefault(
                         f"{side}-{batch}",
-                        {"wall_s": [], "first_batch_s": [], "warm_batch_s": [], "peak_rss_mb": [], "peak_gpu_memory_mb": []},
+                        {"wall_s": [], "cpu_s": [], "first_batch_s": [], "warm_batch_s": [], "peak_rss_mb": [], "peak_gpu_memory_mb": []},
                     )
                     first, *warm_batches = inner["batch_generate_s"]
                     warm = statistics.median(warm_batches)
                     entry["wall_s"].append(result["wall_s"])
+                    entry["cpu_s"].append(result["cpu_s"])
                     entry["first_batch_s"].append(first)
                     entry["warm_batch_s"].append(warm)
                     entry["peak_rss_mb"].append(result["peak_rss_mb"])
@@ -191,6 +193,7 @@ def bench_generate(args, env: dict) -> dict:
         summary[key] = {
             "batch": batch,
             "wall_s": statistics.median(entry["wall_s"]),
+            "cpu_s": statistics.median(entry["cpu_s"]),  # user + system time: less swayed by other jobs' load
             "first_batch_s": statistics.median(entry["first_batch_s"]),
             "warm_batch_s": warm,
             "per_image_s": warm / batch,
@@ -342,16 +345,21 @@ def print_table(results: dict, args) -> None:
             "per image and images/s from the median warm batch (all but the first)"
         )
         print(
-            f"{'side':<6}{'batch':>6}{'process s':>11}{'1st batch s':>13}{'warm batch s':>14}{'per image s':>13}"
+            f"{'side':<6}{'batch':>6}{'process s':>11}{'CPU s':>8}{'1st batch s':>13}{'warm batch s':>14}{'per image s':>13}"
             f"{'images/s':>10}{'peak RSS MB':>13}{'GPU MB':>9}"
         )
         for key in sorted(gen, key=lambda k: (gen[k]["batch"], k.startswith("bare"))):
             row = gen[key]
             gpu = f"{row['peak_gpu_memory_mb']:.0f}" if row["peak_gpu_memory_mb"] else "-"
             print(
-                f"{key.split('-')[0]:<6}{row['batch']:>6}{row['wall_s']:>11.2f}{row['first_batch_s']:>13.3f}{row['warm_batch_s']:>14.3f}"
+                f"{key.split('-')[0]:<6}{row['batch']:>6}{row['wall_s']:>11.2f}{row['cpu_s']:>8.2f}{row['first_batch_s']:>13.3f}{row['warm_batch_s']:>14.3f}"
                 f"{row['per_image_s']:>13.4f}{row['images_per_s']:>10.2f}{row['peak_rss_mb']:>13.0f}{gpu:>9}"
             )
+        for batch in sorted({row["batch"] for row in gen.values()}):
+            if f"ours-{batch}" in gen and f"bare-{batch}" in gen:
+                ours, bare = gen[f"ours-{batch}"], gen[f"bare-{batch}"]
+                print(f"batch {batch:>2}     whole process ours/bare: {ours['wall_s'] / bare['wall_s']:.3f}x wall, "
+                      f"{ours['cpu_s'] / bare['cpu_s']:.3f}x CPU time (medians)")
     flops = results.get("flops")
     if flops:
         print(
