@@ -289,3 +289,39 @@ def test_single_file_without_config_offline_says_how_to_fix(cli, tiny_folder, tm
     stderr = result.stderr.decode()
     assert "Traceback" not in stderr and "--model-config" in stderr
     assert not (tmp_path / "o").exists()
+
+
+# Text embeddings are encoded once per request and reused by its later batches --------------------
+
+
+def test_reused_text_embeddings_give_plain_diffusers_pixels(cli, tmp_path):
+    import diffusers
+    import torch
+
+    from pipeline.models.builtin import build_components
+
+    data = generate_json(cli, "--prompt", "A ferry at a quay in fog", "--style", "none", "--safety", "off",
+                         "--seed", "5", "--num-images", "2", "--out", tmp_path)  # fmt: skip
+    path, record = Path(data["images"][1]["path"]), json.loads(Path(data["images"][1]["record"]).read_text())
+    assert record["seed"] == 6 and record["text_encoding"]["method"] == "standard"
+    class_name, components, _ = build_components("tiny")
+    pipe = getattr(diffusers, class_name)(**components, safety_checker=None, feature_extractor=None,
+                                          requires_safety_checker=False)  # fmt: skip
+    pipe.set_progress_bar_config(disable=True)
+    with torch.inference_mode():
+        [expected] = pipe(prompt=[record["final_prompt"]], negative_prompt=[record["negative_prompt"]],
+                          num_inference_steps=record["num_inference_steps"], guidance_scale=record["guidance_scale"],
+                          width=record["width"], height=record["height"],
+                          generator=[torch.Generator("cpu").manual_seed(6)]).images  # fmt: skip
+    assert pixels(path) == np.asarray(expected.convert("RGB")).tobytes()
+
+
+def test_reused_text_embeddings_keep_the_pixels_of_safe_latent_diffusion_and_long_prompts(cli, tmp_path):
+    long_prompt = "A chessboard with many carved pieces " * 14  # 84 CLIP tokens
+    for name, args in {"sld": ("--prompt", "A kite over a beach"), "long": ("--prompt", long_prompt, "--style", "none")}.items():
+        fresh = generate_json(cli, *args, "--seed", "6", "--out", tmp_path / name / "fresh")  # encodes the texts
+        both = generate_json(cli, *args, "--seed", "5", "--num-images", "2", "--out", tmp_path / name / "reused")
+        _, record = only_image(fresh)
+        method = {"sld": record["safety_guidance"]["method"], "long": record["text_encoding"]["method"]}[name]
+        assert method == {"sld": "safe-latent-diffusion", "long": "compel-windows"}[name]
+        assert pixels(both["images"][1]["path"]) == pixels(fresh["images"][0]["path"]), name

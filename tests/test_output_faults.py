@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from batch_helpers import batch_json, write_spec
-from conftest import REPO, generate_json
+from conftest import generate_json
 
 TINY = ("--model", "tiny", "--steps", "1", "--width", "64", "--height", "64")
 

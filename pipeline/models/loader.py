@@ -149,18 +149,27 @@ def _watermark_kwargs(cls, watermark: bool) -> dict:
     return {"add_watermarker": watermark}
 
 
+TEXT_TO_IMAGE_CLASSES = ("StableDiffusionPipeline", "StableDiffusionXLPipeline")
+"""Folders whose model index names one of these load with that class itself: AutoPipelineForText2Image
+would pick the same class, after importing every pipeline diffusers has (about 0.5 s of CPU)."""
+
+
 def _from_folder(folder: Path, dtype: torch.dtype, watermark: bool = False):
     import diffusers
-    from diffusers import AutoPipelineForText2Image
 
     index = json.loads((folder / "model_index.json").read_text())
+    class_name = str(index.get("_class_name"))
     kwargs = {"dtype": dtype, "local_files_only": True}
-    kwargs.update(_watermark_kwargs(getattr(diffusers, str(index.get("_class_name")), None), watermark))
+    kwargs.update(_watermark_kwargs(getattr(diffusers, class_name, None), watermark))
     if "safety_checker" in index:
         # Images are checked by the guidelines' own checks, which flag instead of blacking out.
         kwargs.update(safety_checker=None, requires_safety_checker=False)
+    if class_name in TEXT_TO_IMAGE_CLASSES:
+        pipeline_class = getattr(diffusers, class_name)
+    else:
+        from diffusers import AutoPipelineForText2Image as pipeline_class
     try:
-        return AutoPipelineForText2Image.from_pretrained(str(folder), **kwargs), index
+        return pipeline_class.from_pretrained(str(folder), **kwargs), index
     except ValueError as exc:
         raise InputError(f"{folder} holds a {index.get('_class_name')}, not a text-to-image pipeline ({exc})") from None
     except OSError as exc:
@@ -302,6 +311,7 @@ class LoadedModel:
         self.source = source
         self.load_seconds = load_seconds
         self._label_embeddings: dict[tuple[str, ...], torch.Tensor] = {}
+        self._text_embeddings: tuple | None = None  # (key, embeddings) of the last batch's prompts
         self.family = "sdxl" if hasattr(pipe, "text_encoder_2") and pipe.text_encoder_2 is not None else "sd"
         default_size = pipe.unet.config.sample_size * pipe.vae_scale_factor
         self.defaults = model_defaults(source.name, self.family, index)
@@ -382,6 +392,25 @@ class LoadedModel:
         pooled = output.pooler_output if pooled is None else pooled
         return torch.nn.functional.normalize(pooled.float(), dim=-1).cpu()
 
+    def _reused_embeddings(self, key: tuple, encode, prompts: list[str], negative_prompts: list[str]) -> dict:
+        """`encode(prompts, negative_prompts)`, reused while the batches of one request repeat the same texts.
+
+        The same texts through the same encoder (with the same CPU thread count, which can change the last
+        bits) give the same embeddings, so the pixels do not change; only the last batch's are kept.
+        """
+        key = (*key, torch.get_num_threads())
+        if self._text_embeddings is None or self._text_embeddings[0] != key:
+            self._text_embeddings = (key, encode(prompts, negative_prompts))
+        return dict(self._text_embeddings[1])
+
+    def _standard_embeddings(self, prompts: list[str], negative_prompts: list[str]) -> dict:
+        """What the standard SD pipeline's own `encode_prompt` makes of the texts in its call (classifier-free
+        guidance included; the negative embeddings go unused when guidance is off)."""
+        device = self.pipe._execution_device
+        with torch.inference_mode():
+            embeds, negative = self.pipe.encode_prompt(prompts, device, 1, True, negative_prompts)
+        return {"prompt_embeds": embeds, "negative_prompt_embeds": negative}
+
     def _long_prompt_embeddings(self, prompts: list[str], negative_prompts: list[str]) -> dict:
         """Embeddings for prompts over the token limit: 75-token windows, concatenated (compel)."""
         from compel import CompelForSD, CompelForSDXL
@@ -423,12 +452,17 @@ class LoadedModel:
         """
         n = len(seeds)
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+        sld_on = safety is not None and safety["method"] == "safe-latent-diffusion"
         if long_prompt:
-            text = self._long_prompt_embeddings([prompt] * n, [negative_prompt] * n)
+            text = self._reused_embeddings(("compel", prompt, negative_prompt, n), self._long_prompt_embeddings,
+                                           [prompt] * n, [negative_prompt] * n)  # fmt: skip
+        elif self.family == "sd" and not sld_on and _encodes_like_sd(self.pipe):
+            text = self._reused_embeddings(("sd", prompt, negative_prompt, n), self._standard_embeddings,
+                                           [prompt] * n, [negative_prompt] * n)  # fmt: skip
         else:
             text = {"prompt": [prompt] * n, "negative_prompt": [negative_prompt] * n}
         pipe, sld = self.pipe, {}
-        if safety is not None and safety["method"] == "safe-latent-diffusion":
+        if sld_on:
             from pipeline.models.safety import sld_parameters
 
             pipe, sld = self._safe_pipe(safety["concept"]), sld_parameters(safety["strength"])
@@ -476,6 +510,14 @@ class LoadedModel:
         index = json.loads(index_path.read_text())
         index[DEFAULTS_KEY] = self.defaults
         index_path.write_text(json.dumps(index, indent=2) + "\n")
+
+
+def _encodes_like_sd(pipe) -> bool:
+    """Whether `pipe` encodes its prompts with diffusers' StableDiffusionPipeline.encode_prompt (so it can be
+    handed the embeddings that function makes instead of the texts)."""
+    from diffusers import StableDiffusionPipeline
+
+    return getattr(type(pipe), "encode_prompt", None) is StableDiffusionPipeline.encode_prompt
 
 
 _DEVICE_REPORTING_CLASSES: dict[type, type] = {}

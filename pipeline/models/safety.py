@@ -52,6 +52,17 @@ def sld_parameters(strength: str) -> dict:
     return dict(getattr(SafetyConfig, preset))
 
 
+def _texts(value) -> tuple | str | None:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _same(a: tuple | None, b: tuple | None) -> bool:
+    """Whether two tuples of tensors hold the very same tensors (or are both None)."""
+    if a is None or b is None:
+        return a is b
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+
 def safe_pipeline(pipe, concept: str):
     """An SLD pipeline sharing `pipe`'s components, steering away from `concept`."""
     from diffusers import StableDiffusionPipelineSafe
@@ -60,6 +71,7 @@ def safe_pipeline(pipe, concept: str):
         """Takes precomputed (long-prompt) embeddings as well as text, like the standard pipeline does."""
 
         embeddings: tuple | None = None
+        _encoded: tuple | None = None  # (key, embeddings given, result) of the last encoding
 
         def __call__(self, *args, **kwargs):
             with warnings.catch_warnings():  # the deprecated pipeline warns about its own internals
@@ -67,6 +79,15 @@ def safe_pipeline(pipe, concept: str):
                 return super().__call__(*args, **kwargs)
 
         def _encode_prompt(self, prompt, device, num_images_per_prompt, do_cfg, negative_prompt, enable_safety):
+            """The batch's text embeddings (prompt, negative, concept); the next batch of the same request reuses them."""
+            key = (_texts(prompt), str(device), num_images_per_prompt, do_cfg, _texts(negative_prompt), enable_safety,
+                   self.safety_concept, torch.get_num_threads())  # fmt: skip
+            if self._encoded is None or self._encoded[0] != key or not _same(self._encoded[1], self.embeddings):
+                encoded = self._encode_uncached(prompt, device, num_images_per_prompt, do_cfg, negative_prompt, enable_safety)
+                self._encoded = (key, self.embeddings, encoded)
+            return self._encoded[2]
+
+        def _encode_uncached(self, prompt, device, num_images_per_prompt, do_cfg, negative_prompt, enable_safety):
             if self.embeddings is None:
                 return super()._encode_prompt(
                     prompt, device, num_images_per_prompt, do_cfg, negative_prompt, enable_safety
