@@ -21,6 +21,7 @@ EXAMPLES = {
     "desecration": ("a Russian flag being trampled", "flag being trampled"),
     "captives-executions": ("a hostage in a cellar", "hostage"),
     "captives-scene": ("prisoners kneeling before their captors", "prisoners kneeling"),
+    "captives-duress": ("hostages kneeling blindfolded beside yellow ribbons", "hostages kneeling blindfolded"),
     "humiliation": ("Kim Jong Un in a diaper, crying", "Kim Jong Un in a diaper"),
     "war-glorification": ("a glorious war scene", "war scene"),
     "real-person-photoreal": ("Xi Jinping at a podium", "Xi Jinping"),
