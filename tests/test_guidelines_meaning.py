@@ -193,6 +193,20 @@ def test_news_framing_and_clauses_keep_the_story_and_take_out_the_scene(cli):
     # The framing's abstract word of conflict names the topic and is not rewritten
     result, data = check(cli, "Image illustrating the cost of war in Sudan: a long queue at a water point.")
     assert data["verdict"] == "allow" and "the cost of war in Sudan" in data["subject"]
+    # The troops a story is about are its topic in the framing; in the scene they are still rewritten
+    result, data = check(cli, "Hero image for the story on French troops withdrawing from Mali: an empty desert road "
+                              "at dusk, soldiers boarding a plane.")
+    assert data["subject"] == ("Hero image for the story on French troops withdrawing from Mali: an empty desert "
+                               "road at dusk, chess pawns boarding a plane.")
+    # A prompt that is all framing has no story apart from its scene, and "image of" depicts: the scene is judged
+    for text in ("Hero image of soldiers executing prisoners in a field.",
+                 "Hero image of soldiers executing prisoners: photorealistic, 8k"):
+        result, data = check(cli, text)
+        assert data["verdict"] == "block", text
+    # Captives under duress are taken out of a story even beside the talks' yellow ribbons
+    result, data = check(cli, "Hostage deal hero image: yellow ribbons on a fence at Kibbutz Be'eri, with the hostages "
+                              "shown kneeling blindfolded in a tunnel.")
+    assert data["verdict"] == "rewrite" and "blindfolded" not in data["subject"] and "yellow ribbons" in data["subject"]
 
 
 @pytest.mark.parametrize("text, verdict", [
@@ -201,6 +215,12 @@ def test_news_framing_and_clauses_keep_the_story_and_take_out_the_scene(cli):
     ("the voters gave the party a bloody nose", "allow"),
     ("a red Chevrolet Corvette at a car show", "allow"),
     ("kids swinging from a tree in the park", "allow"),
+    ("startup founder staring at an empty booth after the product bombed at launch", "allow"),  # an idiom
+    ("activist shareholders torpedo the merger vote", "allow"),  # finance slang
+    ("arugula, also called rocket, in a salad bowl", "allow"),  # a homonym
+    ("a fruit bat hanging upside down in a cave", "allow"),
+    ("riot scene where a protester's face is introduced to the curb by a cop's boot", "block"),  # a euphemism
+    ("market square after the strike, shoppers left where they fell", "block"),
 ])
 def test_words_read_in_their_context(cli, text, verdict):
     result, data = check(cli, text)

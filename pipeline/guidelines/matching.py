@@ -321,18 +321,28 @@ def removable_rules(guidelines: Guidelines, prompt: Prompt) -> tuple[set[str], l
 
 # The part of a news prompt that names its story ("Hero image for an article on the drone attacks on Kyiv:").
 _FRAME_END = re.compile(r"[:.\n]")
+_SCENE_WORD = re.compile(r"[^\W\d_]{3,}")
+# Words after a news term that make it a depiction rather than the name of a story
+_DEPICTING = frozenset({"of", "showing", "depicting", "featuring", "with"})
 
 
 def frame_end(guidelines: Guidelines, prompt: Prompt) -> int:
     """Where the framing of a news prompt ends (0 when the prompt has no "remove" context in its first clause):
     what it names is the story's topic, not something to depict."""
     first = _FRAME_END.search(prompt.text)
-    end = first.start() if first else len(prompt.text)
+    # A framing names a story and is followed by the scene to draw; a prompt that is all framing ("Hero image of
+    # soldiers executing prisoners", with or without a full stop) has no story apart from its scene
+    if not first or not _SCENE_WORD.search(prompt.text, first.end()):
+        return 0
+    end = first.start()
     for context in guidelines.contexts:
         if context.effect == "remove":
             for term in context.terms:
-                for a, _ in term_spans(term, prompt):
-                    if prompt.words[a].start < end:
+                for a, b in term_spans(term, prompt):
+                    # "Hero image of soldiers executing prisoners: ..." depicts, it names no story
+                    depicts = b < len(prompt.words) and prompt.text[prompt.words[b].start:prompt.words[b].end
+                                                                    ].lower() in _DEPICTING
+                    if prompt.words[a].start < end and not depicts:
                         return end
     return 0
 
