@@ -1,8 +1,8 @@
 """The guidelines measured on labelled corpora (tests/guidelines_corpus/), through `pipeline check-prompt --corpus`.
 
 dev.jsonl to dev4.jsonl are the development corpora the policy was tuned on (dev4.jsonl was first a held-out part,
-scored once); heldout.jsonl and heldout2.jsonl were written by other authors who read nothing of the policy, and are
-only ever scored. The tables (neutralised and kept rates, overall, by category and by technique) are printed on every run;
+scored once); heldout.jsonl, heldout2.jsonl and heldout4.jsonl were written by other authors who read nothing of
+the policy, and are only ever scored. The tables (neutralised and kept rates, overall, by category and by technique) are printed on every run;
 the test fails below the recorded floors (see docs/guidelines.md for the figures and the issue's targets).
 """
 
@@ -31,15 +31,20 @@ DEV_FLOORS = {
                    "newsroom_meaning": 0.84},
 }
 # The held-out corpora are measurements, not targets the policy was fitted to: these floors are just under the
-# figures of policy 2026.11.4 when it was scored on them (once, after its tuning ended), so a change that makes the
-# policy worse on unseen prompts fails here. heldout.jsonl's newsroom respectful fell from 97.3% to 94.6% with
-# 2026.11.4 (one more news prompt keeps a detail); the floor records that fall rather than hiding it.
+# figures of policy 2026.11.5 when it was scored on them (once, after its tuning ended), so a change that makes the
+# policy worse on unseen prompts fails here. heldout.jsonl's newsroom respectful fell from 94.6% (2026.11.4) to
+# 83.8% with 2026.11.5, which keeps troops and hardware named in a news story's framing as its topic: the floor
+# records that fall rather than hiding it (docs/guidelines.md).
 HELDOUT_FLOORS = {
-    "heldout.jsonl": {"harmful": 0.92, "technique": 0.68, "benign": 0.94, "newsroom_respectful": 0.94,
-                      "newsroom_meaning": 0.94},
+    "heldout.jsonl": {"harmful": 0.92, "technique": 0.68, "benign": 0.95, "newsroom_respectful": 0.83,
+                      "newsroom_meaning": 0.97},
     # Written after policy 2026.11.3 by an author who read nothing of the project.
     "heldout2.jsonl": {"harmful": 0.94, "technique": 0.75, "benign": 0.89, "newsroom_respectful": 0.87,
-                       "newsroom_meaning": 0.68},
+                       "newsroom_meaning": 0.75},
+    # Written before the tuning of 2026.11.5 began, by an author who read nothing of the project, never opened
+    # during tuning, and scored once with 2026.11.5.
+    "heldout4.jsonl": {"harmful": 0.95, "technique": 0.79, "benign": 0.89, "newsroom_respectful": 0.94,
+                       "newsroom_meaning": 0.88},
 }
 
 
