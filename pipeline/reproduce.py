@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pipeline.output.catalogue import Catalogue
 from pipeline.errors import InputError, PipelineError
+from pipeline.publish.metadata import RECORD_PNG_KEY
 from pipeline.record import Record, RecordError
 from pipeline.generate import generate
 
@@ -36,7 +37,7 @@ def explain_unknown(path: Path) -> str:
 
     try:
         with Image.open(path) as image:
-            made_here = "hero-pipeline" in getattr(image, "text", {}) or "hero-pipeline" in str(image.info.get("xmp", ""))
+            made_here = RECORD_PNG_KEY in getattr(image, "text", {}) or "hero-pipeline" in str(image.info.get("xmp", ""))
     except UnidentifiedImageError:
         return f"{path} is not an image"
     except OSError as exc:
@@ -88,7 +89,7 @@ def record_from_file(path: Path) -> tuple[Record, Path]:
     elif master.is_file():
         try:
             with Image.open(master) as image:
-                text = getattr(image, "text", {}).get("hero-pipeline")
+                text = getattr(image, "text", {}).get(RECORD_PNG_KEY)
         except UnidentifiedImageError:
             raise InputError(f"{master} is not an image") from None
         except OSError as exc:

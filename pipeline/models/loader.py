@@ -129,9 +129,6 @@ def _hub_folder(repo_id: str, name: str) -> tuple[Path, str]:
     return folder, folder.name
 
 
-def _first_line(exc: Exception, limit: int = 140) -> str:
-    return summary(exc, limit)
-
 
 def _watermark_kwargs(cls, watermark: bool) -> dict:
     """`add_watermarker` passed explicitly to pipelines that take it (SDXL), so installed packages decide nothing."""
@@ -173,7 +170,7 @@ def _from_folder(folder: Path, dtype: torch.dtype, watermark: bool = False):
     except ValueError as exc:
         raise InputError(f"{folder} holds a {index.get('_class_name')}, not a text-to-image pipeline ({exc})") from None
     except OSError as exc:
-        raise InputError(f"cannot load the diffusers folder {folder}: {_first_line(exc)}") from None
+        raise InputError(f"cannot load the diffusers folder {folder}: {summary(exc, 140)}") from None
 
 
 def _single_file_family(path: Path) -> str:
@@ -208,7 +205,7 @@ def _from_single_file(path: Path, dtype: torch.dtype, config: str | None, waterm
         return cls.from_single_file(str(path), **kwargs), index
     except Exception as exc:
         raise InputError(
-            f"cannot load {path.name} as a {cls.__name__} ({_first_line(exc)}); "
+            f"cannot load {path.name} as a {cls.__name__} ({summary(exc, 140)}); "
             "offline, pass --model-config with a diffusers folder of the same architecture"
         ) from None
 

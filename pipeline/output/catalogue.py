@@ -528,7 +528,7 @@ class Catalogue:
             for text, renditions in self.db.execute(sql, [prefix, *args]):
                 yield f'{text[:-1]},"renditions":{renditions.replace(_RELATIVE_PATH, under)}}}'
         except sqlite3.DatabaseError as exc:
-            raise self._read_error(exc) from None
+            raise catalogue_error(exc, self.path) from None
 
     def entries(self, query: ImageQuery | None = None) -> Iterator[dict]:
         """`entries_json`, parsed."""
@@ -608,15 +608,11 @@ class Catalogue:
             return path.as_posix() if not path.is_absolute() and not path.exists() else str(path)
 
     def _read(self, sql: str, args=()) -> list[sqlite3.Row]:
-        """The rows of one query, read whole; damage met while reading is reported as `_read_error` says."""
+        """The rows of one query, read whole; damage met while reading is reported as `catalogue_error` says."""
         try:
             return self.db.execute(sql, args).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise self._read_error(exc) from None
-
-    def _read_error(self, exc: sqlite3.DatabaseError) -> PipelineError:
-        """A failed read as the user should see it: locked, a full disk, a corrupt file (run doctor), or the error."""
-        return catalogue_error(exc, self.path)
+            raise catalogue_error(exc, self.path) from None
 
     def _prefix(self) -> str:
         """What turns a stored relative path into one under the output folder (as `root / path` would)."""

@@ -22,6 +22,7 @@ from pipeline.output.recovery import (
     unindexed_records,
 )
 from pipeline.output.files import bytes_sha256, check_writable, file_sha256, json_bytes, write_new_files
+from pipeline.publish.metadata import RECORD_PNG_KEY
 from pipeline.record import edited
 
 
@@ -281,6 +282,6 @@ def _made_here(path: Path) -> bool:
 
     try:
         with Image.open(path) as image:
-            return "hero-pipeline" in getattr(image, "text", {})
+            return RECORD_PNG_KEY in getattr(image, "text", {})
     except (OSError, SyntaxError, ValueError):
         return False

@@ -22,7 +22,7 @@ from pipeline.output.recovery import recover
 from pipeline.publish.alt_text import alt_text_for
 from pipeline.publish.credentials import UNSIGNED, load_signer, sign_published
 from pipeline.publish.encodings import XMP_PNG_KEY, PublishOptions, embedded_metadata, render_files
-from pipeline.publish.metadata import public_record
+from pipeline.publish.metadata import RECORD_PNG_KEY, public_record
 from pipeline.record import Record, content_digest
 
 
@@ -173,7 +173,7 @@ def _write_and_index(
         image,
         {
             "parameters": parameters,
-            "hero-pipeline": json.dumps(public_record(record), ensure_ascii=False, indent=2),
+            RECORD_PNG_KEY: json.dumps(public_record(record), ensure_ascii=False, indent=2),
             XMP_PNG_KEY: xmp.decode(),
         },
     )

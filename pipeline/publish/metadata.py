@@ -64,6 +64,9 @@ def _without_local_paths(value):
     return value
 
 
+RECORD_PNG_KEY = "hero-pipeline"
+"""The PNG text chunk of a master image that carries its public record."""
+
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 """IPTC's code for media created by a trained model, read by search engines and social platforms."""
 
