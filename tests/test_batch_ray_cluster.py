@@ -158,7 +158,7 @@ def test_a_killed_worker_and_a_killed_driver_then_the_rerun_completes(cluster, l
     _wait_for_images(process, out, 4)
     os.kill(process.pid, signal.SIGKILL)  # then the driver dies
     process.communicate(timeout=60)
-    made_before = len(stored_images(out))
+    made_before = len(stored_images(out, settled=False))  # the kill may land mid-write: the rerun cleans up
     assert 4 <= made_before < 42, "the driver has to die mid-batch"
 
     rerun = _batch(cluster, spec, out)
