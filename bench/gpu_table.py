@@ -9,7 +9,8 @@ import json
 import sys
 from pathlib import Path
 
-ORDER = ("loop-eager", "loop-compiled", "throughput", "fp8-sd15", "fp8-compiled", "autotune")
+ORDER = ("loop-eager", "loop-compiled", "throughput", "loop-blocks", "throughput-blocks", "fp8-compiled", "throughput-fp8",
+         "autotune", "fp8-sd15")
 
 
 def fmt(value, spec: str = ".3f", unit: str = "") -> str:
@@ -36,6 +37,7 @@ def lines(results: dict) -> list[str]:
                 f"{fmt(r['achieved_tflops'], '.4g')} TFLOP/s = {fmt(r['fraction_of_peak'] and 100 * r['fraction_of_peak'], '.1f')}% of "
                 f"{fmt(r['matmul_peak_tflops'], '.4g')} (step {fmt(r['unet_step_tflop'], '.2f')} TFLOP); first image "
                 f"{fmt(r['first_image_s'], '.1f')} s (load {fmt(r['load_s'], '.1f')} s); compile cache {cache}"
+                + (f", scope {compiled.get('scope')}" if isinstance(compiled, dict) else "")
             )
             fp8 = r.get("fp8")
             if fp8 and "error" in fp8:
@@ -47,34 +49,50 @@ def lines(results: dict) -> list[str]:
                 )
             if isinstance(r.get("kernels"), dict):
                 out.append(f"{'':<14} profile: {r['kernels']['error']}")
+            eff = r.get("efficiency")
+            if eff:
+                kinds = ", ".join(
+                    f"{kind} {row['ms']:.0f} ms" + (f" at {100 * row['share_of_peak']:.0f}%" if row["share_of_peak"] else "")
+                    for kind, row in sorted(eff["kinds"].items(), key=lambda item: -item[1]["ms"]))  # fmt: skip
+                out.append(f"{'':<14} kernels: {kinds}; with every FLOP at the peak and the rest as measured, the loop "
+                           f"would take {fmt(eff['loop_at_peak_s'])} s = {fmt(eff['ceiling_share_of_peak'] and 100 * eff['ceiling_share_of_peak'], '.1f')}% of peak")  # fmt: skip
         elif r["section"] == "throughput":
             for run in r["runs"]:
                 out.append(
-                    f"{name:<14} {r['model']} {r['width']}x{r['height']} {run['steps']} steps, {run['done']}/{run['images']} images: "
+                    f"{name:<14} {r['model']} {r['width']}x{r['height']}{' fp8' if r.get('quantize') else ''}"
+                    f"{' blocks' if r.get('compile_scope') == 'blocks' else ''} {run['steps']} steps, {run['done']}/{run['images']} images: "
                     f"{fmt(run['steady_images_per_s'], '.2f')} images/s after the first ({fmt(run['images_per_s'], '.2f')} with "
                     f"loading); first image at {fmt(run['first_image_s'], '.1f')} s, its generate "
                     f"{fmt(run['first_image_generate_s'], '.2f')} s, compile cache "
                     f"{(run['first_image_compile'] or {}).get('cache') if isinstance(run['first_image_compile'], dict) else None}"
                 )
+            phases = (r["runs"] or [{}])[0].get("compile_phases_s")
+            if phases:
+                top = sorted(((k, v) for k, v in phases.items() if isinstance(v, (int, float))), key=lambda kv: -kv[1])[:6]
+                out.append(f"{'':<14} first batch's compile phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in top))
             out.append(f"{'':<14} MLPerf Inference SDXL, H100 with TensorRT: about {r['mlperf_per_h100']} images/s per GPU")
     out += reuse(results)
     return out
 
 
 def reuse(results: dict) -> list[str]:
-    """A new process's first image with the compile cache against an eager first image, at the same steps."""
-    eager, batch = results.get("loop-eager", {}), results.get("throughput", {})
-    if "first_image_s" not in eager or not batch.get("runs"):
-        return []
-    first = batch["runs"][0]
-    if first["steps"] != eager["steps"] or not first.get("first_image_generate_s"):
-        return []
-    ratio = first["first_image_generate_s"] / eager["first_image_s"]
-    compiled = first.get("first_image_compile")
-    cache = compiled.get("cache") if isinstance(compiled, dict) else None
-    return [f"{'compile reuse':<14} new process's first image with the cache ({cache}) "
-            f"{first['first_image_generate_s']:.2f} s / eager first image {eager['first_image_s']:.2f} s = "
-            f"{ratio:.2f}x (target <= 1.5x); model loading excluded on both sides"]
+    """Each new process's first image with the compile cache against an eager first image, at the same steps."""
+    eager = results.get("loop-eager", {})
+    out = []
+    for name in ("throughput", "throughput-blocks", "throughput-fp8"):
+        batch = results.get(name, {})
+        if "first_image_s" not in eager or not batch.get("runs"):
+            continue
+        first = batch["runs"][0]
+        if first["steps"] != eager["steps"] or not first.get("first_image_generate_s"):
+            continue
+        ratio = first["first_image_generate_s"] / eager["first_image_s"]
+        compiled = first.get("first_image_compile")
+        cache = compiled.get("cache") if isinstance(compiled, dict) else None
+        out.append(f"{'compile reuse':<14} {name}: new process's first image with the cache ({cache}) "
+                   f"{first['first_image_generate_s']:.2f} s / eager first image {eager['first_image_s']:.2f} s = "
+                   f"{ratio:.2f}x (target <= 1.5x); model loading excluded on both sides")  # fmt: skip
+    return out
 
 
 def main(folder: str, target: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -71,12 +72,63 @@ def kernel_table(prof, limit: int = 15) -> tuple[str, list[dict]]:
         timed = [(e.key, float(e.self_cpu_time_total), e.count) for e in events if e.self_cpu_time_total > 0]
     total = sum(t for _, t, _ in timed) or 1.0
     timed.sort(key=lambda row: -row[1])
+    by_kind: dict[str, float] = {}
+    for name, t, _ in timed:
+        by_kind[kernel_kind(name)] = by_kind.get(kernel_kind(name), 0.0) + t / 1000
     rows = [{"kernel": name, "ms": round(t / 1000, 3), "calls": calls, "share": round(t / total, 4)}
             for name, t, calls in timed[:limit]]  # fmt: skip
     lines = [f"{'ms':>10} {'share':>7} {'calls':>6}  {'kernel' if kernels else 'operator (CPU)'}"]
     lines += [f"{r['ms']:>10.2f} {100 * r['share']:>6.1f}% {r['calls']:>6}  {r['kernel'][:110]}" for r in rows]
     lines.append(f"{total / 1000:>10.2f} total {'GPU kernel' if kernels else 'CPU operator'} time (ms) of one loop")
-    return "\n".join(lines) + "\n", rows
+    lines += [f"{ms:>10.2f} {100 * ms * 1000 / total:>6.1f}%         all {kind} kernels"
+              for kind, ms in sorted(by_kind.items(), key=lambda item: -item[1])]  # fmt: skip
+    return "\n".join(lines) + "\n", {"top": rows, "ms_by_kind": {k: round(v, 3) for k, v in by_kind.items()}}
+
+
+KERNEL_KINDS = (
+    ("attention", re.compile(r"sdpa|flash|fmha|attention", re.I)),
+    ("convolution", re.compile(r"fprop|conv|implicit_gemm|nhwckrsc", re.I)),
+    ("matmul", re.compile(r"nvjet|gemm|cutlass|cublas|matmul|_mm_|\bmm\b|addmm|bmm|scaled_mm|fp8", re.I)),
+)
+OP_KINDS = {"attention": ("attention",), "convolution": ("convolution",), "matmul": ("mm", "addmm", "bmm", "baddbmm", "_scaled_mm")}
+
+
+def kernel_kind(name: str) -> str:
+    """attention, convolution, matmul or other (elementwise, norms, copies), read from a kernel's name."""
+    for kind, pattern in KERNEL_KINDS:
+        if pattern.search(name):
+            return kind
+    return "other"
+
+
+def flops_by_kind(counter) -> dict[str, float]:
+    """A FlopCounterMode's total FLOPs split into attention, convolution and matmul."""
+    totals: dict[str, float] = {}
+    for op, flops in counter.get_flop_counts().get("Global", {}).items():
+        name = str(op).split(".")[-1]
+        for kind, names in OP_KINDS.items():
+            if any(name == n or (kind != "matmul" and n in name) for n in names):
+                totals[kind] = totals.get(kind, 0.0) + float(flops)
+                break
+        else:
+            totals["other"] = totals.get("other", 0.0) + float(flops)
+    return totals
+
+
+def efficiency(step_flops_by_kind: dict, steps: int, ms_by_kind: dict, peak: float) -> dict:
+    """Each kind's achieved TFLOP/s and share of the matmul peak over one loop, and the loop time that would remain
+    if every kind with FLOPs ran at the peak while the rest (elementwise, norms, copies) kept its measured time:
+    the ceiling this UNet's mix of kernels puts on the whole loop's share of the peak."""
+    rows = {}
+    for kind, ms in ms_by_kind.items():
+        flops = step_flops_by_kind.get(kind, 0.0) * steps
+        rows[kind] = {"ms": ms, "tflop": flops / 1e12,
+                      "tflops": flops / (ms / 1000) / 1e12 if ms and flops else None,
+                      "share_of_peak": flops / (ms / 1000) / peak if ms and flops else None}  # fmt: skip
+    total_flops = sum(step_flops_by_kind.values()) * steps
+    other_ms = sum(ms for kind, ms in ms_by_kind.items() if not step_flops_by_kind.get(kind))
+    ideal_s = total_flops / peak + other_ms / 1000
+    return {"kinds": rows, "loop_at_peak_s": ideal_s, "ceiling_share_of_peak": total_flops / peak / ideal_s if ideal_s else None}
 
 
 def section_loop(args) -> dict:
@@ -90,7 +142,8 @@ def section_loop(args) -> dict:
 
     if args.fp8 and args.compile:
         raise SystemExit("--fp8 quantises the loaded UNet in place: use it without --compile (or use --fp8-only)")
-    accel = AccelOptions(compile=args.compile, compile_backend=args.compile_backend, quantize="fp8" if args.fp8_only else None)
+    accel = AccelOptions(compile=args.compile, compile_backend=args.compile_backend, compile_scope=args.compile_scope,
+                         quantize="fp8" if args.fp8_only else None)  # fmt: skip
     began = time.perf_counter()
     model = load_model(args.model, device=args.device, dtype=args.dtype, accel=accel)
     load_s = time.perf_counter() - began
@@ -130,12 +183,14 @@ def section_loop(args) -> dict:
     with torch.inference_mode():
         noise = pipe.unet.forward(*call_args, **call_kwargs)[0]
         try:
-            with FlopCounterMode(display=False) as counter:
-                pipe.unet.forward(*call_args, **call_kwargs)  # .forward: the plain module, never compiled code
+            # .forward and eager stance: the plain module, never compiled code (compiled blocks included)
+            with FlopCounterMode(display=False) as counter, torch.compiler.set_stance("force_eager"):
+                pipe.unet.forward(*call_args, **call_kwargs)
             step_flops = counter.get_total_flops()
+            step_by_kind = flops_by_kind(counter)
         except Exception as exc:  # e.g. an operator of a quantised layer it cannot count
             print(f"FLOP count failed: {_first_line(exc)}", file=sys.stderr)
-            step_flops = None
+            step_flops, step_by_kind = None, {}
     runs = timed_loops()
     loop_s = statistics.median(runs)
     peak = measured_matmul_peak(device, torch.bfloat16 if device.startswith("cuda") else pipe.unet.dtype)
@@ -151,7 +206,12 @@ def section_loop(args) -> dict:
     }  # fmt: skip
     if args.profile:
         try:
-            result["kernels"] = profile_loop(args, model, denoise)
+            table = profile_loop(args, model, denoise)
+            result["kernels"] = table["top"]
+            result["kernel_ms_by_kind"] = table["ms_by_kind"]
+            result["unet_step_tflop_by_kind"] = {k: v / 1e12 for k, v in step_by_kind.items()}
+            if step_by_kind:
+                result["efficiency"] = efficiency(step_by_kind, args.steps, table["ms_by_kind"], peak)
         except Exception as exc:  # a profiler failure must not lose the timings above
             result["kernels"] = {"error": _first_line(exc)}
     if args.fp8:
@@ -168,7 +228,7 @@ def _first_line(exc: Exception) -> str:
     return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:300]}"
 
 
-def profile_loop(args, model, denoise) -> list[dict]:
+def profile_loop(args, model, denoise) -> dict:
     """One denoising loop under torch.profiler; its top 15 kernels go to --profile and into the result."""
     from torch.profiler import ProfilerActivity, profile
 
@@ -177,10 +237,10 @@ def profile_loop(args, model, denoise) -> list[dict]:
     with profile(activities=activities) as prof:
         denoise()
         sync(device)
-    text, rows = kernel_table(prof)
+    text, table = kernel_table(prof)
     header = f"# {args.model} {args.width}x{args.height}, {args.steps} steps, {model.info.dtype}, compile {args.compile or 'off'}\n"
     Path(args.profile).write_text(header + text)
-    return rows
+    return table
 
 
 def fp8_comparison(pipe, call_args, call_kwargs, noise, latents, loop_s, timed_loops, denoise) -> dict:
@@ -213,6 +273,9 @@ def _spec(args, folder: Path, steps: int) -> Path:
         lines.append(f"guidance = {args.guidance}")
     if args.compile:
         lines.append(f'compile = "{args.compile}"')
+        lines.append(f'compile-scope = "{args.compile_scope}"')
+    if args.fp8_only:
+        lines.append('quantize = "fp8"')
     lines += ["", "[[jobs]]", f'prompt = "{PROMPT}"', ""]
     spec = folder / f"throughput-{steps}.toml"
     spec.write_text("\n".join(lines))
@@ -242,11 +305,25 @@ def section_throughput(args) -> dict:
                 "first_image_generate_s": (record.get("timings") or {}).get("batch_generate_s"),
                 "first_image_compile": (record.get("accel") or {}).get("compile"),
             })  # fmt: skip
+            if len(runs) == 1:
+                runs[0]["compile_phases_s"] = compile_phases()
             print(json.dumps(runs[-1]), file=sys.stderr)
     return {
         "section": "throughput", "model": args.model, "width": args.width, "height": args.height,
-        "batch_size": args.batch_size, "compile": args.compile, "runs": runs, "mlperf_per_h100": MLPERF_SDXL_PER_H100,
+        "batch_size": args.batch_size, "compile": args.compile, "compile_scope": args.compile_scope, "quantize": "fp8" if args.fp8_only else None, "runs": runs, "mlperf_per_h100": MLPERF_SDXL_PER_H100,
     }  # fmt: skip
+
+
+def compile_phases() -> dict | None:
+    """Seconds this process spent in each phase of torch.compile so far (Dynamo's tracing, the backend's
+    compile or cache load, ...), summed over graphs: where a new process's first image spends its time."""
+    try:
+        from torch._dynamo.utils import compile_times
+
+        names, values = compile_times(repr="csv", aggregate=True)
+        return {name: round(float(value), 3) for name, value in zip(names, values)}
+    except Exception as exc:  # an internal API: its absence must not lose the throughput figures
+        return {"error": _first_line(exc)}
 
 
 def section_first_image(args) -> dict:
@@ -288,10 +365,11 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--guidance", type=float, help="default: the model's")
     parser.add_argument("--compile", help="a torch.compile mode (default, max-autotune-no-cudagraphs, ...); none: eager")
+    parser.add_argument("--compile-scope", default="model", choices=["model", "blocks"], help="what --compile compiles")
     parser.add_argument("--compile-backend", default="inductor", help="loop: eager only captures graphs (a quick check)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--fp8", action="store_true", help="loop: then quantise the UNet to fp8 and compare")
-    parser.add_argument("--fp8-only", action="store_true", help="loop: load with --quantize fp8 (e.g. to time it compiled)")
+    parser.add_argument("--fp8-only", action="store_true", help="loop, throughput: load with --quantize fp8 (e.g. to time it compiled)")
     parser.add_argument("--profile", help="loop: write the top 15 kernels of one profiled loop to this file")
     parser.add_argument("--images", type=int, default=10, help="throughput: images in each batch")
     parser.add_argument("--steps-list", default="30,20", help="throughput: steps of each batch, in order")

@@ -62,11 +62,34 @@ def test_compile_captures_unet_and_vae_graphs(cli, tmp_path, monkeypatch):
     # The record's cache key names the shape (width x height x batch), dtype and backend, then a hash of all.
     assert accel["compile"]["cache_key"].startswith("64x64x1-float32-eager-")
     # The graph-capture backends make no code to keep: the record says so and nothing is written.
-    assert accel["compile"] == {"mode": None, "backend": "eager", "cache": "none", "cache_key": accel["compile"]["cache_key"]}
+    assert accel["compile"] == {"mode": None, "backend": "eager", "scope": "model", "cache": "none",
+                                "cache_key": accel["compile"]["cache_key"]}  # fmt: skip
     assert not (tmp_path / "cache").exists()
     assert accel["channels_last"] is True
     # fullgraph=True: one graph each for the UNet and the VAE decoder, no breaks.
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 2
+
+
+def test_compile_scope_blocks_compiles_only_the_repeated_blocks(cli, tmp_path, monkeypatch):
+    import torch._dynamo
+
+    torch._dynamo.reset()
+    monkeypatch.setenv("PIPELINE_COMPILE_CACHE", str(tmp_path / "cache"))
+    import numpy as np
+    from PIL import Image
+
+    plain = generate_json(cli, *ARGS, "--out", tmp_path / "plain")["images"][0]
+    data = generate_json(cli, *ARGS, "--out", tmp_path / "out", "--compile", "--compile-scope", "blocks", "--compile-backend", "eager")
+    record = json.loads(Path(data["images"][0]["record"]).read_text())
+    compiled = record["accel"]["compile"]
+    # Read from the pipeline: the UNet itself is not compiled, each of its transformer blocks is.
+    assert compiled["scope"] == "blocks" and compiled["compiled_blocks"] >= 1
+    assert compiled["cache_key"].startswith("64x64x1-float32-eager-blocks-")
+    assert record["options"]["accel"]["compile_scope"] == "blocks"
+    # Graphs were captured (the VAE decoder is left eager: no graph of its own), and the pixels are the eager ones.
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 1
+    pixels = [np.asarray(Image.open(image["path"])).astype(int) for image in (plain, data["images"][0])]
+    assert np.abs(pixels[0] - pixels[1]).max() <= 2  # channels-last convolutions may round differently
 
 
 def test_preview_vae_from_a_local_folder(cli, tmp_path):
@@ -88,7 +111,8 @@ def test_preview_vae_from_a_local_folder(cli, tmp_path):
         (["--offload", "sequential"], "--offload sequential moves models between CPU and a CUDA GPU"),
         (["--tf32"], "--tf32 is a CUDA matmul mode; device cpu is not a CUDA GPU"),
         (["--fuse-qkv", "--attention-slicing"], "--fuse-qkv and --attention-slicing exclude each other"),
-        (["--compile-mode", "max-autotune"], "--compile-mode and --compile-backend need --compile"),
+        (["--compile-mode", "max-autotune"], "--compile-mode, --compile-scope and --compile-backend need --compile"),
+        (["--compile-scope", "blocks"], "--compile-mode, --compile-scope and --compile-backend need --compile"),
         (["--preview-vae", "/nonexistent/taesd"], "cannot load the preview VAE /nonexistent/taesd"),
     ],
 )

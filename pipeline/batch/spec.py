@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pipeline.errors import InputError, unknown_name
 from pipeline.options import (
-    COMPILE_MODES, DTYPES, MAX_IMAGES, QUANTIZE_MODES, SCHEDULER_NAMES, AccelOptions, GenerateRequest, check_request,
+    COMPILE_MODES, COMPILE_SCOPES, DTYPES, MAX_IMAGES, QUANTIZE_MODES, SCHEDULER_NAMES, AccelOptions, GenerateRequest, check_request,
 )
 from pipeline.inputs import read_input
 from pipeline.guidelines import load_guidelines, style_names as policy_styles
@@ -70,6 +70,7 @@ OPTION_KEYS = {
     "nsfw-check": _STR,
     "clip-check": _STR,
     "compile": _STR,
+    "compile-scope": _STR,
     "quantize": _STR,
     **PUBLISH_KEYS,
 }
@@ -248,9 +249,12 @@ def _check_values(options: dict, number: int | None, errors: SpecErrors, style_n
             errors.add(_place(number, key), f"unknown style {style!r}; {unknown_name(style, list(style_names), 'style')}")
     if "scheduler" in options and options["scheduler"] not in SCHEDULER_NAMES:
         errors.add(_place(number, "scheduler"), f"unknown scheduler {options['scheduler']!r}; choose from {', '.join(SCHEDULER_NAMES)}")
-    for key, choices in (("compile", COMPILE_MODES), ("quantize", QUANTIZE_MODES)):
+    for key, what, choices in (("compile", "compile mode", COMPILE_MODES), ("compile-scope", "compile scope", COMPILE_SCOPES),
+                               ("quantize", "quantize mode", QUANTIZE_MODES)):  # fmt: skip
         if key in options and options[key] not in choices:
-            errors.add(_place(number, key), f"unknown {key} mode {options[key]!r}; choose from {', '.join(choices)}")
+            errors.add(_place(number, key), f"unknown {what} {options[key]!r}; choose from {', '.join(choices)}")
+    if "compile-scope" in options and "compile" not in options:
+        errors.add(_place(number, "compile-scope"), "needs compile (a compile mode)")
     if "dtype" in options and options["dtype"] not in DTYPES:
         errors.add(_place(number, "dtype"), f"unknown dtype {options['dtype']!r}; choose from {', '.join(DTYPES)}")
     if "model" in options:
@@ -291,7 +295,8 @@ def request_for(options: dict, **fields):
     if "guidance_scale" in given:
         given["guidance_scale"] = float(given["guidance_scale"])
     if "compile" in options or "quantize" in options:
-        given["accel"] = AccelOptions(compile=options.get("compile"), quantize=options.get("quantize"))
+        given["accel"] = AccelOptions(compile=options.get("compile"), quantize=options.get("quantize"),
+                                      compile_scope=options.get("compile-scope", "model"))  # fmt: skip
     return GenerateRequest(**{**given, **fields})
 
 

@@ -11,7 +11,7 @@ from pipeline.cli.options import guidelines_option
 from pipeline.errors import InputError
 from pipeline.output.files import check_writable
 from pipeline.models import ALIASES, builtin_models
-from pipeline.options import COMPILE_BACKENDS, COMPILE_MODES, DEFAULT_MODEL, DTYPES, QUANTIZE_MODES, AccelOptions, GenerateRequest
+from pipeline.options import COMPILE_BACKENDS, COMPILE_MODES, COMPILE_SCOPES, DEFAULT_MODEL, DTYPES, QUANTIZE_MODES, AccelOptions, GenerateRequest
 
 
 @click.group(invoke_without_command=True)
@@ -139,6 +139,7 @@ WARM_PROMPT = "a lighthouse on a rocky coast at dawn"
 @click.option("--device", default="auto", show_default=True, help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="auto", show_default=True)
 @click.option("--compile-mode", type=click.Choice(COMPILE_MODES), default="default", show_default=True, help="torch.compile mode.")
+@click.option("--compile-scope", type=click.Choice(COMPILE_SCOPES), default="model", show_default=True, help="As `generate --compile-scope`.")
 @click.option("--compile-backend", type=click.Choice(COMPILE_BACKENDS), default="inductor", show_default=True)
 @click.option("--quantize", type=click.Choice(QUANTIZE_MODES), help="As `generate --quantize`.")
 @click.option("--guidance", "guidance_scale", type=float, help="Guidance scale (above 1 doubles the UNet batch); default by model.")
@@ -146,7 +147,7 @@ WARM_PROMPT = "a lighthouse on a rocky coast at dawn"
 @guidelines_option
 @click.option("--threads", type=click.IntRange(min=1), envvar="PIPELINE_THREADS", help="CPU threads for torch (CPU code depends on it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def warm(name, size, batch_size, device, dtype, compile_mode, compile_backend, quantize, guidance_scale, style,
+def warm(name, size, batch_size, device, dtype, compile_mode, compile_scope, compile_backend, quantize, guidance_scale, style,
          guidelines, threads, as_json) -> None:  # fmt: skip
     """Compile model NAME for one image size ahead of time, into the compile cache folder
     ($PIPELINE_COMPILE_CACHE, else ~/.cache/hero-pipeline/compile), so that the next `generate --compile`
@@ -159,7 +160,7 @@ def warm(name, size, batch_size, device, dtype, compile_mode, compile_backend, q
     from pipeline.models.compile_cache import cache_folder
 
     width, height = _size(size)
-    accel = AccelOptions(compile=compile_mode, compile_backend=compile_backend, quantize=quantize)
+    accel = AccelOptions(compile=compile_mode, compile_backend=compile_backend, compile_scope=compile_scope, quantize=quantize)
     request = GenerateRequest(
         prompt=WARM_PROMPT, model=name, device=device, dtype=dtype, width=width, height=height, num_inference_steps=2,
         guidance_scale=guidance_scale, seeds=tuple(range(1, batch_size + 1)), num_images=batch_size,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.errors import InputError, summary
-from pipeline.options import COMPILE_BACKENDS, COMPILE_MODES, OFFLOAD_MODES, QUANTIZE_MODES, AccelOptions
+from pipeline.options import COMPILE_BACKENDS, COMPILE_MODES, COMPILE_SCOPES, OFFLOAD_MODES, QUANTIZE_MODES, AccelOptions
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class AccelPlan:
     tf32: bool
     preview_vae: str | None
     quantize: str | None = None
+    compile_scope: str = "model"
 
 
 def resolve(options: AccelOptions, device: str) -> AccelPlan:
@@ -40,6 +41,8 @@ def resolve(options: AccelOptions, device: str) -> AccelPlan:
         raise InputError(f"unknown offload mode {options.offload!r}; choose from {', '.join(OFFLOAD_MODES)}")
     if options.compile is not None and options.compile not in COMPILE_MODES:
         raise InputError(f"unknown compile mode {options.compile!r}; choose from {', '.join(COMPILE_MODES)}")
+    if options.compile_scope not in COMPILE_SCOPES:
+        raise InputError(f"unknown compile scope {options.compile_scope!r}; choose from {', '.join(COMPILE_SCOPES)}")
     if options.compile_backend not in COMPILE_BACKENDS:
         raise InputError(
             f"unknown compile backend {options.compile_backend!r}; choose from {', '.join(COMPILE_BACKENDS)}"
@@ -76,6 +79,7 @@ def resolve(options: AccelOptions, device: str) -> AccelPlan:
         tf32=cuda if options.tf32 is None else options.tf32,
         preview_vae=options.preview_vae,
         quantize=options.quantize,
+        compile_scope=options.compile_scope,
     )
 
 
@@ -117,7 +121,7 @@ def apply(pipe, plan: AccelPlan, *, device: str, dtype) -> dict:
 
         quantized = quantize_unet(pipe.unet, plan.quantize)
     if plan.compile:
-        _compile(pipe, plan.compile, plan.compile_backend)
+        _compile(pipe, plan.compile, plan.compile_backend, plan.compile_scope)
     return describe(pipe, plan, tf32=tf32, quantized=quantized)
 
 
@@ -135,8 +139,10 @@ def _tiny_vae(location: str, dtype):
         ) from None
 
 
-def _compile(pipe, mode: str, backend: str) -> None:
-    """torch.compile the UNet and the VAE decoder in channels-last layout.
+def _compile(pipe, mode: str, backend: str, scope: str) -> None:
+    """torch.compile the UNet and the VAE decoder in channels-last layout (scope `model`), or only the UNet's
+    repeated transformer blocks, each block's graph shared by every block of its shapes (scope `blocks`:
+    diffusers' `compile_repeated_blocks`).
 
     Compiled code is kept with the pipeline, which this process builds once: each new image size
     compiles once, later images of that size reuse it.
@@ -147,6 +153,11 @@ def _compile(pipe, mode: str, backend: str) -> None:
     pipe.vae.to(memory_format=torch.channels_last)
     # Modes tune inductor's kernels; the graph-capture backends take no mode.
     kwargs = {"mode": mode} if backend == "inductor" else {}
+    if scope == "blocks":
+        if not getattr(pipe.unet, "_repeated_blocks", None):
+            raise InputError(f"--compile-scope blocks: {type(pipe.unet).__name__} names no repeated blocks; use --compile-scope model")
+        pipe.unet.compile_repeated_blocks(backend=backend, fullgraph=True, **kwargs)
+        return
     pipe.unet.compile(backend=backend, fullgraph=True, **kwargs)
     pipe.vae.decode = torch.compile(pipe.vae.decode, backend=backend, fullgraph=True, **kwargs)
 
@@ -161,7 +172,7 @@ def describe(pipe, plan: AccelPlan, *, tf32: bool, quantized: dict | None = None
         "attention": "sliced" if sliced else "sdpa",
         "attention_processors": processors,
         "fuse_qkv": bool(getattr(pipe, "fusing_unet", False)),
-        "compile": _compile_record(plan),
+        "compile": _compile_record(pipe, plan),
         "channels_last": pipe.unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last),
         "vae": type(pipe.vae).__name__,
         "preview_vae": plan.preview_vae,
@@ -173,10 +184,16 @@ def describe(pipe, plan: AccelPlan, *, tf32: bool, quantized: dict | None = None
     }
 
 
-def _compile_record(plan: AccelPlan) -> dict | bool:
+def _compile_record(pipe, plan: AccelPlan) -> dict | bool:
+    """The compile settings, with the scope read from which modules carry compiled code: the whole UNet
+    (model), or only some of its blocks (blocks, with their count)."""
     if not plan.compile:
         return False
-    return {"mode": plan.compile if plan.compile_backend == "inductor" else None, "backend": plan.compile_backend}
+    record = {"mode": plan.compile if plan.compile_backend == "inductor" else None, "backend": plan.compile_backend}
+    if getattr(pipe.unet, "_compiled_call_impl", None) is not None:
+        return {**record, "scope": "model"}
+    blocks = sum(1 for module in pipe.unet.modules() if getattr(module, "_compiled_call_impl", None) is not None)
+    return {**record, "scope": "blocks", "compiled_blocks": blocks}
 
 
 def _offload_state(pipe) -> str:

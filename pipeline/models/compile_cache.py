@@ -47,11 +47,14 @@ class CompileKey:
     quantize: str | None
     torch: str
     device: str  # the GPU's name, or "cpu"
+    scope: str = "model"
 
     def name(self) -> str:
         """A readable, unique folder name: shape, dtype and a hash of all the fields."""
         digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
         label = f"{self.width}x{self.height}x{self.batch}-{self.dtype}-{self.mode or self.backend}"
+        if self.scope != "model":
+            label += f"-{self.scope}"
         return re.sub(r"[^A-Za-z0-9._-]+", "_", label) + "-" + digest
 
 
@@ -66,14 +69,14 @@ class CompileCache:
     """One process's use of the cache folder for one loaded model."""
 
     def __init__(self, folder: Path, *, model: str, dtype: str, mode: str | None, backend: str,
-                 quantize: str | None, device: str):  # fmt: skip
+                 quantize: str | None, device: str, scope: str = "model"):  # fmt: skip
         import torch
 
         self.folder = folder
         self.backend = backend
         gpu = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else "cpu"
         self._fields = dict(model=model, dtype=dtype, mode=mode, backend=backend, quantize=quantize,
-                            torch=torch.__version__, device=gpu)  # fmt: skip
+                            torch=torch.__version__, device=gpu, scope=scope)  # fmt: skip
         self._seen: set[CompileKey] = set()
         self._pending: tuple[CompileKey, dict] | None = None
         if backend == "inductor":

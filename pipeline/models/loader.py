@@ -285,7 +285,7 @@ def load_model(
 
         model.compile_cache = CompileCache(
             cache_folder(), model=revision, dtype=model.info.dtype, mode=accel_record["compile"]["mode"],
-            backend=plan.compile_backend, quantize=plan.quantize, device=device,
+            backend=plan.compile_backend, quantize=plan.quantize, device=device, scope=plan.compile_scope,
         )  # fmt: skip
     return model
 
