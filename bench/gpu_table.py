@@ -9,8 +9,8 @@ import json
 import sys
 from pathlib import Path
 
-ORDER = ("loop-eager", "loop-compiled", "throughput", "loop-blocks", "throughput-blocks", "fp8-compiled", "throughput-fp8",
-         "autotune", "fp8-sd15")
+ORDER = ("loop-eager", "loop-compiled", "loop-cudnn", "fp8-compiled", "throughput-fp8", "throughput", "loop-blocks",
+         "throughput-blocks", "autotune", "fp8-sd15")
 
 
 def fmt(value, spec: str = ".3f", unit: str = "") -> str:
@@ -38,6 +38,7 @@ def lines(results: dict) -> list[str]:
                 f"{fmt(r['matmul_peak_tflops'], '.4g')} (step {fmt(r['unet_step_tflop'], '.2f')} TFLOP); first image "
                 f"{fmt(r['first_image_s'], '.1f')} s (load {fmt(r['load_s'], '.1f')} s); compile cache {cache}"
                 + (f", scope {compiled.get('scope')}" if isinstance(compiled, dict) else "")
+                + (", cuDNN benchmark on" if r.get("cudnn_benchmark") else "")
             )
             fp8 = r.get("fp8")
             if fp8 and "error" in fp8:

@@ -144,6 +144,8 @@ def section_loop(args) -> dict:
         raise SystemExit("--fp8 quantises the loaded UNet in place: use it without --compile (or use --fp8-only)")
     accel = AccelOptions(compile=args.compile, compile_backend=args.compile_backend, compile_scope=args.compile_scope,
                          quantize="fp8" if args.fp8_only else None)  # fmt: skip
+    if args.cudnn_benchmark:  # cuDNN times its convolution algorithms on first use and keeps the fastest
+        torch.backends.cudnn.benchmark = True
     began = time.perf_counter()
     model = load_model(args.model, device=args.device, dtype=args.dtype, accel=accel)
     load_s = time.perf_counter() - began
@@ -198,7 +200,7 @@ def section_loop(args) -> dict:
     result = {
         "section": "loop", "model": args.model, "width": args.width, "height": args.height, "steps": args.steps,
         "guidance": guidance, "dtype": model.info.dtype, "compile": args.compile, "load_s": load_s,
-        "first_image_s": first_image_s, "unet_step_tflop": step_flops / 1e12 if step_flops else None,
+        "first_image_s": first_image_s, "cudnn_benchmark": args.cudnn_benchmark, "unet_step_tflop": step_flops / 1e12 if step_flops else None,
         "unet_batch": int(call_args[0].shape[0]), "loop_s": loop_s, "loop_runs_s": runs,
         "achieved_tflops": achieved / 1e12 if achieved else None, "matmul_peak_tflops": peak / 1e12,
         "fraction_of_peak": achieved / peak if achieved else None,
@@ -368,6 +370,7 @@ def parse_args(argv=None):
     parser.add_argument("--compile-scope", default="model", choices=["model", "blocks"], help="what --compile compiles")
     parser.add_argument("--compile-backend", default="inductor", help="loop: eager only captures graphs (a quick check)")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--cudnn-benchmark", action="store_true", help="loop: let cuDNN time its convolution algorithms")
     parser.add_argument("--fp8", action="store_true", help="loop: then quantise the UNet to fp8 and compare")
     parser.add_argument("--fp8-only", action="store_true", help="loop, throughput: load with --quantize fp8 (e.g. to time it compiled)")
     parser.add_argument("--profile", help="loop: write the top 15 kernels of one profiled loop to this file")
