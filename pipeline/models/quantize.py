@@ -45,8 +45,17 @@ def check(quantize: str | None, device: str) -> None:
 
 TEXT_TOKEN_LAYERS = (".attn2.to_k", ".attn2.to_v", ".attn2.to_kv")
 """Cross-attention key and value projections: their inputs are the prompt's text tokens (77 per image), so
-float8 gains nothing there; on SDXL's architecture their float8 outputs were not finite (H200, 2026-11-26,
-`bench/fp8_probe.py`), so they stay in bf16/fp16."""
+float8 gains nothing there, and they stay in bf16/fp16."""
+
+ACTIVATION_AMAX_FLOOR = 1e-12
+"""The least absolute maximum a row of activations is given when its float8 scale is computed. Without it a
+row of zeros gets the scale 0 and quantises to 0/0 = NaN (torchao's `_choose_scale_float8` divides by
+max|x| / 448 as it is). SDXL pipelines feed such rows whenever guidance meets an empty negative prompt:
+`force_zeros_for_empty_prompt` makes the unconditional text embeddings zeros, so the cross-attention K/V
+projections and, through the attention of zero values, each cross-attention output projection see rows of
+zeros. That is why SDXL's noise prediction was not finite in float8 on the H200 (2026-11-26: first in
+`attn2.to_kv`, then, with K/V kept, further on), while SD 1.5 (whose empty prompt is encoded, not zeroed)
+was finite."""
 
 
 def fp8_layer(module, name: str) -> bool:
@@ -60,19 +69,22 @@ def quantize_unet(unet, quantize: str) -> dict:
     """Quantise `unet`'s linear layers in place (all but the text-token ones, `fp8_layer`); return the record.
 
     fp8: dynamic (per call) float8 e4m3 scales for activations and static float8 weights, one scale
-    per row of each (torchao's PerRow granularity, its recommended setting for accuracy).
+    per row of each (torchao's PerRow granularity, its recommended setting for accuracy); a row of zero
+    activations stays zero (ACTIVATION_AMAX_FLOOR).
     """
     import torch
     import torchao
     from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, PerRow, quantize_
 
     linears = [m for m in unet.modules() if isinstance(m, torch.nn.Linear)]
-    quantize_(unet, Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()), filter_fn=fp8_layer)
+    config = Float8DynamicActivationFloat8WeightConfig(granularity=PerRow(), activation_value_lb=ACTIVATION_AMAX_FLOOR)
+    quantize_(unet, config, filter_fn=fp8_layer)
     # A quantised layer's weight becomes one of torchao's tensor subclasses (Float8Tensor).
     quantized = sum(type(m.weight) not in (torch.nn.Parameter, torch.Tensor) for m in linears)
     return {
         "method": "fp8",
-        "scheme": "float8 e4m3 dynamic activations, float8 e4m3 weights, per-row scales; cross-attention K/V kept",
+        "scheme": "float8 e4m3 dynamic activations, float8 e4m3 weights, per-row scales, activation amax floor "
+        f"{ACTIVATION_AMAX_FLOOR:g}; cross-attention K/V kept",
         "library": f"torchao {torchao.__version__}",
         "linear_layers": len(linears),
         "quantized_layers": quantized,
