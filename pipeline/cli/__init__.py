@@ -5,6 +5,7 @@ The exit codes are `pipeline.errors.ExitCode`, one meaning each (README, "Exit c
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -13,7 +14,7 @@ import threading
 import click
 
 from pipeline import __version__
-from pipeline.errors import ExitCode, PipelineError, summary
+from pipeline.errors import ExitCode, PipelineError, summary, unknown_name
 
 
 class Terminated(BaseException):
@@ -41,8 +42,39 @@ class PipelineFailure(click.ClickException):
         self.exit_code = error.exit_code
 
 
+COMMANDS = {
+    "generate": ("pipeline.cli.generate", "generate"),
+    "batch": ("pipeline.cli.batch", "batch"),
+    "check-prompt": ("pipeline.cli.check_prompt", "check_prompt"),
+    "config": ("pipeline.cli.config", "config"),
+    "doctor": ("pipeline.cli.catalogue", "doctor"),
+    "list": ("pipeline.cli.catalogue", "list_images"),
+    "models": ("pipeline.cli.models", "models"),
+    "reproduce": ("pipeline.cli.catalogue", "reproduce"),
+    "show": ("pipeline.cli.catalogue", "show"),
+    "styles": ("pipeline.cli.styles", "styles"),
+}
+"""Each command's module and object: a command's module is imported only when that command runs (or when
+`--help` lists them all), so a light command such as `check-prompt` does not import the others."""
+
+
 class PipelineGroup(click.Group):
-    """Runs commands so that no error ever reaches the user as a traceback."""
+    """Loads each command when it is used, and runs it so that no error ever reaches the user as a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name]
+        return getattr(importlib.import_module(module), attribute)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name = click.utils.make_str(args[0])
+        if name not in COMMANDS and not name.startswith("-"):
+            raise click.UsageError(f"no command {name!r}; {unknown_name(name, sorted(COMMANDS), 'command')}", ctx)
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context):
         on_main_thread = threading.current_thread() is threading.main_thread()
@@ -84,23 +116,3 @@ def main(ctx: click.Context, debug: bool) -> None:
     """Turn a news article's image prompt into finished, respectful hero images."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-
-
-from pipeline.cli import batch as _batch  # noqa: E402
-from pipeline.cli import generate as _generate  # noqa: E402
-from pipeline.cli import models as _models  # noqa: E402
-from pipeline.cli import catalogue as _catalogue  # noqa: E402
-from pipeline.cli import check_prompt as _check_prompt  # noqa: E402
-from pipeline.cli import config as _config  # noqa: E402
-from pipeline.cli import styles as _styles  # noqa: E402
-
-main.add_command(_generate.generate)
-main.add_command(_models.models)
-main.add_command(_styles.styles)
-main.add_command(_check_prompt.check_prompt)
-main.add_command(_batch.batch)
-main.add_command(_catalogue.list_images)
-main.add_command(_catalogue.show)
-main.add_command(_catalogue.reproduce)
-main.add_command(_catalogue.doctor)
-main.add_command(_config.config)
