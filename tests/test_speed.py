@@ -130,3 +130,30 @@ def test_fp8_leaves_the_text_token_projections_of_cross_attention_alone(tiny_fol
     left = names - picked
     assert left and all(name.endswith((".attn2.to_k", ".attn2.to_v")) for name in left)
     assert any(".attn1." in name for name in picked) and any(name.endswith(".attn2.to_q") for name in picked)
+
+
+def test_fp8_gives_torchao_an_activation_floor(tiny_folder, monkeypatch):
+    """A row of zero activations (SDXL's zeroed unconditional text embeddings) must quantise to zeros: torchao
+    scales a row by max|x| / 448 and, with no floor, 0 / 0 is NaN. The config `--quantize fp8` hands torchao
+    carries the floor, and the record says so (torchao itself needs a CUDA GPU: here a stand-in takes the call)."""
+    import sys
+    import types
+
+    from diffusers import UNet2DConditionModel
+
+    from pipeline.models.quantize import ACTIVATION_AMAX_FLOOR, quantize_unet
+
+    seen = {}
+    quantization = types.ModuleType("torchao.quantization")
+    quantization.PerRow = lambda: "per-row"
+    quantization.Float8DynamicActivationFloat8WeightConfig = lambda **kwargs: kwargs
+    quantization.quantize_ = lambda model, config, filter_fn: seen.update(config=config, picked=filter_fn)
+    torchao = types.ModuleType("torchao")
+    torchao.__version__, torchao.quantization = "stand-in", quantization
+    monkeypatch.setitem(sys.modules, "torchao", torchao)
+    monkeypatch.setitem(sys.modules, "torchao.quantization", quantization)
+
+    record = quantize_unet(UNet2DConditionModel.from_pretrained(tiny_folder / "unet"), "fp8")
+    assert seen["config"] == {"granularity": "per-row", "activation_value_lb": ACTIVATION_AMAX_FLOOR}
+    assert 0 < ACTIVATION_AMAX_FLOOR <= 1e-6
+    assert f"activation amax floor {ACTIVATION_AMAX_FLOOR:g}" in record["scheme"]
