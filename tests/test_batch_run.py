@@ -315,3 +315,36 @@ def test_flagged_images_go_to_quarantine_and_resume_from_there(cli, tmp_path, mo
     again = batch_json(cli, spec, out)
     assert (again["summary"]["skipped"], again["summary"]["done"], again["summary"]["flagged"]) == (2, 0, 1)
     assert len(list((out / "quarantine").glob("*.png"))) == 1 and len(list(out.glob("*.png"))) == 2  # + contact sheet
+
+
+def test_a_job_is_judged_once_however_many_batches_it_takes(cli, tmp_path, monkeypatch):
+    """One image per forward pass still judges each job's prompt once (the policy is parsed once per content):
+    the CPU work of the guidelines stays off the path between one image's denoising and the next."""
+    from pipeline import guidelines
+
+    real, judged = guidelines.judge, []
+
+    def judge(prompt, **kwargs):
+        judged.append(prompt)
+        return real(prompt, **kwargs)
+
+    monkeypatch.setattr(guidelines, "judge", judge)
+    spec = write_spec(tmp_path, '[[jobs]]\nprompt = "a lighthouse on a cliff at noon"\nseeds = [1, 2, 3]\nstyle = "none"\n')
+    assert batch_json(cli, spec, tmp_path / "out", "--batch-size", "1")["summary"]["done"] == 3
+    assert judged.count("a lighthouse on a cliff at noon") == 1
+
+
+def test_an_edited_policy_file_is_read_again_in_the_same_process(cli, tmp_path):
+    """The parsed policy is kept per file content: a file changed between two runs of one process is judged anew."""
+    from pipeline.guidelines.policy import default_path
+
+    policy = tmp_path / "policy.toml"
+    policy.write_bytes(default_path().read_bytes())
+    args = ("generate", "--model", "tiny", "--steps", "1", "--style", "none", "--guidelines", policy,
+            "--prompt", "a lighthouse painted teal", "--out", tmp_path / "out", "--json", "-q")  # fmt: skip
+    first = cli(*args)
+    assert first.exit_code == 0, first.stderr
+    text = policy.read_text()
+    policy.write_text(text + '\n[[rules]]\nid = "no-teal"\naction = "block"\ncategory = "gore"\nrationale = "a test"\nterms = ["teal"]\n')
+    second = cli(*args)
+    assert second.exit_code != 0 and "no-teal" in second.stderr, second.stderr
