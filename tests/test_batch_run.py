@@ -332,6 +332,10 @@ def test_a_job_is_judged_once_however_many_batches_it_takes(cli, tmp_path, monke
     spec = write_spec(tmp_path, '[[jobs]]\nprompt = "a lighthouse on a cliff at noon"\nseeds = [1, 2, 3]\nstyle = "none"\n')
     assert batch_json(cli, spec, tmp_path / "out", "--batch-size", "1")["summary"]["done"] == 3
     assert judged.count("a lighthouse on a cliff at noon") == 1
+    # The text encoder's check of the final prompt is recorded for every image, the same for each.
+    records = [json.loads(path.with_suffix(".json").read_text()) for path in stored_images(tmp_path / "out").values()]
+    checks = [record["guidelines"]["text_check"] for record in records]
+    assert len(checks) == 3 and checks[0]["concept_share"] is not None and checks.count(checks[0]) == 3
 
 
 def test_an_edited_policy_file_is_read_again_in_the_same_process(cli, tmp_path):

@@ -308,6 +308,7 @@ class LoadedModel:
         self.source = source
         self.load_seconds = load_seconds
         self._label_embeddings: dict[tuple[str, ...], torch.Tensor] = {}
+        self._concept_checks: dict[tuple, dict] = {}  # the last prompt's check: a batch repeats one prompt
         self._text_embeddings: tuple | None = None  # (key, embeddings) of the last batch's prompts
         self.family = "sdxl" if hasattr(pipe, "text_encoder_2") and pipe.text_encoder_2 is not None else "sd"
         default_size = pipe.unet.config.sample_size * pipe.vae_scale_factor
@@ -365,6 +366,9 @@ class LoadedModel:
         CLIP's temperature (100), the way the CLIP image check scores an image. The first 77 tokens count."""
         encoder = self.pipe.text_encoder if self.pipe.text_encoder is not None else self.pipe.text_encoder_2
         labels = tuple(concepts) + tuple(neutral)
+        key = (text, labels, len(concepts), torch.get_num_threads())
+        if key in self._concept_checks:  # the same texts through the same encoder: the same figures
+            return dict(self._concept_checks[key])
         cached = self._label_embeddings.get(labels)
         if cached is None:
             cached = self._label_embeddings[labels] = self._pooled(encoder, list(labels))
@@ -372,11 +376,13 @@ class LoadedModel:
         similarity = cached @ prompt
         probability = torch.softmax(100 * similarity, dim=0)
         nearest = int(similarity[: len(concepts)].argmax())
-        return {
+        check = {
             "encoder": type(encoder).__name__,
             "concept_share": round(float(probability[: len(concepts)].sum()), 4),
             "nearest_concept": concepts[nearest],
         }
+        self._concept_checks = {key: check}
+        return dict(check)
 
     def _pooled(self, encoder, texts: list[str]) -> torch.Tensor:
         tokenizer = self.pipe.tokenizer
