@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from conftest import REPO, generate_json, run_pipeline
@@ -294,19 +295,21 @@ def test_single_file_without_config_offline_says_how_to_fix(cli, tiny_folder, tm
 # Text embeddings are encoded once per request and reused by its later batches --------------------
 
 
-def test_reused_text_embeddings_give_plain_diffusers_pixels(cli, tmp_path):
+@pytest.mark.parametrize("model", ["tiny", "tiny-sdxl"])
+def test_reused_text_embeddings_give_plain_diffusers_pixels(cli, tmp_path, model):
     import diffusers
     import torch
 
     from pipeline.models.builtin import build_components
 
-    data = generate_json(cli, "--prompt", "A ferry at a quay in fog", "--style", "none", "--safety", "off",
-                         "--seed", "5", "--num-images", "2", "--out", tmp_path)  # fmt: skip
+    data = generate_json(cli, "--model", model, "--prompt", "A ferry at a quay in fog", "--style", "none",
+                         "--safety", "off", "--seed", "5", "--num-images", "2", "--batch-size", "1",
+                         "--out", tmp_path)  # fmt: skip
     path, record = Path(data["images"][1]["path"]), json.loads(Path(data["images"][1]["record"]).read_text())
     assert record["seed"] == 6 and record["text_encoding"]["method"] == "standard"
-    class_name, components, _ = build_components("tiny")
-    pipe = getattr(diffusers, class_name)(**components, safety_checker=None, feature_extractor=None,
-                                          requires_safety_checker=False)  # fmt: skip
+    class_name, components, _ = build_components(model)
+    extra = {} if model == "tiny-sdxl" else dict(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe = getattr(diffusers, class_name)(**components, **extra)
     pipe.set_progress_bar_config(disable=True)
     with torch.inference_mode():
         [expected] = pipe(prompt=[record["final_prompt"]], negative_prompt=[record["negative_prompt"]],

@@ -414,6 +414,18 @@ class LoadedModel:
             embeds, negative = self.pipe.encode_prompt(prompts, device, 1, True, negative_prompts)
         return {"prompt_embeds": embeds, "negative_prompt_embeds": negative}
 
+    def _xl_embeddings(self, prompts: list[str], negative_prompts: list[str]) -> dict:
+        """What the SDXL pipeline's own `encode_prompt` makes of the texts in its call: both text encoders'
+        embeddings and the pooled ones, for the prompts and the negative prompts."""
+        device = self.pipe._execution_device
+        with torch.inference_mode():
+            embeds, negative, pooled, negative_pooled = self.pipe.encode_prompt(
+                prompt=prompts, device=device, num_images_per_prompt=1, do_classifier_free_guidance=True,
+                negative_prompt=negative_prompts,
+            )  # fmt: skip
+        return {"prompt_embeds": embeds, "negative_prompt_embeds": negative, "pooled_prompt_embeds": pooled,
+                "negative_pooled_prompt_embeds": negative_pooled}  # fmt: skip
+
     def _long_prompt_embeddings(self, prompts: list[str], negative_prompts: list[str]) -> dict:
         """Embeddings for prompts over the token limit: 75-token windows, concatenated (compel)."""
         from compel import CompelForSD, CompelForSDXL
@@ -459,8 +471,11 @@ class LoadedModel:
         if long_prompt:
             text = self._reused_embeddings(("compel", prompt, negative_prompt, n), self._long_prompt_embeddings,
                                            [prompt] * n, [negative_prompt] * n)  # fmt: skip
-        elif self.family == "sd" and not sld_on and _encodes_like_sd(self.pipe):
+        elif self.family == "sd" and not sld_on and _encodes_like(self.pipe, "StableDiffusionPipeline"):
             text = self._reused_embeddings(("sd", prompt, negative_prompt, n), self._standard_embeddings,
+                                           [prompt] * n, [negative_prompt] * n)  # fmt: skip
+        elif self.family == "sdxl" and not sld_on and _encodes_like(self.pipe, "StableDiffusionXLPipeline"):
+            text = self._reused_embeddings(("sdxl", prompt, negative_prompt, n), self._xl_embeddings,
                                            [prompt] * n, [negative_prompt] * n)  # fmt: skip
         else:
             text = {"prompt": [prompt] * n, "negative_prompt": [negative_prompt] * n}
@@ -515,12 +530,12 @@ class LoadedModel:
         index_path.write_text(json.dumps(index, indent=2) + "\n")
 
 
-def _encodes_like_sd(pipe) -> bool:
-    """Whether `pipe` encodes its prompts with diffusers' StableDiffusionPipeline.encode_prompt (so it can be
-    handed the embeddings that function makes instead of the texts)."""
-    from diffusers import StableDiffusionPipeline
+def _encodes_like(pipe, class_name: str) -> bool:
+    """Whether `pipe` encodes its prompts with diffusers' `class_name.encode_prompt` (so it can be handed the
+    embeddings that function makes instead of the texts)."""
+    import diffusers
 
-    return getattr(type(pipe), "encode_prompt", None) is StableDiffusionPipeline.encode_prompt
+    return getattr(type(pipe), "encode_prompt", None) is getattr(diffusers, class_name).encode_prompt
 
 
 _DEVICE_REPORTING_CLASSES: dict[type, type] = {}
