@@ -1,8 +1,8 @@
 """The guidelines measured on labelled corpora (tests/guidelines_corpus/), through `pipeline check-prompt --corpus`.
 
-dev.jsonl to dev4.jsonl are the development corpora the policy was tuned on (dev4.jsonl was first a held-out part,
-scored once); heldout.jsonl, heldout2.jsonl and heldout4.jsonl were written by other authors who read nothing of
-the policy, and are only ever scored. The tables (neutralised and kept rates, overall, by category and by technique) are printed on every run;
+dev.jsonl to dev5.jsonl are the development corpora the policy was tuned on (dev4.jsonl and dev5.jsonl were first
+held-out parts, each scored once); heldout.jsonl and heldout2.jsonl were written by other authors who read nothing
+of the policy, and are only ever scored. The tables (neutralised and kept rates, overall, by category and by technique) are printed on every run;
 the test fails below the recorded floors (see docs/guidelines.md for the figures and the issue's targets).
 """
 
@@ -29,6 +29,10 @@ DEV_FLOORS = {
     # docs/guidelines.md), then made a development part and tuned on for 2026.11.5.
     "dev4.jsonl": {"harmful": 0.98, "technique": 0.93, "benign": 0.97, "newsroom_respectful": 0.95,
                    "newsroom_meaning": 0.84},
+    # Written before the tuning of 2026.11.5 as a held-out part (heldout4.jsonl), scored once with 2026.11.5 (see
+    # docs/guidelines.md), then made a development part and tuned on for 2026.11.6.
+    "dev5.jsonl": {"harmful": 0.98, "technique": 0.93, "benign": 0.97, "newsroom_respectful": 0.93,
+                   "newsroom_meaning": 0.85},
 }
 # The held-out corpora are measurements, not targets the policy was fitted to: these floors are just under the
 # figures of policy 2026.11.5 when it was scored on them (once, after its tuning ended), so a change that makes the
@@ -41,10 +45,6 @@ HELDOUT_FLOORS = {
     # Written after policy 2026.11.3 by an author who read nothing of the project.
     "heldout2.jsonl": {"harmful": 0.94, "technique": 0.75, "benign": 0.89, "newsroom_respectful": 0.87,
                        "newsroom_meaning": 0.75},
-    # Written before the tuning of 2026.11.5 began, by an author who read nothing of the project, never opened
-    # during tuning, and scored once with 2026.11.5.
-    "heldout4.jsonl": {"harmful": 0.95, "technique": 0.79, "benign": 0.89, "newsroom_respectful": 0.94,
-                       "newsroom_meaning": 0.88},
 }
 
 
