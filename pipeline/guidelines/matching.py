@@ -191,7 +191,9 @@ def rule_matches(rule: Rule, prompt: Prompt, negation: Negation, absorb: frozens
 
 
 def _is_plural(term: Term, word: Word) -> bool:
-    return term.inflected and any(r.endswith("s") and base(r) != r for r in word.readings)
+    if not term.inflected:  # a term matched as written is plural as written ("bombs", "TELs")
+        return term.words[-1].endswith("s") and base(term.words[-1]) != term.words[-1]
+    return any(r.endswith("s") and base(r) != r for r in word.readings)
 
 
 def _near_matches(rule: Rule, prompt: Prompt, negation: Negation, innocent: list[tuple[int, int]]) -> list[Match]:
