@@ -232,7 +232,16 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tu
     kept, position = [], 0
     for start, end in merged:
         kept.append(text[position:start])
-        left = [text[a:b] for a, b in remnants if start <= a and b <= end]
+        left: list[str] = []
+        previous = None
+        for a, b in remnants:
+            if start <= a and b <= end:
+                # Neighbouring names stay one phrase, as written ("Gaza skyline", not "Gaza, skyline")
+                if previous is not None and not text[previous:a].strip():
+                    left[-1] += text[previous:b]
+                else:
+                    left.append(text[a:b])
+                previous = b
         if left:
             edge = _LEADING_EDGE.match(text, start)
             kept.append(text[start:edge.end()] + ", ".join(left) + _TRAILING_EDGE.search(text[:end]).group())

@@ -271,9 +271,28 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
                 in_sentence.update((rule_id, prompt.sentences[first]) for first, _ in places)
             else:
                 near_words.update((rule_id, index) for first, last in places
-                                  for index in range(first - NEAR_CONTEXT, last + NEAR_CONTEXT))
+                                  for index in _near(prompt, first, last))
     in_sentence.update((rule_id, -1 - index) for rule_id, index in near_words)
     return everywhere, in_sentence, acted
+
+
+# What ends a phrase for a context of scope "near": "lawmakers debating tank purchases" is one phrase, and "the
+# National Assembly, with a howitzer parked outside" two
+_PHRASE_END = re.compile(r"[,;:.()\[\]!?]")
+
+
+def _near(prompt: Prompt, first: int, last: int) -> range:
+    """The word indexes a context at words [first, last) acts on: within NEAR_CONTEXT words, in the same phrase."""
+    low, high = max(0, first - NEAR_CONTEXT), min(len(prompt.words), last + NEAR_CONTEXT)
+    for index in range(first - 1, low - 1, -1):
+        if _PHRASE_END.search(prompt.text[prompt.words[index].end:prompt.words[index + 1].start]):
+            low = index + 1
+            break
+    for index in range(last, high):
+        if _PHRASE_END.search(prompt.text[prompt.words[index - 1].end:prompt.words[index].start]):
+            high = index
+            break
+    return range(low, high)
 
 
 def rule_term_spans(guidelines: Guidelines, prompt: Prompt) -> list[tuple[int, int]]:
