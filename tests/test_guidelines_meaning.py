@@ -263,7 +263,26 @@ def test_news_framing_and_clauses_keep_the_story_and_take_out_the_scene(cli):
     ("triage area with traumatic amputations and black tags", "block"),
     ("artillery firing on the village at dawn", "block"),
     ("a soldier pointing his rifle at the camera", "block"),
+    ("a sneaker in the rubble with what's left of the foot", "block"),  # a possessive is two words, as terms write it
+    ("Hero image showing a man being strangled by his cellmate, his hands around his throat", "block"),  # depicts
+    ("a rocket blasting off from Cape Canaveral at dawn", "allow"),
+    ("her hands around his neck as they slow dance at the wedding", "allow"),
 ])
+
+
 def test_words_read_in_their_context(cli, text, verdict):
     result, data = check(cli, text)
     assert data["verdict"] == verdict, (text, data["rules"])
+
+
+def test_a_context_near_a_word_acts_within_its_phrase(cli):
+    result, data = check(cli, "lawmakers debating tank purchases in parliament")
+    assert data["verdict"] == "allow"
+    result, data = check(cli, "lawmakers arguing in parliament, with a howitzer parked outside the window")
+    assert data["verdict"] == "rewrite" and "howitzer" not in data["subject"]
+
+
+def test_names_left_by_a_removed_clause_stay_one_phrase(cli):
+    result, data = check(cli, "Image for a report on the siege: Gaza skyline with buildings exploding under airstrikes, "
+                              "a flag in the corner.")
+    assert data["verdict"] == "rewrite" and "Gaza skyline" in data["subject"] and "exploding" not in data["subject"]

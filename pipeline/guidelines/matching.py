@@ -261,6 +261,9 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
             # the "team" of a "Stinger team"
             claimed = rule_term_spans(guidelines, prompt) if claimed is None else claimed
             places = [(a, b) for a, b in places if not any(c <= a and b <= d and d - c > b - a for c, d in claimed)]
+        if effect == "remove":
+            # "Editorial illustration of a woman being strangled" depicts a scene; it names no story
+            places = [(a, b) for a, b in places if not _depicts(prompt, b)]
         if not places:
             continue
         acted.append(context.id)
@@ -347,6 +350,12 @@ _SCENE_WORD = re.compile(r"[^\W\d_]{3,}")
 _DEPICTING = frozenset({"of", "showing", "depicting", "featuring", "with"})
 
 
+def _depicts(prompt: Prompt, after: int) -> bool:
+    """Whether the word at `after` (right after a news term) makes the term a depiction: "hero image of ..."."""
+    return after < len(prompt.words) and prompt.text[prompt.words[after].start:prompt.words[after].end
+                                                     ].lower() in _DEPICTING
+
+
 def frame_end(guidelines: Guidelines, prompt: Prompt) -> int:
     """Where the framing of a news prompt ends (0 when the prompt has no "remove" context in its first clause):
     what it names is the story's topic, not something to depict."""
@@ -361,9 +370,7 @@ def frame_end(guidelines: Guidelines, prompt: Prompt) -> int:
             for term in context.terms:
                 for a, b in term_spans(term, prompt):
                     # "Hero image of soldiers executing prisoners: ..." depicts, it names no story
-                    depicts = b < len(prompt.words) and prompt.text[prompt.words[b].start:prompt.words[b].end
-                                                                    ].lower() in _DEPICTING
-                    if prompt.words[a].start < end and not depicts:
+                    if prompt.words[a].start < end and not _depicts(prompt, b):
                         return end
     return 0
 
