@@ -100,6 +100,9 @@ def _join(found: list[Word], index: int, text: str, lexicon: Lexicon) -> tuple[W
             continue  # "a T-72" is not "at" and "72"
         if not any(_suspicious(piece) for piece in pieces):
             continue
+        # Words that are all English do not make a word that is not: "a red smear" is not "ared smear"
+        if all(_real_word(piece) for piece in pieces) and not (_real_word(reading) or _real_word(base(reading))):
+            continue
         return Word((reading,), (base(reading),), run[0].start, run[-1].end), size
     return None
 
