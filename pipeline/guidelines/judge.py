@@ -341,12 +341,18 @@ def _framing_depictions(policy: Guidelines, prompt: Prompt, matches: list[Match]
     for match in found:
         inside = [index for index, word in enumerate(prompt.words) if match.start < word.start < match.end]
         following = [index for index, word in enumerate(prompt.words) if word.start >= match.end][:2]
-        # A proper name ("the Wagner Group") names an institution, the story's subject, as a country does
-        named = all(prompt.text[word.start].isupper() for word in prompt.words
-                    if match.start <= word.start < match.end) and match.start > 0
+        # A proper name ("the Wagner Group") names an institution, the story's subject, as a country does; a
+        # model name in capitals and digits ("HIMARS", "T-90") is hardware
+        named = match.start > 0 and all(_titled(prompt.text[word.start:word.end]) for word in prompt.words
+                                        if match.start <= word.start < match.end)
         if not (subject_starts & set(inside + following) or named):
             depicting.append(match)
     return depicting
+
+
+def _titled(word: str) -> bool:
+    """Whether a word is written as a name: a capital, then lower-case letters ("Wagner", not "HIMARS")."""
+    return word[:1].isupper() and word[1:].isalpha() and word[1:].islower()
 
 
 def _shares_clause(match: Match, others: list[Match], text: str) -> bool:
