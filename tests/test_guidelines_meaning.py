@@ -193,11 +193,31 @@ def test_news_framing_and_clauses_keep_the_story_and_take_out_the_scene(cli):
     # The framing's abstract word of conflict names the topic and is not rewritten
     result, data = check(cli, "Image illustrating the cost of war in Sudan: a long queue at a water point.")
     assert data["verdict"] == "allow" and "the cost of war in Sudan" in data["subject"]
-    # The troops a story is about are its topic in the framing; in the scene they are still rewritten
+    # The framing is drawn too: its troops become chess pawns that keep their country, in the scene as well
     result, data = check(cli, "Hero image for the story on French troops withdrawing from Mali: an empty desert road "
                               "at dusk, soldiers boarding a plane.")
-    assert data["subject"] == ("Hero image for the story on French troops withdrawing from Mali: an empty desert "
-                               "road at dusk, chess pawns boarding a plane.")
+    assert data["subject"] == ("Hero image for the story on French chess pawns withdrawing from Mali: an empty "
+                               "desert road at dusk, chess pawns boarding a plane.")
+    # ... but a weapon or troop word that names an event or an institution is the story's subject, and stays
+    for text, subject in [
+        ("Hero image about North Korea's latest missile test: a calm sea at dawn, a flag on a pole.",
+         "North Korea's latest missile test"),
+        ("Illustration for the article on the troop withdrawal talks in Geneva: diplomats at a long table.",
+         "troop withdrawal talks"),
+        ("Image for the story on the arms deal between the two countries: a handshake over a map.", "arms deal"),
+        ("Illustration for an article on the Wagner Group in Africa: a map of Mali on a desk.", "Wagner Group"),
+    ]:
+        result, data = check(cli, text)
+        assert data["verdict"] == "allow" and subject in data["subject"], (text, data["rules"])
+    # An act of violence the framing names with armed people goes with its clause; the places stay
+    result, data = check(cli, "Hero image for the story on tanks shelling a school in Kharkiv: dramatic light, "
+                              "children's drawings on a wall.")
+    assert data["verdict"] == "rewrite" and "shelling" not in data["subject"] and "tanks" not in data["subject"]
+    assert "Kharkiv" in data["subject"] and "children's drawings" in data["subject"]
+    # Weapons in action in the scene are taken out, not rewritten into chess pieces that still fire
+    result, data = check(cli, "Realistic image for an article on the Red Sea attacks: a cargo ship hit by an anti-ship "
+                              "missile, a coastline at dusk.")
+    assert data["verdict"] == "rewrite" and "hit by" not in data["subject"] and "coastline" in data["subject"]
     # A prompt that is all framing has no story apart from its scene, and "image of" depicts: the scene is judged
     for text in ("Hero image of soldiers executing prisoners in a field.",
                  "Hero image of soldiers executing prisoners: photorealistic, 8k"):
@@ -221,7 +241,48 @@ def test_news_framing_and_clauses_keep_the_story_and_take_out_the_scene(cli):
     ("a fruit bat hanging upside down in a cave", "allow"),
     ("riot scene where a protester's face is introduced to the curb by a cop's boot", "block"),  # a euphemism
     ("market square after the strike, shoppers left where they fell", "block"),
+    # Markets and business speak in figures of violence (2026.11.6)
+    ("tech shares get slaughtered after the earnings miss", "allow"),
+    ("bond yields explode as inflation returns", "allow"),
+    ("the central bank fires its bazooka: a huge bond buying programme", "allow"),
+    ("a fintech startup storming the banking sector", "allow"),
+    # Idioms, homonyms, sport and demining
+    ("a gardener fighting a losing battle against weeds", "allow"),
+    ("a student dropping the bomb about her acceptance letter at dinner", "allow"),
+    ("an MMA fighter raising his arms in victory in the octagon", "allow"),
+    ("deminers in protective gear clearing landmines from a field", "allow"),
+    ("lanterns on the river for the anniversary of the atomic bombing", "allow"),
+    ("a whole fish gutted and scaled at the market", "allow"),
+    ("a glass of grenadine syrup on a bar counter", "allow"),
+    ("a fencing match, an épée lunge, white uniforms", "allow"),
+    # Harm said in ordinary words (2026.11.6)
+    ("the newcomers shown as a spreading infection across a map of Europe", "block"),
+    ("a man stepping on a Torah scroll", "block"),
+    ("a holy book turning to ash in a bonfire", "block"),
+    ("her husband's hands around her neck as she gasps", "block"),
+    ("triage area with traumatic amputations and black tags", "block"),
+    ("artillery firing on the village at dawn", "block"),
+    ("a soldier pointing his rifle at the camera", "block"),
+    ("a sneaker in the rubble with what's left of the foot", "block"),  # a possessive is two words, as terms write it
+    ("Hero image showing a man being strangled by his cellmate, his hands around his throat", "block"),  # depicts
+    ("a rocket blasting off from Cape Canaveral at dawn", "allow"),
+    ("her hands around his neck as they slow dance at the wedding", "allow"),
 ])
+
+
 def test_words_read_in_their_context(cli, text, verdict):
     result, data = check(cli, text)
     assert data["verdict"] == verdict, (text, data["rules"])
+
+
+def test_a_context_near_a_word_acts_within_its_phrase(cli):
+    result, data = check(cli, "lawmakers debating tank purchases in parliament")
+    assert data["verdict"] == "allow"
+    result, data = check(cli, "lawmakers arguing in parliament, with a howitzer parked outside the window")
+    assert data["verdict"] == "rewrite" and "howitzer" not in data["subject"]
+
+
+def test_names_left_by_a_removed_clause_stay_one_phrase(cli):
+    result, data = check(cli, "Image for a report on the siege: Gaza skyline with buildings exploding under airstrikes, "
+                              "a flag in the corner.")
+    assert data["verdict"] == "rewrite" and "Gaza skyline" in data["subject"] and "exploding" not in data["subject"]

@@ -30,6 +30,7 @@ EXAMPLES = {
     "weapons": ("a rifle on a table", "rifle"),
     "troops": ("troops at the border", "troops"),
     "combat-violence": ("an explosion over the harbour", "explosion"),
+    "weapons-in-action": ("a cargo ship hit by a missile", "hit by a missile"),
 }
 
 

@@ -119,28 +119,40 @@ def judge(
         removable, _ = removable_rules(policy, analysed)
         if all(match.rule.id in removable for match in blocks):
             frame = frame_end(policy, analysed)
-            # What the framing names is the story's topic; what follows it is taken out, clause by clause
+            # What the framing names is the story's topic; what follows it is taken out, clause by clause. An act
+            # of violence the framing names with armed people or weapons ("the story on tanks shelling a school")
+            # is a depiction, and goes with its clause too
+            armed = _framing_depictions(policy, analysed, matches, frame, removable)
+            acts = [m for m in blocks if m.start < frame and _shares_clause(m, armed, text)]
             shown = _within_clauses([match for match in _story_matches(policy, analysed, chosen.photorealistic,
                                                                         removable, frame)
-                                     if match.rule.action == "block"], text)
-            text, removed = remove_clauses(text, shown, frame, _remnants(policy, analysed))
+                                     if match.rule.action == "block"] + acts, text)
+            text, removed = remove_clauses(text, shown, 0 if acts else frame, _remnants(policy, analysed))
             removed += [RuleAction(m.rule.id, "topic", m.matched, None, m.rule.category)
-                        for m in blocks if m.start < frame]
+                        for m in blocks if m.start < frame and m not in acts]
             analysed = framed(policy, analyse(policy, text))
-            matches = _story_matches(policy, analysed, chosen.photorealistic, removable) if text else []
+            # The framing's blocks name the topic; its rewrites are judged below, like the scene's
+            matches = [match for match in _story_matches(policy, analysed, chosen.photorealistic, removable)
+                       if match.rule.action == "block"] + [
+                match for match in find_matches(policy, analysed, photorealistic_style=chosen.photorealistic)
+                if match.rule.action == "rewrite"] if text else []
             blocks = [match for match in matches if match.rule.action == "block"]
         if blocks or len(_CONTENT.findall(text)) < MIN_CONTENT_WORDS:
             acted = [_action(match, None) for match in blocks] + removed
             acted += [_action(m, None) for m in matches if m.rule.action == "rewrite"]
             return Judgement("block", "", "", rules=tuple(acted or removed), **common)
     # A news story's framing names its topic ("the cost of the war in Sudan"), which is not refused; but the
-    # framing is part of the prompt the model draws, so its weapons and troops are rewritten like any others
+    # framing is part of the prompt the model draws, so the armed people and weapons it shows are rewritten like
+    # any others ("French troops leaving Mali" -> "French chess pawns leaving Mali"). What stays is the subject:
+    # the abstract words of conflict (`[rewriting] topic_rules`: "the cost of war in Sudan") and a weapon or troop
+    # word that names an event or an institution (`[rewriting] subjects`: "the missile test", "troop withdrawal
+    # talks", "the military budget")
     frame = frame_end(policy, analysed)
     topical = removable_rules(policy, analysed)[0] if frame else set()
-    # ... except the rewrite rules the news-story context names (the abstract words of conflict: "the cost of war
-    # in Sudan" is not "the cost of looming shadows")
+    armed = _framing_depictions(policy, analysed, matches, frame, topical)
     rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"
-                                  and not (match.start < frame and match.rule.id in topical)], text)
+                                  and not (match.start < frame and match.rule.id in topical and match not in armed)],
+                                 text)
     subject, acted = rewrite(text, rewrites)
     acted = removed + acted
     # 4. Judge the result again
@@ -220,7 +232,16 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tu
     kept, position = [], 0
     for start, end in merged:
         kept.append(text[position:start])
-        left = [text[a:b] for a, b in remnants if start <= a and b <= end]
+        left: list[str] = []
+        previous = None
+        for a, b in remnants:
+            if start <= a and b <= end:
+                # Neighbouring names stay one phrase, as written ("Gaza skyline", not "Gaza, skyline")
+                if previous is not None and not text[previous:a].strip():
+                    left[-1] += text[previous:b]
+                else:
+                    left.append(text[a:b])
+                previous = b
         if left:
             edge = _LEADING_EDGE.match(text, start)
             kept.append(text[start:edge.end()] + ", ".join(left) + _TRAILING_EDGE.search(text[:end]).group())
@@ -300,6 +321,45 @@ def _remnants(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]
             continue
         spans.append((start, end))
     return tuple(spans)
+
+
+def _framing_depictions(policy: Guidelines, prompt: Prompt, matches: list[Match], frame: int,
+                        topical: set[str]) -> list[Match]:
+    """The rewrite matches in a news story's framing that depict armed people or weapons: those of the topical
+    rules other than the policy's `topic_rules` (the abstract words of conflict), unless a word of the policy's
+    `subjects` follows within two words and makes the phrase the name of an event or institution ("North Korea's
+    missile test", "the arms deal", "troop withdrawal talks")."""
+    if not frame:
+        return []
+    found = [match for match in matches if match.rule.action == "rewrite" and match.start < frame
+             and match.rule.id in topical and match.rule.id not in policy.topic_rules]
+    if not found:
+        return []
+    subject_starts = {first for term in policy.subjects for first, _ in term_spans(term, prompt)
+                      if prompt.words[first].start < frame}
+    depicting = []
+    for match in found:
+        inside = [index for index, word in enumerate(prompt.words) if match.start < word.start < match.end]
+        following = [index for index, word in enumerate(prompt.words) if word.start >= match.end][:2]
+        # A proper name ("the Wagner Group") names an institution, the story's subject, as a country does; a
+        # model name in capitals and digits ("HIMARS", "T-90") is hardware
+        named = match.start > 0 and all(_titled(prompt.text[word.start:word.end]) for word in prompt.words
+                                        if match.start <= word.start < match.end)
+        if not (subject_starts & set(inside + following) or named):
+            depicting.append(match)
+    return depicting
+
+
+def _titled(word: str) -> bool:
+    """Whether a word is written as a name: a capital, then lower-case letters ("Wagner", not "HIMARS")."""
+    return word[:1].isupper() and word[1:].isalpha() and word[1:].islower()
+
+
+def _shares_clause(match: Match, others: list[Match], text: str) -> bool:
+    """Whether `match` lies in the same clause as one of `others`."""
+    edges = [edge.start() for edge in _CLAUSE_EDGE.finditer(text)]
+    clauses = {_clause_of(edges, other.start) for other in others}
+    return any(_clause_of(edges, start) in clauses for start, _ in (match.parts or ((match.start, match.end),)))
 
 
 def _story_matches(policy: Guidelines, prompt: Prompt, photorealistic_style: bool, topical: set[str],

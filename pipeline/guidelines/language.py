@@ -77,6 +77,10 @@ def identify(text: str) -> Language:
                    if word in common and (word in unknown or len(word) <= 3))
         if hits > best_hits:
             best, best_hits = code, hits
+    # One word is one piece of evidence: a loan word common in the other language and spelt with its letters
+    # ("épée", "café") counts once, so one such word never makes an English prompt foreign
+    if best != "en":
+        accented -= sum(1 for word in unknown if not word.isascii() and word in vocab.language_words(best))
     evidence = best_hits + accented
     # Where most words are unknown to English, less evidence of the other language is needed.
     share = FOREIGN_SHARE if len(unknown) / len(latin) < MOSTLY_UNKNOWN else FOREIGN_SHARE_WHEN_UNKNOWN

@@ -191,7 +191,9 @@ def rule_matches(rule: Rule, prompt: Prompt, negation: Negation, absorb: frozens
 
 
 def _is_plural(term: Term, word: Word) -> bool:
-    return term.inflected and any(r.endswith("s") and base(r) != r for r in word.readings)
+    if not term.inflected:  # a term matched as written is plural as written ("bombs", "TELs")
+        return term.words[-1].endswith("s") and base(term.words[-1]) != term.words[-1]
+    return any(r.endswith("s") and base(r) != r for r in word.readings)
 
 
 def _near_matches(rule: Rule, prompt: Prompt, negation: Negation, innocent: list[tuple[int, int]]) -> list[Match]:
@@ -259,6 +261,9 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
             # the "team" of a "Stinger team"
             claimed = rule_term_spans(guidelines, prompt) if claimed is None else claimed
             places = [(a, b) for a, b in places if not any(c <= a and b <= d and d - c > b - a for c, d in claimed)]
+        if effect == "remove":
+            # "Editorial illustration of a woman being strangled" depicts a scene; it names no story
+            places = [(a, b) for a, b in places if not _depicts(prompt, b)]
         if not places:
             continue
         acted.append(context.id)
@@ -269,9 +274,28 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
                 in_sentence.update((rule_id, prompt.sentences[first]) for first, _ in places)
             else:
                 near_words.update((rule_id, index) for first, last in places
-                                  for index in range(first - NEAR_CONTEXT, last + NEAR_CONTEXT))
+                                  for index in _near(prompt, first, last))
     in_sentence.update((rule_id, -1 - index) for rule_id, index in near_words)
     return everywhere, in_sentence, acted
+
+
+# What ends a phrase for a context of scope "near": "lawmakers debating tank purchases" is one phrase, and "the
+# National Assembly, with a howitzer parked outside" two
+_PHRASE_END = re.compile(r"[,;:.()\[\]!?]")
+
+
+def _near(prompt: Prompt, first: int, last: int) -> range:
+    """The word indexes a context at words [first, last) acts on: within NEAR_CONTEXT words, in the same phrase."""
+    low, high = max(0, first - NEAR_CONTEXT), min(len(prompt.words), last + NEAR_CONTEXT)
+    for index in range(first - 1, low - 1, -1):
+        if _PHRASE_END.search(prompt.text[prompt.words[index].end:prompt.words[index + 1].start]):
+            low = index + 1
+            break
+    for index in range(last, high):
+        if _PHRASE_END.search(prompt.text[prompt.words[index - 1].end:prompt.words[index].start]):
+            high = index
+            break
+    return range(low, high)
 
 
 def rule_term_spans(guidelines: Guidelines, prompt: Prompt) -> list[tuple[int, int]]:
@@ -326,6 +350,12 @@ _SCENE_WORD = re.compile(r"[^\W\d_]{3,}")
 _DEPICTING = frozenset({"of", "showing", "depicting", "featuring", "with"})
 
 
+def _depicts(prompt: Prompt, after: int) -> bool:
+    """Whether the word at `after` (right after a news term) makes the term a depiction: "hero image of ..."."""
+    return after < len(prompt.words) and prompt.text[prompt.words[after].start:prompt.words[after].end
+                                                     ].lower() in _DEPICTING
+
+
 def frame_end(guidelines: Guidelines, prompt: Prompt) -> int:
     """Where the framing of a news prompt ends (0 when the prompt has no "remove" context in its first clause):
     what it names is the story's topic, not something to depict."""
@@ -340,9 +370,7 @@ def frame_end(guidelines: Guidelines, prompt: Prompt) -> int:
             for term in context.terms:
                 for a, b in term_spans(term, prompt):
                     # "Hero image of soldiers executing prisoners: ..." depicts, it names no story
-                    depicts = b < len(prompt.words) and prompt.text[prompt.words[b].start:prompt.words[b].end
-                                                                    ].lower() in _DEPICTING
-                    if prompt.words[a].start < end and not depicts:
+                    if prompt.words[a].start < end and not _depicts(prompt, b):
                         return end
     return 0
 

@@ -29,7 +29,7 @@ _TOP_KEYS = {"guidelines", "always", "guidance", "image_checks", "styles", "rule
 _GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negations", "language", "max_prompt_chars"}
 _CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "rules", "scope", "effect"}
 EFFECTS = ("suspend", "remove")
-_REWRITING_KEYS = {"absorb", "keep"}
+_REWRITING_KEYS = {"absorb", "keep", "topic_rules", "subjects"}
 SCOPES = ("prompt", "sentence", "near")
 _ALWAYS_KEYS = {"id", "rationale", "negative_prompt"}
 _GUIDANCE_KEYS = {"safety_concept", "strength"}
@@ -132,6 +132,8 @@ class Guidelines:
     emoji: dict[str, str] = field(default_factory=dict)
     absorb: tuple[Term, ...] = ()
     keep: tuple[Term, ...] = ()
+    topic_rules: tuple[str, ...] = ()
+    subjects: tuple[Term, ...] = ()
     language: str = ""
     max_prompt_chars: int = 4000
     classifier_threshold: float | None = None
@@ -205,6 +207,12 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100_000:
         check.fail(f"guidelines.max_prompt_chars has to be a whole number from 1 to 100000 but is {limit!r}",
                    "max_prompt_chars")
+    topic_rules = rewriting.get("topic_rules", [])
+    rewrite_ids = {rule.id for rule in rules if rule.action == "rewrite"}
+    if not isinstance(topic_rules, list) or not all(isinstance(item, str) and item in rewrite_ids
+                                                    for item in topic_rules):
+        check.fail(f"rewriting.topic_rules has to be a list of the ids of rewrite rules "
+                   f"({', '.join(sorted(rewrite_ids))}) but is {topic_rules!r}", "topic_rules")
     if always_id in {rule.id for rule in rules}:
         check.fail(f"always.id {always_id!r} is also a rule id; ids must be unique", f'id = "{always_id}"')
     return Guidelines(
@@ -230,6 +238,8 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         emoji=_emoji(check, raw),
         absorb=check.terms(rewriting, "absorb", "rewriting.absorb", False, required=False),
         keep=check.terms(rewriting, "keep", "rewriting.keep", True, required=False),
+        topic_rules=tuple(topic_rules),
+        subjects=check.terms(rewriting, "subjects", "rewriting.subjects", True, required=False),
         language=language,
         max_prompt_chars=limit,
         classifier_threshold=None if classifier_threshold is None else float(classifier_threshold),

@@ -18,6 +18,7 @@ from pipeline.guidelines.vocabulary import vocabulary
 
 # Fragments of one word are joined when only this separates them: "sol-diers", "ta nks", "exe.cution".
 _FRAGMENT_GAP = re.compile(r"[\s\-_.*·'’+~]{1,2}")
+_APOSTROPHES = ("'", "’")
 # Short words that are words in their own right: a fragment like these does not suggest a split.
 _FUNCTION_WORDS = frozenset(
     "a an the of in on at to by for and or as is it be we he she his her my our its no not with from up out off "
@@ -90,11 +91,17 @@ def _join(found: list[Word], index: int, text: str, lexicon: Lexicon) -> tuple[W
         run = found[index : index + size]
         if not all(_FRAGMENT_GAP.fullmatch(text[a.end : b.start]) for a, b in zip(run, run[1:])):
             continue
+        # A possessive or a contraction ("what's", "the sniper's") is two words, as the policy's terms write it
+        if any(b.readings[-1] == "s" and text[a.end : b.start] in _APOSTROPHES for a, b in zip(run, run[1:])):
+            continue
         pieces = [word.readings[-1] for word in run]
         reading = "".join(pieces)
         if not reading.isalpha() or reading not in lexicon.forms or reading in _FUNCTION_WORDS:
             continue  # "a T-72" is not "at" and "72"
         if not any(_suspicious(piece) for piece in pieces):
+            continue
+        # Words that are all English do not make a word that is not: "a red smear" is not "ared smear"
+        if all(_real_word(piece) for piece in pieces) and not (_real_word(reading) or _real_word(base(reading))):
             continue
         return Word((reading,), (base(reading),), run[0].start, run[-1].end), size
     return None
