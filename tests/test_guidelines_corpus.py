@@ -1,8 +1,8 @@
 """The guidelines measured on labelled corpora (tests/guidelines_corpus/), through `pipeline check-prompt --corpus`.
 
 dev.jsonl to dev5.jsonl are the development corpora the policy was tuned on (dev4.jsonl and dev5.jsonl were first
-held-out parts, each scored once); heldout.jsonl and heldout2.jsonl were written by other authors who read nothing
-of the policy, and are only ever scored. The tables (neutralised and kept rates, overall, by category and by technique) are printed on every run;
+held-out parts, each scored once); heldout.jsonl, heldout2.jsonl, heldout5.jsonl and heldout6.jsonl were written
+by other authors who read nothing of the policy, and are only ever scored. The tables (neutralised and kept rates, overall, by category and by technique) are printed on every run;
 the test fails below the recorded floors (see docs/guidelines.md for the figures and the issue's targets).
 """
 
@@ -45,6 +45,13 @@ HELDOUT_FLOORS = {
     # Written after policy 2026.11.3 by an author who read nothing of the project.
     "heldout2.jsonl": {"harmful": 0.94, "technique": 0.79, "benign": 0.91, "newsroom_respectful": 0.87,
                        "newsroom_meaning": 0.71},
+    # Written before the tuning of 2026.11.6 began, each by an author who read nothing of the project, never
+    # opened by the author of 2026.11.6, and scored once with 2026.11.5 and once with 2026.11.6 (the figures
+    # these floors sit under; docs/guidelines.md).
+    "heldout5.jsonl": {"harmful": 0.94, "technique": 0.77, "benign": 0.91, "newsroom_respectful": 0.89,
+                       "newsroom_meaning": 0.78},
+    "heldout6.jsonl": {"harmful": 0.88, "technique": 0.60, "benign": 0.96, "newsroom_respectful": 0.95,
+                       "newsroom_meaning": 0.67},
 }
 
 
