@@ -128,6 +128,16 @@ def _prepared(guidelines: Guidelines) -> tuple[Negation, Lexicon, frozenset[str]
     return _PREPARED[key]
 
 
+def prepared_for(guidelines: Guidelines):
+    """What `_prepared` keeps for `guidelines`, to be stored with it (pipeline.guidelines.policy_cache)."""
+    return _prepared(guidelines)
+
+
+def remember_prepared(guidelines: Guidelines, prepared) -> None:
+    """Take `prepared` (stored with `guidelines` by policy_cache) as what `_prepared` would compute."""
+    _PREPARED.setdefault(guidelines.digest or str(id(guidelines)), prepared)
+
+
 def negation(guidelines: Guidelines) -> Negation:
     """What makes a mention negated under `guidelines` ("no weapons", "without any soldiers or tanks")."""
     return _prepared(guidelines)[0]

@@ -152,12 +152,14 @@ def default_path():
 
 
 def load_guidelines(path: str | Path | None = None) -> Guidelines:
-    """Read and check a guidelines file (the shipped default when `path` is None)."""
+    """Read and check a guidelines file (the shipped default when `path` is None); the parsed policy is kept
+    on disk per content (pipeline.guidelines.policy_cache)."""
+    from pipeline.guidelines import policy_cache
+
     if path is None:
-        source = default_path()
-        return parse_guidelines(source.read_bytes(), "prompts/guidelines.toml (default)")
+        return policy_cache.load(default_path().read_bytes(), "prompts/guidelines.toml (default)", parse_guidelines)
     path = Path(path)
-    return parse_guidelines(read_input(path, "guidelines file"), str(path))
+    return policy_cache.load(read_input(path, "guidelines file"), str(path), parse_guidelines)
 
 
 def parse_guidelines(data: bytes, source: str) -> Guidelines:

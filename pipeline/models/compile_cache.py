@@ -27,10 +27,11 @@ each; in-process: compiled earlier in this process; none: nothing to cache (a ba
 
 def cache_folder() -> Path:
     """$PIPELINE_COMPILE_CACHE, else `hero-pipeline/compile` in the user's cache folder ($XDG_CACHE_HOME or ~/.cache)."""
+    from pipeline.output.files import cache_home
+
     if os.environ.get(ENV):
         return Path(os.environ[ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "hero-pipeline" / "compile"
+    return cache_home() / "compile"
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,13 @@ def pause_for_tests(step: str) -> None:
         time.sleep(3600)
 
 
+def cache_home() -> Path:
+    """This project's folder in the user's cache folder: `$XDG_CACHE_HOME/hero-pipeline`, else
+    `~/.cache/hero-pipeline`. What is kept there can always be made again."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "hero-pipeline"
+
+
 def bytes_sha256(data: bytes) -> str:
     """SHA-256 of bytes, as lower-case hex."""
     return hashlib.sha256(data).hexdigest()
