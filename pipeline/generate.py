@@ -10,7 +10,6 @@ import functools
 import secrets
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
 
 from pipeline import guidelines
@@ -73,48 +72,29 @@ def generate(request: GenerateRequest, model=None, log=lambda message: None, on_
     resolve_model_source(request.model)  # unknown models fail before anything is loaded
 
     # 2. Apply guidelines
-    policy_key, policy = load_policy(request.guidelines)
-    judgement = judge_prompt(request, policy, log, policy_key=policy_key)
+    policy = guidelines.load_guidelines(request.guidelines)  # parsed once per content in a process
+    judgement = judge_prompt(request, policy, log)
     return _denoise_batches(request, policy, judgement, model, log, on_step)
 
 
-_POLICIES: dict[str, object] = {}
 _JUDGEMENTS: dict[tuple, object] = {}
 _JUDGEMENTS_KEPT = 256
 
 
-def load_policy(path) -> tuple[str, object]:
-    """The guidelines file at `path` (the shipped one when None) and its content's digest, parsed once per
-    content in this process: a batch calls `generate` once per batch of images, and the policy (and each
-    prompt's judgement, below) is the same for all of them."""
-    from pipeline.guidelines.policy import default_path
-    from pipeline.output.files import bytes_sha256
-
-    try:
-        data = default_path().read_bytes() if path is None else Path(path).read_bytes()
-    except OSError:  # missing, unreadable, a folder: the loader names the problem in one line
-        return "", guidelines.load_guidelines(path)
-    key = bytes_sha256(data) + ("" if path is None else f":{path}")  # the path is part of what errors name
-    if key not in _POLICIES:
-        _POLICIES[key] = guidelines.load_guidelines(path)
-    return key, _POLICIES[key]
-
-
-def judge_prompt(request: GenerateRequest, policy, log, policy_key: str = ""):
+def judge_prompt(request: GenerateRequest, policy, log):
     """The guidelines' judgement of the request's prompt; PromptBlocked when they refuse it.
 
     Judgements are deterministic, so one of the same prompt, style and negative prompt under the same policy
-    content is reused (a batch judges each job's prompt once, not once per image)."""
-    key = (policy_key, request.prompt, request.style, request.negative_prompt)
-    judgement = _JUDGEMENTS.get(key) if policy_key else None
+    content is reused (a batch calls `generate` once per batch of images, and judges each job's prompt once)."""
+    key = (policy.digest, policy.source, request.prompt, request.style, request.negative_prompt)
+    judgement = _JUDGEMENTS.get(key)
     if judgement is None:
         judgement = guidelines.judge(
             request.prompt, style=request.style, negative_prompt=request.negative_prompt, guidelines=policy
         )
-        if policy_key:
-            if len(_JUDGEMENTS) >= _JUDGEMENTS_KEPT:
-                _JUDGEMENTS.clear()
-            _JUDGEMENTS[key] = judgement
+        if len(_JUDGEMENTS) >= _JUDGEMENTS_KEPT:
+            _JUDGEMENTS.clear()
+        _JUDGEMENTS[key] = judgement
     if judgement.verdict == "block":
         raise PromptBlocked(judgement.refusal(), details=judgement.summary())
     for rule in judgement.rules:

@@ -204,31 +204,31 @@ def test_help(cli, command):
 
 def test_the_parsed_policy_is_kept_on_disk_and_gives_the_same_verdicts(cli, tmp_path, monkeypatch):
     """A new process skips parsing: the parsed policy is kept per content. Kept or not, damaged or not, in a folder
-    that cannot be written or none at all, the verdicts are the same."""
+    that cannot be written or none at all, the verdicts are the same (each case a new process, as in use)."""
     prompt = "Hero image for the article on French troops leaving Mali: a convoy on a desert road"
-    monkeypatch.setenv("PIPELINE_POLICY_CACHE", "off")
-    expected = json.loads(cli("check-prompt", prompt, "--json").stdout)
-    store = tmp_path / "cache"
-    monkeypatch.setenv("PIPELINE_POLICY_CACHE", str(store))
-    code = f"import json, sys; from pipeline.cli import main; main(['check-prompt', {prompt!r}, '--json'])"
-    env = subprocess_env(PIPELINE_POLICY_CACHE=str(store))
-    for _ in range(2):  # the first process writes the file, the second reads it
+    code = f"from pipeline.cli import main; main(['check-prompt', {prompt!r}, '--json'])"
+
+    def verdicts(cache) -> dict:
+        env = subprocess_env(PIPELINE_POLICY_CACHE=str(cache))
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
         assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout) == expected
+        return json.loads(done.stdout)
+
+    expected = verdicts("off")
+    store = tmp_path / "cache"
+    assert verdicts(store) == expected  # writes the file
     (kept,) = store.glob("*.pickle")
-    kept.write_bytes(b"not a pickle")  # damaged: parsed again and replaced
-    assert json.loads(cli("check-prompt", prompt, "--json").stdout) == expected
-    assert kept.read_bytes() != b"not a pickle"
+    written = kept.stat().st_mtime_ns
+    assert verdicts(store) == expected and kept.stat().st_mtime_ns == written  # reads it
+    kept.write_bytes(b"not a pickle")  # damaged: parsed again, and replaced
+    assert verdicts(store) == expected and kept.read_bytes() != b"not a pickle"
     blocked = tmp_path / "file"
     blocked.write_text("x")
-    monkeypatch.setenv("PIPELINE_POLICY_CACHE", str(blocked / "sub"))  # cannot be created: costs the time only
-    result = cli("check-prompt", prompt, "--json")
-    assert result.exit_code == 0 and json.loads(result.stdout) == expected
-    # An edited policy file is a new key: its new rule applies at once.
-    policy = tmp_path / "policy.toml"
+    assert verdicts(blocked / "sub") == expected  # a folder that cannot be made costs the time only
+    # An edited policy file is a new key: its new rule applies at once, also within one process.
     from pipeline.guidelines.policy import default_path
 
+    policy = tmp_path / "policy.toml"
     policy.write_bytes(default_path().read_bytes())
     monkeypatch.setenv("PIPELINE_POLICY_CACHE", str(store))
     assert cli("check-prompt", "a teal boat", "--guidelines", policy).exit_code == 0
