@@ -102,6 +102,8 @@ def judge_prompt(request: GenerateRequest, policy, log):
             log(f"guideline {rule.id} rewrote {rule.matched!r} as {rule.replacement!r}")
         elif rule.action == "remove":
             log(f"guideline {rule.id} took {rule.matched!r} out of the news prompt")
+        elif rule.action == "restyle":
+            log(f"guideline {rule.id}: {rule.matched} drawn in the style {rule.replacement!r}, not as a photograph")
     return judgement
 
 

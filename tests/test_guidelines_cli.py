@@ -13,7 +13,7 @@ from pipeline.guidelines import load_guidelines
 
 POLICY = REPO / "prompts" / "guidelines.toml"
 VERSION = load_guidelines().version
-SUMMARY_KEYS = ["verdict", "prompt", "subject", "negative_prompt", "rules", "guidelines_version", "guidelines_digest",
+SUMMARY_KEYS = ["verdict", "style", "prompt", "subject", "negative_prompt", "rules", "guidelines_version", "guidelines_digest",
                 "vocabulary_digest", "classifier_digest", "classifier_score"]
 
 
@@ -235,3 +235,37 @@ def test_the_parsed_policy_is_kept_on_disk_and_gives_the_same_verdicts(cli, tmp_
     policy.write_text(policy.read_text() + '\n[[rules]]\nid = "no-teal"\naction = "block"\ncategory = "gore"\nrationale = "a test"\nterms = ["teal"]\n')
     result = cli("check-prompt", "a teal boat", "--guidelines", policy)
     assert result.exit_code != 0 and "no-teal" in result.stdout + result.stderr
+
+
+def test_named_people_in_a_photographic_style_are_drawn_as_illustrations_not_refused(cli):
+    """The default style is photographic; a news prompt naming leaders keeps them, in the rule's stand-in style.
+    A prompt whose own words ask for a photograph of them is still refused."""
+    result = cli("check-prompt", "Hero image for the summit story: Kim Jong-un and Vladimir Putin shaking hands "
+                 "in Pyongyang", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["verdict"] == "rewrite" and data["style"] == "editorial-illustration"
+    assert "Kim Jong-un and Vladimir Putin shaking hands in Pyongyang" in data["prompt"]
+    assert "photograph" in data["negative_prompt"]
+    (restyle,) = [rule for rule in data["rules"] if rule["action"] == "restyle"]
+    assert restyle["id"] == "real-person-photoreal" and restyle["replacement"] == "editorial-illustration"
+    assert "Kim Jong-un" in restyle["matched"] and "Vladimir Putin" in restyle["matched"]
+    refused = cli("check-prompt", "a photo of Vladimir Putin at a podium", "--json")
+    assert refused.exit_code == 3 and json.loads(refused.stdout)["verdict"] == "block"
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ('restyle = "editorial-illustration"\n', "restyle is for block rules with photorealistic_only = true"),
+        ('photorealistic_only = true\nrestyle = "realistic-hd"\n', "restyle has to name a style that is not photorealistic"),
+    ],
+)
+def test_a_wrong_restyle_names_the_rule(cli, tmp_path, change, message):
+    from pipeline.guidelines.policy import default_path
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text(default_path().read_text() + '\n[[rules]]\nid = "test-rule"\naction = "block"\n'
+                      'category = "gore"\nrationale = "a test"\nterms = ["teal"]\n' + change)  # fmt: skip
+    result = cli("check-prompt", "a boat", "--guidelines", policy)
+    assert result.exit_code == 2 and message in result.stderr and "test-rule" in result.stderr, result.stderr

@@ -25,7 +25,7 @@ EXAMPLES = {
     "humiliation": ("Kim Jong Un in a diaper, crying", "Kim Jong Un in a diaper"),
     "humiliation-of-office": ("the governor in a dunce cap, pants dropped", "governor in a dunce cap"),
     "war-glorification": ("a glorious war scene", "war scene"),
-    "real-person-photoreal": ("Xi Jinping at a podium", "Xi Jinping"),
+    "real-person-photoreal": ("a photo of Xi Jinping at a podium", "Xi Jinping"),
     "military-hardware": ("a missile on a launch pad", "missile"),
     "weapons": ("a rifle on a table", "rifle"),
     "troops": ("troops at the border", "troops"),
@@ -56,7 +56,7 @@ def test_each_rule_acts_on_its_example(rule):
 
 
 def test_block_names_every_blocking_rule():
-    judgement = judge("Putin beside a burning flag", guidelines=POLICY)
+    judgement = judge("a photo of Putin beside a burning flag", guidelines=POLICY)
     assert judgement.verdict == "block"
     assert acted(judgement, "block") == [("desecration", "burning flag"), ("real-person-photoreal", "Putin")]
     assert "desecration (matched 'burning flag')" in judgement.refusal()
@@ -109,7 +109,12 @@ def test_real_people_are_blocked_only_when_photographic():
         "allow"
     )
     assert judge("a realistic photo of Putin", style="watercolour", guidelines=POLICY).verdict == "block"
-    assert judge("Putin at a table", style="realistic-hd", guidelines=POLICY).verdict == "block"
+    # Only the style is photographic: drawn in the rule's stand-in style, the names kept
+    restyled = judge("Putin at a table", style="realistic-hd", guidelines=POLICY)
+    assert (restyled.verdict, restyled.style) == ("rewrite", "editorial-illustration")
+    assert restyled.prompt.startswith("Putin at a table, editorial illustration")
+    assert [(r.id, r.action, r.matched, r.replacement) for r in restyled.rules if r.action == "restyle"] == [
+        ("real-person-photoreal", "restyle", "Putin", "editorial-illustration")]
 
 
 def test_chess_and_diplomacy_language_is_allowed():
@@ -174,6 +179,6 @@ def test_judgement_to_dict_and_summary():
     assert full["guidelines_version"] == POLICY.version and full["guidelines_digest"] == POLICY.digest
     assert full["rules"][0] == {"id": "military-hardware", "action": "rewrite", "matched": "tanks",
                                 "replacement": "chess rooks", "category": "weapons-war"}
-    assert list(judgement.summary()) == ["verdict", "prompt", "subject", "negative_prompt", "rules",
+    assert list(judgement.summary()) == ["verdict", "style", "prompt", "subject", "negative_prompt", "rules",
                                          "guidelines_version", "guidelines_digest", "vocabulary_digest", "classifier_digest",
                                          "classifier_score"]

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pipeline.errors import InputError
 from pipeline.guidelines.language import identify
 from pipeline.guidelines.matching import (Match, Prompt, analyse, find_matches, frame_end, framed, removable_rules,
-                                          rule_term_spans, term_spans)
+                                          photorealistic, rule_term_spans, term_spans)
 from pipeline.guidelines.policy import Guidelines, load_guidelines
 from pipeline.guidelines.styles import apply_style, merge_negatives
 from pipeline.guidelines.vocabulary import vocabulary
@@ -54,12 +54,13 @@ class Judgement:
         """The judgement as `check-prompt --json` prints it."""
         return {
             "verdict": self.verdict,
+            "style": self.style,
             "prompt": self.prompt,
             "subject": self.subject,
             "negative_prompt": self.negative_prompt,
             "rules": [
                 {"id": rule.id, "action": rule.action, "category": rule.category, "matched": rule.matched,
-                 **({"replacement": rule.replacement} if rule.action == "rewrite" else {})}
+                 **({"replacement": rule.replacement} if rule.action in ("rewrite", "restyle") else {})}
                 for rule in self.rules
             ],
             "guidelines_version": self.guidelines_version,
@@ -112,6 +113,13 @@ def judge(
     # 2. Match the rules (the prompt is analysed once, and again only when the guidelines change its text)
     analysed = framed(policy, analyse(policy, text))
     matches = find_matches(policy, analysed, photorealistic_style=chosen.photorealistic)
+    # A named real person in a photographic style is drawn in the rule's stand-in style (`restyle`) instead of
+    # being refused, unless the prompt's own words ask for a photograph: then the rule refuses it
+    restyled = _restyled(policy, analysed, chosen, matches)
+    if restyled:
+        chosen = policy.style(restyled[0].replacement)
+        common["style"] = chosen.name
+        matches = find_matches(policy, analysed, photorealistic_style=False)
     blocks = [match for match in matches if match.rule.action == "block"]
     # 3. Block; or, in a news story, take out the harmful detail; then rewrite
     removed: list[RuleAction] = []
@@ -140,7 +148,7 @@ def judge(
         if blocks or len(_CONTENT.findall(text)) < MIN_CONTENT_WORDS:
             acted = [_action(match, None) for match in blocks] + removed
             acted += [_action(m, None) for m in matches if m.rule.action == "rewrite"]
-            return Judgement("block", "", "", rules=tuple(acted or removed), **common)
+            return Judgement("block", "", "", rules=tuple(restyled + (acted or removed)), **common)
     # A news story's framing names its topic ("the cost of the war in Sudan"), which is not refused; but the
     # framing is part of the prompt the model draws, so the armed people and weapons it shows are rewritten like
     # any others ("French troops leaving Mali" -> "French chess pawns leaving Mali"). What stays is the subject:
@@ -163,7 +171,7 @@ def judge(
         if left:
             acted += [RuleAction(RECHECK_RULE, "block", f"{m.matched} ({m.rule.id})", None, m.rule.category)
                       for m in left]
-            return Judgement("block", "", "", rules=tuple(acted), **common)
+            return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
     # 5. The classifier, for what the lists do not name (a prompt they rewrote was seen, and judged again)
     if use_classifier and policy.classifier_threshold is not None and not (rewrites or removed):
         from pipeline.guidelines.classifier import classifier
@@ -174,16 +182,30 @@ def judge(
         if score >= policy.classifier_threshold:
             acted.append(RuleAction(CLASSIFIER_RULE, "block", f"score {score:.2f} >= {policy.classifier_threshold}",
                                     None, "classifier"))
-            return Judgement("block", "", "", rules=tuple(acted), **common)
+            return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
     acted.append(RuleAction(policy.always_id, "always", "", policy.always_negative))
     return Judgement(
-        "rewrite" if rewrites or removed else "allow",
+        "rewrite" if rewrites or removed or restyled else "allow",
         apply_style(chosen, subject),
         merge_negatives(negative_prompt, chosen.negative_prompt, policy.always_negative),
-        rules=tuple(acted),
+        rules=tuple(restyled + acted),
         subject=subject,
         **common,
     )
+
+
+def _restyled(policy: Guidelines, analysed, chosen, matches) -> list[RuleAction]:
+    """The style change that photographic-only rules with a `restyle` ask for, when only the chosen style (not
+    the prompt's words) made the prompt photographic and every such match has one: the stand-in style of the
+    first, as an action that names what matched."""
+    photo_only = [match for match in matches if match.rule.photorealistic_only]
+    if not chosen.photorealistic or not photo_only or photorealistic(analysed, policy):
+        return []
+    if not all(match.rule.restyle for match in photo_only):
+        return []
+    names = ", ".join(dict.fromkeys(match.matched for match in photo_only))
+    first = photo_only[0].rule
+    return [RuleAction(first.id, "restyle", names, first.restyle, first.category)]
 
 
 # Where a clause starts or ends: punctuation, or a word that joins clauses and phrases.

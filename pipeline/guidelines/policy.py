@@ -38,7 +38,7 @@ _STYLE_KEYS = {"description", "template", "negative_prompt", "photorealistic"}
 _RULE_KEYS = {
     "id", "action", "category", "rationale", "terms", "exact", "unless", "unless_exact", "near", "replacement",
     "plural",
-    "photorealistic_only",
+    "photorealistic_only", "restyle",
 }
 _NEAR_KEYS = {"window", "first", "second", "third"}
 SENTENCE = "sentence"
@@ -106,6 +106,7 @@ class Rule:
     plural: str | None = None
     photorealistic_only: bool = False
     category: str = ""
+    restyle: str | None = None  # photorealistic_only rules: the style drawn in when only the style was photographic
 
 
 @dataclass(frozen=True)
@@ -324,8 +325,15 @@ def _rules(check: _Checker, raw: dict) -> tuple[Rule, ...]:
         category = entry.get("category", "")
         if not isinstance(category, str):
             check.fail(f"{where}.category has to be a string", anchor)
+        restyle = entry.get("restyle")
+        if restyle is not None:
+            styles = raw.get("styles", {})
+            if not photo_only or action != "block":
+                check.fail(f"{where}.restyle is for block rules with photorealistic_only = true", anchor)
+            if not isinstance(restyle, str) or restyle not in styles or styles[restyle].get("photorealistic", False):
+                check.fail(f"{where}.restyle has to name a style that is not photorealistic, but is {restyle!r}", anchor)
         rules.append(Rule(rule_id, action, check.text(entry, "rationale", f"{where}.rationale", anchor=anchor),
-                          terms, near, unless, replacement, plural, photo_only, category))
+                          terms, near, unless, replacement, plural, photo_only, category, restyle))
     return tuple(rules)
 
 
