@@ -1,6 +1,7 @@
 """`pipeline check-prompt`, `pipeline styles`, and `generate` applying the guidelines (refusing, rewriting)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -216,8 +217,14 @@ def test_the_parsed_policy_is_kept_on_disk_and_gives_the_same_verdicts(cli, tmp_
 
     expected = verdicts("off")
     store = tmp_path / "cache"
+    store.mkdir()
+    for n in range(9):  # policies kept by earlier versions: only the most recent few stay
+        (store / f"{n:064x}.pickle").write_bytes(b"old")
+        os.utime(store / f"{n:064x}.pickle", ns=(n * 10**9, n * 10**9))
     assert verdicts(store) == expected  # writes the file
-    (kept,) = store.glob("*.pickle")
+    kept_files = sorted(store.glob("*.pickle"))
+    assert len(kept_files) == 8 and not (store / f"{0:064x}.pickle").exists()
+    (kept,) = [path for path in kept_files if path.read_bytes() != b"old"]
     written = kept.stat().st_mtime_ns
     assert verdicts(store) == expected and kept.stat().st_mtime_ns == written  # reads it
     kept.write_bytes(b"not a pickle")  # damaged: parsed again, and replaced

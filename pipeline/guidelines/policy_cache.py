@@ -24,6 +24,8 @@ ENV = "PIPELINE_POLICY_CACHE"
 
 
 _LOADED: dict[str, object] = {}
+KEPT_FILES = 8
+"""Policies kept on disk: writing one more removes the least recently written beyond this many."""
 
 
 def folder() -> Path | None:
@@ -82,6 +84,14 @@ def load(data: bytes, source: str, parse):
         try:
             where.mkdir(parents=True, exist_ok=True)
             replace_file(path, pickle.dumps((guidelines, prepared), protocol=pickle.HIGHEST_PROTOCOL))
+            _prune(where)
         except (OSError, PipelineError, pickle.PicklingError):  # a folder that cannot be written costs the time only
             pass
     return guidelines
+
+
+def _prune(where: Path) -> None:
+    """Remove the least recently written kept policies beyond KEPT_FILES (each edit or upgrade makes a new one)."""
+    kept = sorted(where.glob("*.pickle"), key=lambda path: path.stat().st_mtime_ns, reverse=True)
+    for old in kept[KEPT_FILES:]:
+        old.unlink(missing_ok=True)
