@@ -14,6 +14,7 @@ import hashlib
 import os
 import pickle
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 from pipeline.errors import PipelineError
@@ -35,9 +36,10 @@ def folder() -> Path | None:
     return Path(value).expanduser() if value else cache_home() / "policy"
 
 
+@lru_cache(maxsize=1)
 def _code_state() -> bytes:
     """What parsing depends on besides the policy: this package's modules and data files (names, sizes and
-    modification times), the project's version and Python's."""
+    modification times), the project's version and Python's; read once per process, as the code it describes."""
     from pipeline import __version__
 
     here = Path(__file__).parent
@@ -67,9 +69,7 @@ def load(data: bytes, source: str, parse):
     if path is not None:
         try:
             guidelines, prepared = pickle.loads(path.read_bytes())
-        except FileNotFoundError:
-            pass
-        except Exception:  # damaged or from an incompatible build: parsed again below, and replaced
+        except Exception:  # not there yet, damaged, or from an incompatible build: parsed below, and (re)written
             pass
         else:
             matching.remember_prepared(guidelines, prepared)
