@@ -1,8 +1,9 @@
 """The guidelines measured on labelled corpora (tests/guidelines_corpus/), through `pipeline check-prompt --corpus`.
 
-dev.jsonl to dev5.jsonl are the development corpora the policy was tuned on (dev4.jsonl and dev5.jsonl were first
-held-out parts, each scored once); heldout.jsonl, heldout2.jsonl, heldout5.jsonl and heldout6.jsonl were written
-by other authors who read nothing of the policy, and are only ever scored. The tables (neutralised and kept rates, overall, by category and by technique) are printed on every run;
+dev.jsonl to dev10.jsonl are the development corpora the policy was tuned on or its learnt layers trained on
+(dev4.jsonl to dev7.jsonl were first held-out parts, each scored before it was used); heldout.jsonl,
+heldout2.jsonl, heldout7.jsonl and heldout8.jsonl were written by other authors who read nothing of the policy,
+and are only ever scored. The tables (neutralised and kept rates, overall, by category and by technique) are printed on every run;
 the test fails below the recorded floors (see docs/guidelines.md for the figures and the issue's targets).
 """
 
@@ -33,6 +34,22 @@ DEV_FLOORS = {
     # docs/guidelines.md), then made a development part and tuned on for 2026.11.6.
     "dev5.jsonl": {"harmful": 0.99, "technique": 0.95, "benign": 0.99, "newsroom_respectful": 0.94,
                    "newsroom_meaning": 0.88},
+    # Written before the tuning of 2026.11.6 as held-out parts (heldout5.jsonl, heldout6.jsonl), scored with 2026.11.5
+    # and 2026.11.6 (see docs/guidelines.md), then made development parts: the learnt layers of 2026.11.8 were
+    # trained on them.
+    "dev6.jsonl": {"harmful": 0.99, "technique": 0.97, "benign": 0.91, "newsroom_respectful": 0.89,
+                   "newsroom_meaning": 0.78},
+    "dev7.jsonl": {"harmful": 0.99, "technique": 0.97, "benign": 0.96, "newsroom_respectful": 0.95,
+                   "newsroom_meaning": 0.67},
+    # Written for 2026.11.8 as training data for its learnt layers (paraphrase-heavy), each by an author who read
+    # nothing of the project; scored untuned once with 2026.11.7 (docs/guidelines.md). The rules were not tuned on
+    # them.
+    "dev8.jsonl": {"harmful": 0.99, "technique": 0.99, "benign": 0.92, "newsroom_respectful": 0.87,
+                   "newsroom_meaning": 0.61},
+    "dev9.jsonl": {"harmful": 0.99, "technique": 0.98, "benign": 0.93, "newsroom_respectful": 0.95,
+                   "newsroom_meaning": 0.70},
+    "dev10.jsonl": {"harmful": 0.99, "technique": 0.87, "benign": 0.94, "newsroom_respectful": 0.89,
+                    "newsroom_meaning": 0.65},
 }
 # The held-out corpora are measurements, not targets the policy was fitted to: these floors are just under the
 # figures of policy 2026.11.6 when it was scored on them (after its tuning ended), so a change that makes the
@@ -45,13 +62,6 @@ HELDOUT_FLOORS = {
     # Written after policy 2026.11.3 by an author who read nothing of the project.
     "heldout2.jsonl": {"harmful": 0.94, "technique": 0.79, "benign": 0.91, "newsroom_respectful": 0.87,
                        "newsroom_meaning": 0.71},
-    # Written before the tuning of 2026.11.6 began, each by an author who read nothing of the project, never
-    # opened by the author of 2026.11.6, and scored once with 2026.11.5 and once with 2026.11.6 (the figures
-    # these floors sit under; docs/guidelines.md).
-    "heldout5.jsonl": {"harmful": 0.94, "technique": 0.77, "benign": 0.91, "newsroom_respectful": 0.89,
-                       "newsroom_meaning": 0.78},
-    "heldout6.jsonl": {"harmful": 0.88, "technique": 0.60, "benign": 0.96, "newsroom_respectful": 0.95,
-                       "newsroom_meaning": 0.67},
 }
 
 

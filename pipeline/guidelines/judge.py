@@ -18,6 +18,7 @@ _ARTICLE_BEFORE = re.compile(r"\b(a|an)(\s+)$", re.IGNORECASE)
 LANGUAGE_RULE = "language-not-english"
 RECHECK_RULE = "recheck"
 CLASSIFIER_RULE = "classifier"
+MEANING_RULE = "meaning"
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class Judgement:
     vocabulary_digest: str = ""
     classifier_digest: str = ""
     classifier_score: float | None = None
+    meaning_digest: str = ""
+    encoder_digest: str = ""
+    meaning_score: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,6 +72,9 @@ class Judgement:
             "vocabulary_digest": self.vocabulary_digest,
             "classifier_digest": self.classifier_digest,
             "classifier_score": self.classifier_score,
+            "meaning_digest": self.meaning_digest,
+            "encoder_digest": self.encoder_digest,
+            "meaning_score": self.meaning_score,
         }
 
     def refusal(self) -> str:
@@ -84,6 +91,7 @@ def judge(
     negative_prompt: str | None = None,
     guidelines: Guidelines | None = None,
     use_classifier: bool = True,
+    use_meaning: bool = True,
 ) -> Judgement:
     """Judge `prompt` under `guidelines` (the shipped policy when None) and build the final prompts.
 
@@ -92,7 +100,10 @@ def judge(
     3. block, or rewrite each matched phrase into the policy's symbolic vocabulary;
     4. judge the rewritten prompt again: anything harmful left is a block, never a half-neutralised prompt;
     5. a prompt in which the rules found nothing is refused when the policy's classifier scores it at its
-       threshold or above (`use_classifier=False` leaves this step out, to measure the rules alone).
+       threshold or above (`use_classifier=False` leaves this step out, to measure the rules alone);
+    6. and so is one whose meaning, read by a sentence encoder, the policy's meaning head scores at its
+       threshold or above (`[meaning] threshold` for a prompt the rules left alone, `rewritten` for one they
+       rewrote, judged as written; `use_meaning=False` leaves this step out).
     """
     policy = guidelines if guidelines is not None else load_guidelines()
     # 1. Check the input
@@ -182,6 +193,18 @@ def judge(
         if score >= policy.classifier_threshold:
             acted.append(RuleAction(CLASSIFIER_RULE, "block", f"score {score:.2f} >= {policy.classifier_threshold}",
                                     None, "classifier"))
+            return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
+    # 6. The meaning layer, for harm said in words no list names ("left him lifeless on the pavement"): a prompt
+    # the rules left alone is refused at the policy's `[meaning] threshold`; one they rewrote, when the prompt as
+    # written reaches `rewritten` (swapping the words of a harmful scene leaves the scene)
+    threshold = policy.meaning_rewritten_threshold if rewrites or removed else policy.meaning_threshold
+    if use_meaning and threshold is not None:
+        from pipeline.guidelines.meaning import meaning_score
+
+        score, head, encoder = meaning_score(prompt.strip())
+        common.update(meaning_digest=head.digest, encoder_digest=encoder.digest, meaning_score=score)
+        if score >= threshold:
+            acted.append(RuleAction(MEANING_RULE, "block", f"score {score:.3f} >= {threshold}", None, "meaning"))
             return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
     acted.append(RuleAction(policy.always_id, "always", "", policy.always_negative))
     return Judgement(

@@ -25,7 +25,7 @@ PROMPT_FIELD = "{prompt}"
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 _TOP_KEYS = {"guidelines", "always", "guidance", "image_checks", "styles", "rules", "contexts", "emoji", "rewriting", "groups",
-             "classifier"}
+             "classifier", "meaning"}
 _GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negations", "language", "max_prompt_chars"}
 _CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "rules", "scope", "effect"}
 EFFECTS = ("suspend", "remove")
@@ -138,6 +138,8 @@ class Guidelines:
     language: str = ""
     max_prompt_chars: int = 4000
     classifier_threshold: float | None = None
+    meaning_threshold: float | None = None
+    meaning_rewritten_threshold: float | None = None
 
     def style(self, name: str | None) -> Style:
         """The named style (the default when None); an unknown name is bad input."""
@@ -195,13 +197,8 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
     always_id = check.text(always, "id", "always.id")
     rules = _rules(check, raw)
     rewriting = check.table(raw, "rewriting", _REWRITING_KEYS, required=False)
-    learned = check.table(raw, "classifier", {"threshold"}, required=False)
-    classifier_threshold = learned.get("threshold")
-    if classifier_threshold is not None and (not isinstance(classifier_threshold, (int, float))
-                                             or isinstance(classifier_threshold, bool)
-                                             or not 0 < classifier_threshold < 1):
-        check.fail(f"classifier.threshold has to be a number between 0 and 1 but is {classifier_threshold!r}",
-                   "threshold")
+    (classifier_threshold,) = _thresholds(check, raw, "classifier", ("threshold",))
+    meaning_threshold, meaning_rewritten_threshold = _thresholds(check, raw, "meaning", ("threshold", "rewritten"))
     language = head.get("language", "")
     if not isinstance(language, str) or language not in ("", "en"):
         check.fail(f"guidelines.language has to be \"en\" (prompts must be English) or \"\" (any) but is {language!r}",
@@ -245,8 +242,24 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         subjects=check.terms(rewriting, "subjects", "rewriting.subjects", True, required=False),
         language=language,
         max_prompt_chars=limit,
-        classifier_threshold=None if classifier_threshold is None else float(classifier_threshold),
+        classifier_threshold=classifier_threshold,
+        meaning_threshold=meaning_threshold,
+        meaning_rewritten_threshold=meaning_rewritten_threshold,
     )
+
+
+def _thresholds(check: _Checker, raw: dict, table: str, keys: tuple[str, ...]) -> tuple[float | None, ...]:
+    """A learnt layer's thresholds (`[classifier] threshold`, `[meaning] threshold` and `rewritten`), each a
+    probability; None where the key (or the table) is absent: that part of the layer is off."""
+    learned = check.table(raw, table, set(keys), required=False)
+    found = []
+    for key in keys:
+        threshold = learned.get(key)
+        if threshold is not None and (not isinstance(threshold, (int, float)) or isinstance(threshold, bool)
+                                      or not 0 < threshold < 1):
+            check.fail(f"{table}.{key} has to be a number between 0 and 1 but is {threshold!r}", f"[{table}]")
+        found.append(None if threshold is None else float(threshold))
+    return tuple(found)
 
 
 def _styles(check: _Checker, raw: dict) -> dict[str, Style]:

