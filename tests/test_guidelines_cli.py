@@ -15,7 +15,8 @@ from pipeline.guidelines import load_guidelines
 POLICY = REPO / "prompts" / "guidelines.toml"
 VERSION = load_guidelines().version
 SUMMARY_KEYS = ["verdict", "style", "prompt", "subject", "negative_prompt", "rules", "guidelines_version", "guidelines_digest",
-                "vocabulary_digest", "classifier_digest", "classifier_score"]
+                "vocabulary_digest", "classifier_digest", "classifier_score", "meaning_digest", "encoder_digest",
+                "meaning_score"]
 
 
 def check(cli, *args):

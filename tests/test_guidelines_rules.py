@@ -181,4 +181,4 @@ def test_judgement_to_dict_and_summary():
                                 "replacement": "chess rooks", "category": "weapons-war"}
     assert list(judgement.summary()) == ["verdict", "style", "prompt", "subject", "negative_prompt", "rules",
                                          "guidelines_version", "guidelines_digest", "vocabulary_digest", "classifier_digest",
-                                         "classifier_score"]
+                                         "classifier_score", "meaning_digest", "encoder_digest", "meaning_score"]

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 
 from pipeline.errors import InputError
 from pipeline.guidelines.language import identify
-from pipeline.guidelines.matching import (Match, Prompt, analyse, find_matches, frame_end, framed, removable_rules,
-                                          photorealistic, rule_term_spans, term_spans)
+from pipeline.guidelines.matching import (Match, Prompt, analyse, excused, find_matches, frame_end, framed,
+                                          removable_rules, photorealistic, rule_term_spans, term_spans)
 from pipeline.guidelines.policy import Guidelines, load_guidelines
 from pipeline.guidelines.styles import apply_style, merge_negatives
 from pipeline.guidelines.vocabulary import vocabulary
@@ -196,16 +196,24 @@ def judge(
             return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
     # 6. The meaning layer, for harm said in words no list names ("left him lifeless on the pavement"): a prompt
     # the rules left alone is refused at the policy's `[meaning] threshold`; one they rewrote, when the prompt as
-    # written reaches `rewritten` (swapping the words of a harmful scene leaves the scene)
+    # written reaches `rewritten` (swapping the words of a harmful scene leaves the scene). A negated term or a
+    # rule's innocent phrase ("without any soldiers", "a bloody nose") excuses the prompt, as it does for the rules:
+    # the score is recorded, with what excused it
+    # A prompt of fewer than MIN_CONTENT_WORDS words gives the encoder no sentence to read ("../../CON")
     threshold = policy.meaning_rewritten_threshold if rewrites or removed else policy.meaning_threshold
-    if use_meaning and threshold is not None:
+    if use_meaning and threshold is not None and len(_CONTENT.findall(text)) >= MIN_CONTENT_WORDS:
         from pipeline.guidelines.meaning import meaning_score
 
         score, head, encoder = meaning_score(prompt.strip())
         common.update(meaning_digest=head.digest, encoder_digest=encoder.digest, meaning_score=score)
         if score >= threshold:
-            acted.append(RuleAction(MEANING_RULE, "block", f"score {score:.3f} >= {threshold}", None, "meaning"))
-            return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
+            reasons = excused(policy, analysed)
+            verdict = f"score {score:.3f} >= {threshold}"
+            if not reasons:
+                acted.append(RuleAction(MEANING_RULE, "block", verdict, None, "meaning"))
+                return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
+            acted.append(RuleAction(MEANING_RULE, "excused", f"{verdict}, excused by {', '.join(reasons)}", None,
+                                    "meaning"))
     acted.append(RuleAction(policy.always_id, "always", "", policy.always_negative))
     return Judgement(
         "rewrite" if rewrites or removed or restyled else "allow",

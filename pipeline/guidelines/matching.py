@@ -320,6 +320,27 @@ def rule_term_spans(guidelines: Guidelines, prompt: Prompt) -> list[tuple[int, i
     return spans
 
 
+def excused(guidelines: Guidelines, prompt: Prompt) -> list[str]:
+    """The terms of the policy's rules that occur in the prompt and that the policy itself excuses wherever they
+    stand: `negation` for a negated term ("without any soldiers or tanks"), `RULE:unless` for a term inside its
+    rule's innocent phrase ("a bloody nose"). The learnt layers leave these out too (the classifier's features do
+    not count them). Contexts are not among them: a harmful prompt dressed as a documentary, a memorial or a film
+    poster borrows a context's words."""
+    negation = _prepared(guidelines)[0]
+    reasons: list[str] = []
+    for rule in guidelines.rules:
+        found = [span for term in rule.terms for span in term_spans(term, prompt)]
+        if not found:
+            continue
+        if any(negation.covers(a, prompt.words, prompt.text, lists=True) for a, _ in found):
+            reasons.append("negation")
+        if rule.unless:
+            innocent = [span for term in rule.unless for span in term_spans(term, prompt)]
+            if any(c < b and a < d for a, b in found for c, d in innocent):
+                reasons.append(f"{rule.id}:unless")
+    return list(dict.fromkeys(reasons))
+
+
 def find_matches(guidelines: Guidelines, prompt: Prompt, *, photorealistic_style: bool, topic_end: int = 0,
                  topic_rules: frozenset[str] = frozenset()) -> list[Match]:
     """Every rule match in the analysed `prompt`, in rule order then text order, without duplicates of one span, leaving out

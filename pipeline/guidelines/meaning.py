@@ -80,7 +80,8 @@ class SentenceEncoder:
 
     def windows(self, text: str) -> list[list[int]]:
         """The prompt's word pieces, [CLS] and [SEP] around each window of at most WINDOW pieces."""
-        ids = self._tokenizer.encode(text).ids
+        # Text read from a binary file can hold lone surrogates, which the tokenizer refuses: they become U+FFFD
+        ids = self._tokenizer.encode(text.encode("utf-8", "replace").decode("utf-8")).ids
         first, body, last = ids[:1], ids[1:-1], ids[-1:]
         size = WINDOW - 2
         if len(body) <= size:
