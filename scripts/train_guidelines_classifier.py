@@ -170,6 +170,13 @@ def cross_validate(examples, samples, labels) -> None:
                alone)
 
 
+def write_model(path: Path, data: dict) -> None:
+    """A trained model's data file: compact JSON with sorted keys (the same model gives the same bytes), written
+    atomically."""
+    replace_file(path, (json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+                        ).encode("utf-8"))
+
+
 class Example:
     """A corpus example and the file it came from."""
 
@@ -197,8 +204,7 @@ def main() -> int:
         "bias": round(float(model.intercept_[0]), 4),
         "weights": dict(sorted(weights.items())),
     }
-    replace_file(OUT, (json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
-                       ).encode("utf-8"))
+    write_model(OUT, data)
     print(f"{OUT}: {len(weights)} weights, {OUT.stat().st_size} bytes")
     return 0
 

@@ -18,7 +18,6 @@ and for those they rewrote (judged by the meaning of the prompt as written).
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 from pathlib import Path
 
@@ -29,12 +28,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from pipeline.output.files import replace_file  # noqa: E402
 from pipeline.guidelines import judge, load_guidelines  # noqa: E402
 from pipeline.guidelines.corpus import load_corpus  # noqa: E402
 from pipeline.guidelines.meaning import ENCODER_PACKAGE, SentenceEncoder, encoder_folder  # noqa: E402
 from train_guidelines_classifier import (ARTICLES, CORPORA, SYMBOLIC, Example, article_sentences,  # noqa: E402
-                                         symbolic_prompts)
+                                         symbolic_prompts, write_model)
 
 OUT = REPO / "pipeline" / "guidelines" / "data" / "meaning.json"
 # The encoder the head is trained on: sentence-transformers/all-MiniLM-L6-v2's model.safetensors (its SHA-256
@@ -126,8 +124,7 @@ def main() -> int:
         "w2": rounded(head.coefs_[1]),
         "b2": rounded(head.intercepts_[1]),
     }
-    replace_file(OUT, (json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
-                       ).encode("utf-8"))
+    write_model(OUT, data)
     print(f"{OUT}: {head.coefs_[0].size + head.coefs_[1].size} weights, {OUT.stat().st_size} bytes")
     return 0
 
