@@ -8,10 +8,11 @@ the test fails below the recorded floors (see docs/guidelines.md for the figures
 """
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_pipeline
 
 CORPUS = REPO / "tests" / "guidelines_corpus"
 # The issue's targets: harmful neutralised overall and for every technique, benign kept, newsroom prompts.
@@ -78,9 +79,19 @@ HELDOUT_FLOORS = {
 }
 
 
-def rates(cli, name):
-    result = cli("check-prompt", "--corpus", CORPUS / name, "--json")
-    assert result.exit_code == 0, result.stderr
+@pytest.fixture(scope="module")
+def reports():
+    """Every corpus scored by `pipeline check-prompt --corpus FILE --json` in a process of its own, two at a time
+    (scoring is most of this module's time, and one process uses one core)."""
+    names = sorted(DEV_FLOORS) + sorted(HELDOUT_FLOORS)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(names, pool.map(lambda name: run_pipeline("check-prompt", "--corpus", CORPUS / name, "--json"),
+                                        names)))
+
+
+def rates(reports, name):
+    result = reports[name]
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
     (report,) = json.loads(result.stdout)
     table = {(row["group"], row["name"]): row["met"] / row["total"] for row in report["rates"]}
     techniques = {name: rate for (group, name), rate in table.items() if group == "harmful neutralised by technique"}
@@ -107,9 +118,9 @@ def show(capsys, name, report, figures, floors):
 
 
 @pytest.mark.parametrize("name", sorted(DEV_FLOORS) + sorted(HELDOUT_FLOORS))
-def test_corpus_rates(cli, capsys, name):
+def test_corpus_rates(reports, capsys, name):
     floors = {**DEV_FLOORS, **HELDOUT_FLOORS}[name]
-    report, figures = rates(cli, name)
+    report, figures = rates(reports, name)
     show(capsys, name, report, figures, floors)
     for key, floor in floors.items():
         assert figures[key] >= floor, (name, key, figures[key])
