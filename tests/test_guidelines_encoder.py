@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, generate_json
+from conftest import REPO, generate_json, run_pipeline
 
 from test_guidelines_meaning import acted, check
 
@@ -174,3 +174,22 @@ def test_the_record_carries_the_scores_and_digests(cli, tmp_path):
     assert guidelines["encoder_digest"] == ENCODER_SHA256 and len(guidelines["meaning_digest"]) == 64
     assert 0 <= guidelines["meaning_score"] < 0.95
     assert len(guidelines["classifier_digest"]) == 64 and guidelines["classifier_score"] is not None
+
+
+def test_the_weights_are_kept_mapped_in_the_cache_and_a_damaged_copy_is_replaced(tmp_path):
+    cache = tmp_path / "cache"
+    text = "a drone releasing its package over the men crouched in the ditch, cinematic"
+
+    def score():
+        result = run_pipeline("check-prompt", "--json", "--style", "none", text, PIPELINE_POLICY_CACHE=str(cache))
+        assert result.returncode == 3 and b"Traceback" not in result.stderr
+        return json.loads(result.stdout)["meaning_score"]
+
+    first = score()  # reads the safetensors file and writes the flat copy
+    (flat,) = cache.glob("encoder-*.npy")
+    assert flat.stat().st_size > 80_000_000 and list(cache.glob("encoder-*.json"))
+    assert score() == first  # maps the copy
+    flat.write_bytes(flat.read_bytes()[:1000])  # damaged: read from the safetensors file again, and rewritten
+    assert score() == first and flat.stat().st_size > 80_000_000
+    result = run_pipeline("check-prompt", "--json", "--style", "none", text, PIPELINE_POLICY_CACHE="off")
+    assert json.loads(result.stdout)["meaning_score"] == first

@@ -15,6 +15,7 @@ sentence-transformers/all-MiniLM-L6-v2) to use instead of the package's.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -55,24 +56,23 @@ class SentenceEncoder:
 
     def __init__(self, folder: Path, sha256: str):
         import numpy as np
-        from safetensors import safe_open
         from tokenizers import Tokenizer
 
         weights_file = folder / "model.safetensors"
         try:
             self.digest = _verified_digest(weights_file)
-            tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-            tensors = safe_open(str(weights_file), framework="np")
-            # The word-piece table (47 MB) is read a row at a time, as a prompt needs it; the rest whole
-            self._words = tensors.get_slice(_WORDS)
-            self._weights = {name.removeprefix("bert."): tensors.get_tensor(name) for name in tensors.keys()
-                             if name != _WORDS}
-        except Exception as error:  # safetensors and tokenizers raise their own kinds for a damaged file
+        except OSError as error:
             raise InputError(f"cannot read the guidelines' sentence encoder in {folder}: "
                              f"{type(error).__name__}: {error}") from None
         if self.digest != sha256:
             raise InputError(f"the sentence encoder in {folder} is not the one the guidelines' meaning layer was "
                              f"trained with (model.safetensors SHA-256 {self.digest[:12]}, expected {sha256[:12]})")
+        try:
+            tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            self._weights = _tensors(weights_file, self.digest)
+        except Exception as error:  # safetensors and tokenizers raise their own kinds for a damaged file
+            raise InputError(f"cannot read the guidelines' sentence encoder in {folder}: "
+                             f"{type(error).__name__}: {error}") from None
         tokenizer.no_padding()
         tokenizer.no_truncation()
         self._tokenizer = tokenizer
@@ -97,8 +97,7 @@ class SentenceEncoder:
     def _embed(self, ids: list[int]):
         np, w = self._np, self._weights
         n = len(ids)
-        rows = {piece: self._words[piece:piece + 1][0] for piece in set(ids)}
-        x = (np.stack([rows[piece] for piece in ids]) + w["embeddings.position_embeddings.weight"][:n]
+        x = (w[_WORDS][ids] + w["embeddings.position_embeddings.weight"][:n]
              + w["embeddings.token_type_embeddings.weight"][0])
         x = _layer_norm(np, x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         size = x.shape[1] // _HEADS
@@ -136,6 +135,46 @@ def _gelu(np, x):
     poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
     erf = np.sign(x) * (1 - poly.astype(x.dtype) * np.exp(-z * z))
     return 0.5 * x * (1 + erf)
+
+
+def _tensors(path: Path, digest: str) -> dict:
+    """The encoder's tensors by name: memory-mapped from a flat float32 copy kept beside the policy cache (named by
+    the weights' SHA-256, written on first use), so a process maps 90 MB instead of copying it; read from the
+    safetensors file when there is no cache folder, or the copy is missing or damaged (then written again)."""
+    import numpy as np
+    from safetensors import safe_open
+
+    from pipeline.guidelines import policy_cache
+
+    folder = policy_cache.folder()
+    flat = layout_file = None
+    if folder is not None:
+        flat, layout_file = folder / f"encoder-{digest[:24]}.npy", folder / f"encoder-{digest[:24]}.json"
+        try:
+            layout = json.loads(layout_file.read_text())
+            data = np.load(flat, mmap_mode="r")
+            if data.dtype == np.float32 and data.shape == (layout["size"],):
+                return {name: data[start:start + math.prod(shape)].reshape(shape)
+                        for name, (start, shape) in layout["tensors"].items()}
+        except (OSError, ValueError, KeyError, TypeError):  # not there yet, or damaged: read and written again
+            pass
+    with safe_open(str(path), framework="np") as tensors:
+        found = {name.removeprefix("bert."): tensors.get_tensor(name) for name in tensors.keys()}
+    found = {name: array for name, array in found.items() if array.dtype == np.float32}
+    if flat is not None:
+        tensors_at, start = {}, 0
+        for name, array in found.items():
+            tensors_at[name] = (start, list(array.shape))
+            start += array.size
+        buffer = io.BytesIO()
+        np.save(buffer, np.concatenate([array.ravel() for array in found.values()]))
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            replace_file(flat, buffer.getvalue())
+            replace_file(layout_file, json.dumps({"size": start, "tensors": tensors_at}).encode())
+        except (OSError, PipelineError):  # a folder that cannot be written costs the time only
+            pass
+    return found
 
 
 def _verified_digest(path: Path) -> str:
