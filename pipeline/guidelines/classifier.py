@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from pipeline.guidelines.matching import Prompt, negation, term_spans
+from pipeline.guidelines.matching import Prompt, negation, overlaps, spans_of
 from pipeline.guidelines.policy import Guidelines, Term
 from pipeline.output.files import bytes_sha256
 
@@ -57,11 +57,11 @@ def features(prompt: Prompt, guidelines: Guidelines) -> set[str]:
     found.update("b:" + word.stems[-1] for word in prompt.words)
     negated = negation(guidelines)
     for name, terms, unless in _concepts(guidelines):
-        spans = [span for term in terms for span in term_spans(term, prompt)
+        spans = [span for span in spans_of(terms, prompt)
                  if not negated.covers(span[0], prompt.words, prompt.text, lists=True)]
         if spans and unless:
-            innocent = [span for term in unless for span in term_spans(term, prompt)]
-            spans = [(a, b) for a, b in spans if not any(c < b and a < d for c, d in innocent)]
+            innocent = spans_of(unless, prompt)
+            spans = [span for span in spans if not overlaps(span, innocent)]
         if spans:
             found.add(name)
     return found

@@ -198,13 +198,14 @@ def judge(
     # the rules left alone is refused at the policy's `[meaning] threshold`; one they rewrote, when the prompt as
     # written reaches `rewritten` (swapping the words of a harmful scene leaves the scene). A negated term or a
     # rule's innocent phrase ("without any soldiers", "a bloody nose") excuses the prompt, as it does for the rules:
-    # the score is recorded, with what excused it
-    # A prompt of fewer than MIN_CONTENT_WORDS words gives the encoder no sentence to read ("../../CON")
+    # the score is recorded, with what excused it. A prompt of fewer than MIN_CONTENT_WORDS words gives the encoder
+    # no sentence to read ("../../CON")
+    written = prompt.strip()
     threshold = policy.meaning_rewritten_threshold if rewrites or removed else policy.meaning_threshold
-    if use_meaning and threshold is not None and len(_CONTENT.findall(text)) >= MIN_CONTENT_WORDS:
+    if use_meaning and threshold is not None and len(_CONTENT.findall(written)) >= MIN_CONTENT_WORDS:
         from pipeline.guidelines.meaning import meaning_score
 
-        score, head, encoder = meaning_score(prompt.strip())
+        score, head, encoder = meaning_score(written)
         common.update(meaning_digest=head.digest, encoder_digest=encoder.digest, meaning_score=score)
         if score >= threshold:
             reasons = excused(policy, analysed)

@@ -72,6 +72,16 @@ def term_spans(term: Term, prompt: Prompt) -> list[tuple[int, int]]:
     return spans
 
 
+def spans_of(terms, prompt: Prompt) -> list[tuple[int, int]]:
+    """Where any of `terms` occurs, as term_spans gives them."""
+    return [span for term in terms for span in term_spans(term, prompt)]
+
+
+def overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    """Whether `span` shares a word with one of `spans` (a term inside one of its rule's innocent phrases)."""
+    return any(a < span[1] and span[0] < b for a, b in spans)
+
+
 def _forms(word: Word, inflected: bool) -> tuple[str, ...]:
     return word.stems if inflected else word.readings
 
@@ -180,13 +190,13 @@ def rule_matches(rule: Rule, prompt: Prompt, negation: Negation, absorb: frozens
     """Every place `rule` applies in the prompt, leaving out negated mentions and the innocent phrases the rule
     lists under `unless` ("think tank")."""
     found, text = prompt.words, prompt.text
-    innocent = [span for term in rule.unless for span in term_spans(term, prompt)]
+    innocent = spans_of(rule.unless, prompt)
     matches = []
     for term in rule.terms:
         for first, last in term_spans(term, prompt):
             if negation.covers(first, found, text, lists=rule.action == "rewrite"):
                 continue
-            if any(a < last and first < b for a, b in innocent):
+            if overlaps((first, last), innocent):
                 continue
             plural = _is_plural(term, found[last - 1])
             if rule.action == "rewrite":
@@ -211,8 +221,7 @@ def _near_matches(rule: Rule, prompt: Prompt, negation: Negation, innocent: list
 
     def spans(terms: tuple[Term, ...]) -> list[tuple[Term, tuple[int, int]]]:
         return [(term, span) for term in terms for span in term_spans(term, prompt)
-                if not any(a < span[1] and span[0] < b for a, b in innocent)
-                and not negation.covers(span[0], found, text)]
+                if not overlaps(span, innocent) and not negation.covers(span[0], found, text)]
 
     firsts, seconds = spans(near.first), spans(near.second)
     thirds = spans(near.third) if near.third else None
@@ -312,10 +321,10 @@ def rule_term_spans(guidelines: Guidelines, prompt: Prompt) -> list[tuple[int, i
     """Where the terms of the policy's rules occur (innocent `unless` phrases left out)."""
     spans = []
     for rule in guidelines.rules:
-        found = [span for term in rule.terms for span in term_spans(term, prompt)]
+        found = spans_of(rule.terms, prompt)
         if found and rule.unless:
-            innocent = [span for term in rule.unless for span in term_spans(term, prompt)]
-            found = [(a, b) for a, b in found if not any(c < b and a < d for c, d in innocent)]
+            innocent = spans_of(rule.unless, prompt)
+            found = [span for span in found if not overlaps(span, innocent)]
         spans.extend(found)
     return spans
 
@@ -329,14 +338,14 @@ def excused(guidelines: Guidelines, prompt: Prompt) -> list[str]:
     negation = _prepared(guidelines)[0]
     reasons: list[str] = []
     for rule in guidelines.rules:
-        found = [span for term in rule.terms for span in term_spans(term, prompt)]
+        found = spans_of(rule.terms, prompt)
         if not found:
             continue
         if any(negation.covers(a, prompt.words, prompt.text, lists=True) for a, _ in found):
             reasons.append("negation")
         if rule.unless:
-            innocent = [span for term in rule.unless for span in term_spans(term, prompt)]
-            if any(c < b and a < d for a, b in found for c, d in innocent):
+            innocent = spans_of(rule.unless, prompt)
+            if any(overlaps(span, innocent) for span in found):
                 reasons.append(f"{rule.id}:unless")
     return list(dict.fromkeys(reasons))
 

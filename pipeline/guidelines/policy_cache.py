@@ -82,16 +82,30 @@ def load(data: bytes, source: str, parse):
             for term in rule.terms:
                 term.keys
         try:
-            where.mkdir(parents=True, exist_ok=True)
-            replace_file(path, pickle.dumps((guidelines, prepared), protocol=pickle.HIGHEST_PROTOCOL))
+            data = pickle.dumps((guidelines, prepared), protocol=pickle.HIGHEST_PROTOCOL)
+        except pickle.PicklingError:  # kept only to save time
+            return guidelines
+        if keep(path, data):
             _prune(where)
-        except (OSError, PipelineError, pickle.PicklingError):  # a folder that cannot be written costs the time only
-            pass
     return guidelines
+
+
+def keep(path: Path, data: bytes) -> bool:
+    """Write a kept file into the cache folder, atomically; whether it was written (a folder that cannot be
+    written costs only the time: what is kept is always computed again without it)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        replace_file(path, data)
+    except (OSError, PipelineError):
+        return False
+    return True
 
 
 def _prune(where: Path) -> None:
     """Remove the least recently written kept policies beyond KEPT_FILES (each edit or upgrade makes a new one)."""
-    kept = sorted(where.glob("*.pickle"), key=lambda path: path.stat().st_mtime_ns, reverse=True)
-    for old in kept[KEPT_FILES:]:
-        old.unlink(missing_ok=True)
+    try:
+        kept = sorted(where.glob("*.pickle"), key=lambda path: path.stat().st_mtime_ns, reverse=True)
+        for old in kept[KEPT_FILES:]:
+            old.unlink(missing_ok=True)
+    except OSError:  # another process pruned or wrote at the same time: the next write prunes again
+        pass
