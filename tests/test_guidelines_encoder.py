@@ -3,6 +3,8 @@ check-prompt --json` and the record: harm said in ordinary words refused, the to
 kept, every verdict naming its score, threshold and digests, and a missing or different encoder refused in one line."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -193,3 +195,18 @@ def test_the_weights_are_kept_mapped_in_the_cache_and_a_damaged_copy_is_replaced
     assert score() == first and flat.stat().st_size > 80_000_000
     result = run_pipeline("check-prompt", "--json", "--style", "none", text, PIPELINE_POLICY_CACHE="off")
     assert json.loads(result.stdout)["meaning_score"] == first
+
+
+def test_the_policy_without_its_meaning_layer_for_machines_that_lack_the_encoder(tmp_path):
+    """scripts/guidelines_without_meaning.py (used by the GPU scripts where the encoder's package is missing)
+    writes the shipped policy without `[meaning]`: it parses, and judges with every other layer."""
+    policy = tmp_path / "without-meaning.toml"
+    made = subprocess.run([sys.executable, str(REPO / "scripts" / "guidelines_without_meaning.py"), str(policy)],
+                          capture_output=True)
+    assert made.returncode == 0 and "[meaning]" not in policy.read_text(encoding="utf-8")
+    text = "a drone releasing its package over the men crouched in the ditch, cinematic"
+    result = run_pipeline("check-prompt", "--json", "--style", "none", "--guidelines", policy, text)
+    data = json.loads(result.stdout)
+    assert result.returncode == 0 and data["meaning_score"] is None and data["classifier_score"] is not None
+    result = run_pipeline("check-prompt", "--json", "--guidelines", policy, "Tanks at dawn in a quiet field")
+    assert json.loads(result.stdout)["subject"] == "Chess rooks at dawn in a quiet field"
