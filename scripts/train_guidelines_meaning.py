@@ -10,9 +10,15 @@ scikit-learn's multi-layer perceptron (one hidden layer of 128 rectified units, 
 fixed settings, so the same files give the same head on the same platform. The held-out corpora are never read.
 The file records each training file's SHA-256 and the encoder's, and the weights rounded to six significant digits.
 
+A second head of the same shape, the phrase head (`phrases` in the file), is trained on the prompts' phrases (the
+spans between punctuation marks that the judge reads a news prompt in, pipeline.guidelines.judge.phrases): a phrase
+is positive when it overlaps one of its prompt's labelled harmful phrases (`harm`, in harmful and newsroom prompts
+alike), negative otherwise; the phrases of the symbolic prompts and the articles are negatives.
+
 With --cv, it prints figures instead of writing the file (those in docs/guidelines.md): each development corpus
 judged by the policy with a head trained without it, at several thresholds, for the prompts the rules left alone
-and for those they rewrote (judged by the meaning of the prompt as written).
+and for those they rewrote (judged by the meaning of the prompt as written); and the phrase head's hits on the
+harmful and the fine phrases of each corpus's newsroom prompts, by a phrase head trained without it.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 from pipeline.guidelines import judge, load_guidelines  # noqa: E402
+from pipeline.guidelines.judge import phrases  # noqa: E402
 from pipeline.guidelines.corpus import load_corpus  # noqa: E402
 from pipeline.guidelines.meaning import ENCODER_PACKAGE, SentenceEncoder, encoder_folder  # noqa: E402
 from train_guidelines_classifier import (ARTICLES, CORPORA, SYMBOLIC, Example, article_sentences,  # noqa: E402
@@ -52,11 +59,50 @@ def embed_all(encoder: SentenceEncoder, texts: list[str]) -> np.ndarray:
     return np.stack([encoder.embed(text)[0] for text in texts])
 
 
+def labelled_phrases(examples, extra_texts: list[str]) -> tuple[list[str], np.ndarray, list[str]]:
+    """Every phrase of the examples and extra texts, 1 where it overlaps a labelled harmful phrase of its prompt,
+    with the name of the file it came from ("" for the extra texts)."""
+    texts, labels, sources = [], [], []
+    for source, prompt, harm in [(example.source, example.prompt, example.harm) for example in examples] + [
+            ("", text, ()) for text in extra_texts]:
+        lowered = prompt.lower()
+        spans = []
+        for phrase in harm:
+            start = lowered.find(phrase.lower())
+            while start >= 0:
+                spans.append((start, start + len(phrase)))
+                start = lowered.find(phrase.lower(), start + 1)
+        for start, end in phrases(prompt):
+            texts.append(prompt[start:end].strip())
+            labels.append(int(any(a < end and start < b for a, b in spans)))
+            sources.append(source)
+    return texts, np.array(labels), sources
+
+
 def met(example, judgement) -> bool:
     subject = judgement.subject.lower()
     if example.kind == "harmful":
         return judgement.verdict == "block" or not any(phrase in subject for phrase in example.harm)
     return judgement.verdict != "block" and all(phrase in subject for phrase in example.keep)
+
+
+def cross_validate_phrases(examples, encoder) -> None:
+    """The phrase head by cross-validation: for each development corpus, a head trained without it scores its
+    newsroom prompts' phrases; the share of harmful phrases reaching each threshold, and of fine ones."""
+    texts, labels, sources = labelled_phrases(examples, symbolic_prompts() + article_sentences())
+    vectors, sources = embed_all(encoder, texts), np.array(sources)
+    newsroom = {example.prompt[start:end].strip() for example in examples if example.kind == "newsroom"
+                for start, end in phrases(example.prompt)}
+    news = np.array([text in newsroom for text in texts])
+    probability = np.zeros(len(texts))
+    for path in CORPORA:
+        held = sources == path.name
+        probability[held] = fit(vectors[~held], labels[~held]).predict_proba(vectors[held])[:, 1]
+    print("phrase head, newsroom prompts' phrases, each corpus by a head trained without it:")
+    for threshold in THRESHOLDS:
+        flagged = news & (probability >= threshold)
+        print(f"  >= {threshold}: harmful phrases {flagged[labels == 1].sum() / (news & (labels == 1)).sum():.3f}, "
+              f"fine phrases {flagged[labels == 0].sum() / (news & (labels == 0)).sum():.3f}")
 
 
 def cross_validate(examples, vectors, labels, extra_vectors) -> None:
@@ -103,9 +149,12 @@ def main() -> int:
     extra_vectors = embed_all(encoder, symbolic_prompts() + article_sentences())
     if "--cv" in sys.argv:
         cross_validate(examples, vectors, labels, extra_vectors)
+        cross_validate_phrases(examples, encoder)
         return 0
     head = fit(np.concatenate([vectors, extra_vectors]),
                np.concatenate([labels, np.zeros(len(extra_vectors), dtype=int)]))
+    phrase_texts, phrase_labels, _ = labelled_phrases(examples, symbolic_prompts() + article_sentences())
+    phrase_head = fit(embed_all(encoder, phrase_texts), phrase_labels)
     from importlib.metadata import version
 
     def rounded(array: np.ndarray) -> list:
@@ -123,9 +172,13 @@ def main() -> int:
         "b1": rounded(head.intercepts_[0]),
         "w2": rounded(head.coefs_[1]),
         "b2": rounded(head.intercepts_[1]),
+        "phrases": {"hidden": HIDDEN, "examples": len(phrase_texts), "positive": int(phrase_labels.sum()),
+                    "w1": rounded(phrase_head.coefs_[0]), "b1": rounded(phrase_head.intercepts_[0]),
+                    "w2": rounded(phrase_head.coefs_[1]), "b2": rounded(phrase_head.intercepts_[1])},
     }
     write_model(OUT, data)
-    print(f"{OUT}: {head.coefs_[0].size + head.coefs_[1].size} weights, {OUT.stat().st_size} bytes")
+    weights = sum(layer.size for model in (head, phrase_head) for layer in model.coefs_)
+    print(f"{OUT}: two heads, {weights} weights, {OUT.stat().st_size} bytes")
     return 0
 
 

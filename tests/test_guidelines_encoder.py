@@ -14,6 +14,7 @@ from conftest import REPO, generate_json, run_pipeline
 from test_guidelines_meaning import acted, check
 
 ENCODER_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+MEANING_TABLE = "[meaning]\nthreshold = 0.95\nrewritten = 0.98\nclauses = 0.9\n"
 
 
 def test_the_numpy_encoder_is_the_transformers_model():
@@ -39,7 +40,7 @@ def test_the_numpy_encoder_is_the_transformers_model():
 def without(table: str, tmp_path) -> Path:
     """The shipped policy with one of its learnt layers' tables taken out."""
     shipped = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
-    lines = {"classifier": "[classifier]\nthreshold = 0.9\n", "meaning": "[meaning]\nthreshold = 0.95\nrewritten = 0.98\n"}
+    lines = {"classifier": "[classifier]\nthreshold = 0.9\n", "meaning": MEANING_TABLE}
     assert lines[table] in shipped
     policy = tmp_path / f"without-{table}.toml"
     policy.write_text(shipped.replace(lines[table], ""), encoding="utf-8")
@@ -87,7 +88,7 @@ def test_a_negated_term_or_an_innocent_phrase_excuses_the_prompt_from_the_meanin
     # recorded, with what excused it. (Contexts do not: see docs/guidelines.md, Known limits, for the false
     # positives that leaves, such as "deminers in protective gear clearing landmines from a field".)
     for text, reason in (("the voters gave the party a bloody nose", "gore-bodies:unless"),
-                         ("no weapons and no soldiers, just an empty field at the border", "negation")):
+                         ("no weapons, no soldiers and no blood, just an empty field at the border", "negation")):
         result, data = check(cli, text)
         assert result.exit_code == 0 and data["verdict"] == "allow", data
         assert data["meaning_score"] >= 0.95
@@ -121,9 +122,8 @@ def test_the_policy_turns_the_layer_off_and_checks_its_thresholds(cli, tmp_path)
     result, data = check(cli, text, "--guidelines", policy)
     assert data["verdict"] == "allow" and data["meaning_score"] is None and data["encoder_digest"] == ""
     shipped = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
-    for bad in ("threshold = 1.5", "threshold = true", "rewritten = 'high'"):
-        policy.write_text(shipped.replace("[meaning]\nthreshold = 0.95\nrewritten = 0.98\n",
-                                          f"[meaning]\n{bad}\n"), encoding="utf-8")
+    for bad in ("threshold = 1.5", "threshold = true", "rewritten = 'high'", "clauses = 0"):
+        policy.write_text(shipped.replace(MEANING_TABLE, f"[meaning]\n{bad}\n"), encoding="utf-8")
         result = cli("check-prompt", "tanks", "--guidelines", policy)
         assert result.exit_code == 2 and "Traceback" not in result.stderr
         assert f"{policy}, line " in result.stderr and "has to be a number between 0 and 1" in result.stderr
@@ -210,3 +210,45 @@ def test_the_policy_without_its_meaning_layer_for_machines_that_lack_the_encoder
     assert result.returncode == 0 and data["meaning_score"] is None and data["classifier_score"] is not None
     result = run_pipeline("check-prompt", "--json", "--guidelines", policy, "Tanks at dawn in a quiet field")
     assert json.loads(result.stdout)["subject"] == "Chess rooks at dawn in a quiet field"
+
+
+NEWS_SCENE = ("Hero image for the school shooting in Georgia: a vigil outside the school with teddy bears, but also "
+              "show the shooter mid-rampage in the hallway.")
+
+
+def test_a_news_story_loses_the_phrases_whose_meaning_is_harmful(cli, tmp_path):
+    """Each phrase after a news prompt's framing is read on its own: one no rule names but whose meaning is harmful
+    is taken out (recorded with its score), and the story and its respectful scene stay."""
+    result, data = check(cli, NEWS_SCENE)
+    assert result.exit_code == 0 and data["verdict"] == "rewrite", data
+    (taken,) = acted(data, "remove")
+    assert taken[0] == "meaning" and taken[1].startswith("but also show the shooter mid-rampage in the hallway (phrase score")
+    assert data["subject"] == "Hero image for the school shooting in Georgia: a vigil outside the school with teddy bears."
+    assert data["encoder_digest"] == ENCODER_SHA256 and data["meaning_score"] < 0.98
+    # The prompt is read as a whole too: without the story's framing the scene is not a news story's, and the
+    # phrases are not taken out one by one
+    result, data = check(cli, NEWS_SCENE.split(": ", 1)[1])
+    assert not acted(data, "remove")
+    # A story whose phrases are all fit to draw keeps every one of them
+    story = ("Image for a piece on the ICC arrest warrant: the exterior of the International Criminal Court in The "
+             "Hague under grey skies, a gavel in the foreground.")
+    result, data = check(cli, story)
+    assert result.exit_code == 0 and data["verdict"] == "allow" and data["subject"] == story
+    # A policy without `clauses` leaves the phrases to the rules and the whole-prompt reading
+    shipped = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
+    policy = tmp_path / "no-clauses.toml"
+    policy.write_text(shipped.replace(MEANING_TABLE, MEANING_TABLE.split("clauses")[0]), encoding="utf-8")
+    result, data = check(cli, NEWS_SCENE, "--guidelines", policy)
+    assert data["verdict"] == "allow" and "mid-rampage" in data["subject"]
+
+
+def test_a_head_without_its_phrase_part_is_one_line(cli, monkeypatch):
+    from dataclasses import replace
+
+    import pipeline.guidelines.meaning as meaning
+
+    shipped = meaning.meaning_head()
+    monkeypatch.setattr(meaning, "meaning_head", lambda: replace(shipped, phrase_layers=()))
+    result = cli("check-prompt", NEWS_SCENE)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "has no phrase head" in result.stderr and len(result.stderr.strip().splitlines()) == 1

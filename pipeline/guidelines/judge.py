@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from pipeline.errors import InputError
 from pipeline.guidelines.language import identify
-from pipeline.guidelines.matching import (Match, Prompt, analyse, excused, find_matches, frame_end, framed,
+from pipeline.guidelines.matching import (Match, Prompt, analyse, excused, find_matches, frame_end, framed, overlaps,
                                           removable_rules, photorealistic, rule_term_spans, term_spans)
 from pipeline.guidelines.policy import Guidelines, load_guidelines
 from pipeline.guidelines.styles import apply_style, merge_negatives
@@ -146,8 +146,8 @@ def judge(
             shown = _within_clauses([match for match in _story_matches(policy, analysed, chosen.photorealistic,
                                                                         removable, frame)
                                      if match.rule.action == "block"] + acts, text)
-            text, removed = remove_clauses(text, shown, 0 if acts else frame, _remnants(policy, analysed))
-            removed += [RuleAction(m.rule.id, "topic", m.matched, None, m.rule.category)
+            text, taken = remove_clauses(text, shown, 0 if acts else frame, _remnants(policy, analysed))
+            removed += taken + [RuleAction(m.rule.id, "topic", m.matched, None, m.rule.category)
                         for m in blocks if m.start < frame and m not in acts]
             analysed = framed(policy, analyse(policy, text))
             # The framing's blocks name the topic; its rewrites are judged below, like the scene's
@@ -157,9 +157,26 @@ def judge(
                 if match.rule.action == "rewrite"] if text else []
             blocks = [match for match in matches if match.rule.action == "block"]
         if blocks or len(_CONTENT.findall(text)) < MIN_CONTENT_WORDS:
-            acted = [_action(match, None) for match in blocks] + removed
+            acted = [_action(match, None) for match in blocks] + removed + ([] if blocks else [_TOO_SHORT])
             acted += [_action(m, None) for m in matches if m.rule.action == "rewrite"]
-            return Judgement("block", "", "", rules=tuple(restyled + (acted or removed)), **common)
+            return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
+    # In a news story, the phrases whose meaning is harmful are taken out too, whatever their words: those the rules
+    # left as written and where no rule acts (what is left of a clause the rules took out was judged with it, and a
+    # phrase whose troops or weapons the rules rewrite is judged again, as rewritten and as written)
+    if use_meaning and policy.meaning_clause_threshold is not None and frame_end(policy, analysed):
+        given = prompt.strip()
+        ruled = [part for match in matches for part in (match.parts or ((match.start, match.end),))]
+        readable = {given[a:b].strip() for a, b in phrases(given)} - {
+            text[a:b].strip() for a, b in phrases(text) if overlaps((a, b), ruled)}
+        text, taken, read = _remove_harmful_phrases(policy, analysed, readable)
+        if read:
+            common.update(meaning_digest=read[0], encoder_digest=read[1])
+        if taken:
+            removed += taken
+            if len(_CONTENT.findall(text)) < MIN_CONTENT_WORDS:
+                return Judgement("block", "", "", rules=tuple(restyled + removed + [_TOO_SHORT]), **common)
+            analysed = framed(policy, analyse(policy, text))
+            matches = find_matches(policy, analysed, photorealistic_style=chosen.photorealistic)
     # A news story's framing names its topic ("the cost of the war in Sudan"), which is not refused; but the
     # framing is part of the prompt the model draws, so the armed people and weapons it shows are rewritten like
     # any others ("French troops leaving Mali" -> "French chess pawns leaving Mali"). What stays is the subject:
@@ -174,6 +191,7 @@ def judge(
                                  text)
     subject, acted = rewrite(text, rewrites)
     acted = removed + acted
+    written = analysed  # the prompt as written, less the phrases taken out: what step 6 reads
     # 4. Judge the result again
     if rewrites or removed:
         analysed = framed(policy, analyse(policy, subject))
@@ -198,17 +216,17 @@ def judge(
     # the rules left alone is refused at the policy's `[meaning] threshold`; one they rewrote, when the prompt as
     # written reaches `rewritten` (swapping the words of a harmful scene leaves the scene). A negated term or a
     # rule's innocent phrase ("without any soldiers", "a bloody nose") excuses the prompt, as it does for the rules:
-    # the score is recorded, with what excused it. A prompt of fewer than MIN_CONTENT_WORDS words gives the encoder
+    # the score is recorded, with what excused it. The layer reads the prompt as written, less the phrases taken
+    # out of a news story (they are not drawn). A prompt of fewer than MIN_CONTENT_WORDS words gives the encoder
     # no sentence to read ("../../CON")
-    written = prompt.strip()
     threshold = policy.meaning_rewritten_threshold if rewrites or removed else policy.meaning_threshold
-    if use_meaning and threshold is not None and len(_CONTENT.findall(written)) >= MIN_CONTENT_WORDS:
+    if use_meaning and threshold is not None and len(_CONTENT.findall(text)) >= MIN_CONTENT_WORDS:
         from pipeline.guidelines.meaning import meaning_score
 
-        score, head, encoder = meaning_score(written)
+        score, head, encoder = meaning_score(text)
         common.update(meaning_digest=head.digest, encoder_digest=encoder.digest, meaning_score=score)
         if score >= threshold:
-            reasons = excused(policy, analysed)
+            reasons = excused(policy, written)
             verdict = f"score {score:.3f} >= {threshold}"
             if not reasons:
                 acted.append(RuleAction(MEANING_RULE, "block", verdict, None, "meaning"))
@@ -224,6 +242,50 @@ def judge(
         subject=subject,
         **common,
     )
+
+
+def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, readable: set[str]
+                            ) -> tuple[str, list[RuleAction], tuple[str, str]]:
+    """A news prompt without the phrases after its framing (from punctuation to punctuation; those in `readable`,
+    and not negated) that the meaning layer's phrase head scores at `[meaning] clauses` or above ("the shooter
+    mid-rampage in the hallway", "make him look like a pathetic clown"), each taken out like a rule's harmful detail
+    (its places and names stay); with what was taken out, and the digests of the head and the encoder that read
+    them (empty when nothing was read)."""
+    from pipeline.guidelines.meaning import phrase_score
+
+    text = prompt.text
+    spans, taken, read = [], [], ()
+    for start, end in phrases(text, frame_end(policy, prompt) + 1):
+        written = text[start:end].strip()
+        if written not in readable or _negated(policy, written):
+            continue
+        score, head, encoder = phrase_score(written)
+        read = (head.digest, encoder.digest)
+        if score >= policy.meaning_clause_threshold:
+            spans.append((start, end))
+            taken.append(RuleAction(MEANING_RULE, "remove", f"{written} (phrase score {score:.3f} >= "
+                                    f"{policy.meaning_clause_threshold})", "", "meaning"))
+    if spans:
+        text = _cut(text, spans, _remnants(policy, prompt))
+    return text, taken, read
+
+
+def _negated(policy: Guidelines, phrase: str) -> bool:
+    """Whether a phrase opens with one of the policy's negations ("and not overtly militaristic", "no suffering
+    shown"): it says what the picture must not hold."""
+    words = re.findall(r"[^\W_]+", phrase.lower())
+    while words and words[0] in ("and", "but", "or"):
+        words.pop(0)
+    return any(tuple(words[:len(negation)]) == negation for negation in policy.negations)
+
+
+def phrases(text: str, start: int = 0) -> list[tuple[int, int]]:
+    """The spans of `text` from `start` on between punctuation marks that hold a word: the pieces a news prompt's
+    phrases are read in (and the phrase head is trained on)."""
+    edges = list(_PHRASE_EDGE.finditer(text, start))
+    starts = [start] + [edge.end() for edge in edges]
+    ends = [edge.start() for edge in edges] + [len(text)]
+    return [(a, b) for a, b in zip(starts, ends) if _CONTENT.search(text, a, b)]
 
 
 def _restyled(policy: Guidelines, analysed, chosen, matches) -> list[RuleAction]:
@@ -251,6 +313,7 @@ _SENTENCE_EDGE = re.compile(r"^[;:.()\[\]!?]$")
 _CONTENT = re.compile(r"[^\W\d_]{3,}")
 # A prompt left with fewer words than this after taking out a harmful detail has lost its subject: refused.
 MIN_CONTENT_WORDS = 3
+_TOO_SHORT = RuleAction(RECHECK_RULE, "block", f"fewer than {MIN_CONTENT_WORDS} words left", None, "")
 
 
 def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tuple[tuple[int, int], ...] = ()
@@ -277,6 +340,12 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tu
         else:
             start, end = left.start(), right.start() if right else len(text)
         spans.append((max(start, frame), end))
+    acted = [RuleAction(m.rule.id, "remove", m.matched, "", m.rule.category) for m in matches]
+    return _cut(text, spans, remnants), acted
+
+
+def _cut(text: str, spans: list[tuple[int, int]], remnants: tuple[tuple[int, int], ...]) -> str:
+    """`text` without `spans`, tidied; the `remnants` inside a span stay in its place."""
     merged: list[list[int]] = []
     for start, end in sorted(spans):
         if merged and start < merged[-1][1]:
@@ -306,9 +375,7 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tu
     tidy = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", tidy)
     tidy = re.sub(r"[,;:]\s*([.!?])", r"\1", tidy)
     tidy = re.sub(r"(^|[,;:]\s*)(?:and|with|while|whilst|as|plus|but|then)\s+", r"\1", tidy, flags=re.IGNORECASE)
-    tidy = re.sub(r"^[\s,;:.]+|[\s,;:]+$", "", _balanced(tidy))
-    acted = [RuleAction(m.rule.id, "remove", m.matched, "", m.rule.category) for m in matches]
-    return tidy, acted
+    return re.sub(r"^[\s,;:.]+|[\s,;:]+$", "", _balanced(tidy))
 
 
 def _clause_of(edges: list[int], position: int) -> int:

@@ -197,13 +197,24 @@ class MeaningHead:
     digest: str
     encoder_sha256: str
     trained_on: dict[str, str]
+    phrase_layers: tuple = ()  # the same, for single phrases of a prompt
 
     def score(self, embeddings) -> float:
         """The probability that the text asks for a harmful image: the highest of its windows'."""
-        w1, b1, w2, b2 = self.layers
-        totals = np.maximum(embeddings @ w1 + b1, 0) @ w2 + b2
-        total = float(totals.max())
-        return 1 / (1 + math.exp(-max(-60.0, min(60.0, total))))
+        return _probability(self.layers, embeddings)
+
+    def score_phrase(self, embeddings) -> float:
+        """The probability that a phrase of a prompt (from punctuation to punctuation) is the harmful part of it."""
+        if not self.phrase_layers:
+            raise InputError("the guidelines' meaning head has no phrase head ([meaning] clauses needs one): "
+                             "retrain it with scripts/train_guidelines_meaning.py")
+        return _probability(self.phrase_layers, embeddings)
+
+
+def _probability(layers: tuple, embeddings) -> float:
+    w1, b1, w2, b2 = layers
+    total = float((np.maximum(embeddings @ w1 + b1, 0) @ w2 + b2).max())
+    return 1 / (1 + math.exp(-max(-60.0, min(60.0, total))))
 
 
 @lru_cache(maxsize=1)
@@ -211,10 +222,14 @@ def meaning_head() -> MeaningHead:
     """The shipped head (read on first use)."""
     data = (resources.files("pipeline.guidelines") / "data" / "meaning.json").read_bytes()
     model = json.loads(data)
+    return MeaningHead(_layers(model), bytes_sha256(data), model["encoder"]["sha256"], model["trained_on"],
+                       _layers(model["phrases"]) if "phrases" in model else ())
+
+
+def _layers(model: dict) -> tuple:
     hidden = model["hidden"]
-    layers = (np.asarray(model["w1"], dtype=np.float32).reshape(-1, hidden), np.asarray(model["b1"], dtype=np.float32),
-              np.asarray(model["w2"], dtype=np.float32).reshape(hidden, 1), np.asarray(model["b2"], dtype=np.float32))
-    return MeaningHead(layers, bytes_sha256(data), model["encoder"]["sha256"], model["trained_on"])
+    return (np.asarray(model["w1"], dtype=np.float32).reshape(-1, hidden), np.asarray(model["b1"], dtype=np.float32),
+            np.asarray(model["w2"], dtype=np.float32).reshape(hidden, 1), np.asarray(model["b2"], dtype=np.float32))
 
 
 def sentence_encoder() -> SentenceEncoder:
@@ -225,6 +240,12 @@ def sentence_encoder() -> SentenceEncoder:
 @lru_cache(maxsize=2)
 def _encoder(folder: Path, sha256: str) -> SentenceEncoder:
     return SentenceEncoder(folder, sha256)
+
+
+def phrase_score(text: str) -> tuple[float, MeaningHead, SentenceEncoder]:
+    """The shipped phrase head's score of `text` (one phrase of a prompt), with the head and the encoder."""
+    head, encoder = meaning_head(), sentence_encoder()
+    return round(head.score_phrase(encoder.embed(text)), 4), head, encoder
 
 
 def meaning_score(text: str) -> tuple[float, MeaningHead, SentenceEncoder]:
