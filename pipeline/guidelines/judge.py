@@ -97,13 +97,15 @@ def judge(
 
     1. check the prompt (not empty, within the policy's size) and its language;
     2. match the rules, with the prompt's contexts taken into account;
-    3. block, or rewrite each matched phrase into the policy's symbolic vocabulary;
+    3. block, or rewrite each matched phrase into the policy's symbolic vocabulary (a news story loses its harmful
+       details instead: the clauses the rules refuse, and the phrases the meaning layer's phrase head reads as
+       harmful where no rule acts, `[meaning] clauses`);
     4. judge the rewritten prompt again: anything harmful left is a block, never a half-neutralised prompt;
     5. a prompt in which the rules found nothing is refused when the policy's classifier scores it at its
        threshold or above (`use_classifier=False` leaves this step out, to measure the rules alone);
     6. and so is one whose meaning, read by a sentence encoder, the policy's meaning head scores at its
        threshold or above (`[meaning] threshold` for a prompt the rules left alone, `rewritten` for one they
-       rewrote, judged as written; `use_meaning=False` leaves this step out).
+       rewrote, judged as written less what a news story lost; `use_meaning=False` leaves this step out).
     """
     policy = guidelines if guidelines is not None else load_guidelines()
     # 1. Check the input
