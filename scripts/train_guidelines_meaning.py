@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from pipeline.guidelines import judge, load_guidelines  # noqa: E402
 from pipeline.guidelines.judge import phrases  # noqa: E402
+from pipeline.guidelines.matching import overlaps  # noqa: E402
 from pipeline.guidelines.corpus import load_corpus  # noqa: E402
 from pipeline.guidelines.meaning import ENCODER_PACKAGE, SentenceEncoder, encoder_folder  # noqa: E402
 from train_guidelines_classifier import (ARTICLES, CORPORA, SYMBOLIC, Example, article_sentences,  # noqa: E402
@@ -74,7 +75,7 @@ def labelled_phrases(examples, extra_texts: list[str]) -> tuple[list[str], np.nd
                 start = lowered.find(phrase.lower(), start + 1)
         for start, end in phrases(prompt):
             texts.append(prompt[start:end].strip())
-            labels.append(int(any(a < end and start < b for a, b in spans)))
+            labels.append(int(overlaps((start, end), spans)))
             sources.append(source)
     return texts, np.array(labels), sources
 

@@ -165,12 +165,13 @@ def judge(
     # In a news story, the phrases whose meaning is harmful are taken out too, whatever their words: those the rules
     # left as written and where no rule acts (what is left of a clause the rules took out was judged with it, and a
     # phrase whose troops or weapons the rules rewrite is judged again, as rewritten and as written)
-    if use_meaning and policy.meaning_clause_threshold is not None and frame_end(policy, analysed):
+    frame = frame_end(policy, analysed)
+    if use_meaning and policy.meaning_clause_threshold is not None and frame:
         given = prompt.strip()
         ruled = [part for match in matches for part in (match.parts or ((match.start, match.end),))]
         readable = {given[a:b].strip() for a, b in phrases(given)} - {
             text[a:b].strip() for a, b in phrases(text) if overlaps((a, b), ruled)}
-        text, taken, read = _remove_harmful_phrases(policy, analysed, readable)
+        text, taken, read = _remove_harmful_phrases(policy, analysed, frame, readable)
         if read:
             common.update(meaning_digest=read[0], encoder_digest=read[1])
         if taken:
@@ -246,7 +247,7 @@ def judge(
     )
 
 
-def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, readable: set[str]
+def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, readable: set[str]
                             ) -> tuple[str, list[RuleAction], tuple[str, str]]:
     """A news prompt without the phrases after its framing (from punctuation to punctuation; those in `readable`,
     and not negated) that the meaning layer's phrase head scores at `[meaning] clauses` or above ("the shooter
@@ -257,7 +258,7 @@ def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, readable: set[st
 
     text = prompt.text
     spans, taken, read = [], [], ()
-    for start, end in phrases(text, frame_end(policy, prompt) + 1):
+    for start, end in phrases(text, frame + 1):
         written = text[start:end].strip()
         if written not in readable or _negated(policy, written):
             continue
