@@ -284,3 +284,18 @@ def test_names_left_by_a_removed_clause_stay_one_phrase(cli):
     result, data = check(cli, "Image for a report on the siege: Gaza skyline with buildings exploding under airstrikes, "
                               "a flag in the corner.")
     assert data["verdict"] == "rewrite" and "Gaza skyline" in data["subject"] and "exploding" not in data["subject"]
+
+
+def test_a_demeaning_depiction_leaves_a_news_story_and_a_prompt_left_too_short_is_refused(cli):
+    # From 2026.11.9 a news story loses a demeaning depiction of its people, clause and all, and keeps its image
+    result, data = check(cli, "Image for the Rohingya crisis explainer: Rohingya drawn as filthy insects infesting "
+                              "the camps.")
+    assert result.exit_code == 0 and data["verdict"] == "rewrite", data
+    assert data["subject"] == "Image for the Rohingya crisis explainer: the camps."
+    assert [rule[0] for rule in acted(data, "remove")] == ["dehumanising"]
+    # Outside a news story it is refused; and a framing left with fewer than three words has lost its picture
+    result, data = check(cli, "Rohingya drawn as filthy insects infesting the camps")
+    assert result.exit_code == 3 and data["verdict"] == "block"
+    result, data = check(cli, "Hero image: refugees drawn as rats")
+    assert result.exit_code == 3 and acted(data, "block") == [("recheck", "fewer than 3 words left")]
+    assert "guideline recheck (matched 'fewer than 3 words left')" in result.stderr
