@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-ORDER = ("loop-eager", "loop-compiled", "loop-cudnn", "fp8-compiled", "throughput-fp8", "throughput", "loop-blocks",
+ORDER = ("fp8-warm", "loop-eager", "loop-compiled", "loop-cudnn", "fp8-compiled", "throughput-fp8", "throughput", "loop-blocks",
          "throughput-blocks", "autotune", "fp8-sd15")
 
 

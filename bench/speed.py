@@ -37,7 +37,9 @@ def stamp(device: str) -> dict:
     import torch
 
     info = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "torch": torch.__version__,
-            "diffusers": diffusers.__version__, "device": device}  # fmt: skip
+            "diffusers": diffusers.__version__, "device": device, "cpu_cores": len(os.sched_getaffinity(0)),
+            # what else ran on the machine meanwhile (set by scripts/gpu-bench.sh), so that no figure hides it
+            "beside": os.environ.get("BENCH_BESIDE") or None}  # fmt: skip
     if device.startswith("cuda"):
         info["gpu"] = torch.cuda.get_device_name()
         try:
