@@ -78,9 +78,8 @@ def load(data: bytes, source: str, parse):
     guidelines = _LOADED[name] = parse(data, source)  # errors (InputError naming the file and line) are never kept
     if path is not None:
         prepared = matching.prepared_for(guidelines)
-        for rule in guidelines.rules:  # each term's matching keys are computed once, then kept with it
-            for term in rule.terms:
-                term.keys
+        for term in _terms(guidelines):  # each term's matching keys are computed once, then kept with it
+            term.keys
         try:
             data = pickle.dumps((guidelines, prepared), protocol=pickle.HIGHEST_PROTOCOL)
         except pickle.PicklingError:  # kept only to save time
@@ -88,6 +87,25 @@ def load(data: bytes, source: str, parse):
         if keep(path, data):
             _prune(where)
     return guidelines
+
+
+def _terms(value):
+    """Every Term in the parsed policy: the rules' terms, their innocent phrases and word groups, the contexts'..."""
+    from dataclasses import fields, is_dataclass
+
+    from pipeline.guidelines.policy import Term
+
+    if isinstance(value, Term):
+        yield value
+    elif isinstance(value, (tuple, list, frozenset, set)):
+        for item in value:
+            yield from _terms(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _terms(item)
+    elif is_dataclass(value) and not isinstance(value, type):
+        for field in fields(value):
+            yield from _terms(getattr(value, field.name))
 
 
 def keep(path: Path, data: bytes) -> bool:
