@@ -49,8 +49,11 @@ def without(table: str, tmp_path) -> Path:
 
 def refused_by_meaning(result, data):
     assert result.exit_code == 3 and data["verdict"] == "block", data
-    assert acted(data, "block") == [("meaning", f"score {data['meaning_score']:.3f} >= 0.95")]
-    assert data["meaning_score"] >= 0.95
+    # A prompt that lost a phrase first (a news heading's scene: "the interrogation room afterwards: ...") is read
+    # at the stricter `rewritten` threshold, like any prompt the guidelines changed
+    threshold = 0.98 if acted(data, "remove") else 0.95
+    assert acted(data, "block") == [("meaning", f"score {data['meaning_score']:.3f} >= {threshold}")]
+    assert data["meaning_score"] >= threshold
     assert len(data["meaning_digest"]) == 64 and data["encoder_digest"] == ENCODER_SHA256
     assert "guideline meaning (matched 'score" in result.stderr
 

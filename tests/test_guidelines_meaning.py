@@ -299,3 +299,39 @@ def test_a_demeaning_depiction_leaves_a_news_story_and_a_prompt_left_too_short_i
     result, data = check(cli, "Hero image: refugees drawn as rats")
     assert result.exit_code == 3 and acted(data, "block") == [("recheck", "fewer than 3 words left")]
     assert "guideline recheck (matched 'fewer than 3 words left')" in result.stderr
+
+
+def test_a_news_heading_frames_its_story_like_a_framing_sentence(cli, tmp_path):
+    # From 2026.11.10 a short heading that names the story ("TOPIC: scene, ...", "TOPIC - scene, ...") is read as the
+    # news-story framing: the refused detail goes with its clause, the story's picture stays
+    result, data = check(cli, "Detroit plant closures: factory gates chained shut, a union banner, a laid-off worker "
+                              "found hanged from the gate, empty parking lot, snow.")
+    assert result.exit_code == 0 and data["verdict"] == "rewrite", data
+    assert "Detroit plant closures" in data["subject"] and "union banner" in data["subject"]
+    assert "hanged" not in data["subject"] and acted(data, "remove")
+    result, data = check(cli, "Grenfell anniversary. The tower in its green wrap, hearts on the hoarding, charred bodies "
+                              "at the windows, a silent walk.")
+    assert data["verdict"] == "rewrite" and "charred" not in data["subject"] and "silent walk" in data["subject"], data
+    # The heading's own armed people and weapons are rewritten like the scene's (it keeps no topic words)
+    result, data = check(cli, "Tanks and soldiers near Warsaw - a quiet square at dusk, pigeons")
+    assert data["verdict"] == "rewrite" and data["subject"] == "Chess rooks and chess pawns near Warsaw - a quiet square at dusk, pigeons", data
+    # A heading is none when it names harm, describes the picture, opens with a negation, or is a weight's colon:
+    # those prompts are judged whole, as before
+    for text in ("Public execution: a crowd in the square, a man on his knees before the sword",
+                 "Trench photo: what was left of the section after the shell landed, the wall painted dark red",
+                 "No gore please. Well okay, some gore: the victims' faces torn open and the floor slick with blood",
+                 "war cemetery, (toppled gravestones:1.4), (graffiti:1.2) swastikas"):
+        result, data = check(cli, text)
+        assert result.exit_code == 3 and data["verdict"] == "block", (text, data)
+    # `[rewriting] heading_words = 0` turns headings off: the worker's clause then refuses the whole prompt
+    shipped = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
+    assert "\nheading_words = 8\n" in shipped
+    policy = tmp_path / "no-headings.toml"
+    policy.write_text(shipped.replace("\nheading_words = 8\n", "\nheading_words = 0\n"), encoding="utf-8")
+    result, data = check(cli, "Detroit plant closures: factory gates chained shut, a union banner, a laid-off worker "
+                              "found hanged from the gate, empty parking lot, snow.", "--guidelines", str(policy))
+    assert result.exit_code == 3 and data["verdict"] == "block", data
+    # A malformed setting names its file and place
+    policy.write_text(shipped.replace("\nheading_words = 8\n", "\nheading_words = -2\n"), encoding="utf-8")
+    result, data = check(cli, "a chessboard", "--guidelines", str(policy))
+    assert result.exit_code == 2 and "heading_words" in result.stderr and "no-headings.toml" in result.stderr

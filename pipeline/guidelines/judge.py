@@ -186,11 +186,13 @@ def judge(
     # the abstract words of conflict (`[rewriting] topic_rules`: "the cost of war in Sudan") and a weapon or troop
     # word that names an event or an institution (`[rewriting] subjects`: "the missile test", "troop withdrawal
     # talks", "the military budget")
-    frame = frame_end(policy, analysed)
-    topical = removable_rules(policy, analysed)[0] if frame else set()
-    armed = _framing_depictions(policy, analysed, matches, frame, topical)
+    # A news heading ("Tanks and soldiers near Warsaw - ...") names no topic of its own to keep: its words are
+    # rewritten like the scene's
+    frame, story = frame_end(policy, analysed), frame_end(policy, analysed, headings=False)
+    topical = removable_rules(policy, analysed)[0] if story else set()
+    armed = _framing_depictions(policy, analysed, matches, story, topical)
     rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"
-                                  and not (match.start < frame and match.rule.id in topical and match not in armed)],
+                                  and not (match.start < story and match.rule.id in topical and match not in armed)],
                                  text)
     subject, acted = rewrite(text, rewrites)
     acted = removed + acted

@@ -378,8 +378,14 @@ def find_matches(guidelines: Guidelines, prompt: Prompt, *, photorealistic_style
 
 
 def removable_rules(guidelines: Guidelines, prompt: Prompt) -> tuple[set[str], list[str]]:
-    """The rules whose matches the prompt's "remove" contexts take out instead of refusing, and those contexts."""
+    """The rules whose matches the prompt's "remove" contexts take out instead of refusing, and those contexts. A
+    news heading (heading_end) counts as the news-story contexts' own words."""
     everywhere, _, acted = _suspended(guidelines, prompt, effect="remove")
+    if not acted and heading_end(guidelines, prompt):
+        for context in guidelines.contexts:
+            if context.effect == "remove" and context.scope == "prompt":
+                everywhere.update(context.rules)
+                acted.append(context.id)
     return everywhere, acted
 
 
@@ -396,14 +402,14 @@ def _depicts(prompt: Prompt, after: int) -> bool:
                                                      ].lower() in _DEPICTING
 
 
-def frame_end(guidelines: Guidelines, prompt: Prompt) -> int:
-    """Where the framing of a news prompt ends (0 when the prompt has no "remove" context in its first clause):
-    what it names is the story's topic, not something to depict."""
+def frame_end(guidelines: Guidelines, prompt: Prompt, headings: bool = True) -> int:
+    """Where the framing of a news prompt ends (0 when the prompt has no "remove" context in its first clause, and
+    no news heading, or `headings` is False): what it names is the story's topic, not something to depict."""
     first = _FRAME_END.search(prompt.text)
     # A framing names a story and is followed by the scene to draw; a prompt that is all framing ("Hero image of
     # soldiers executing prisoners", with or without a full stop) has no story apart from its scene
     if not first or not _SCENE_WORD.search(prompt.text, first.end()):
-        return 0
+        return heading_end(guidelines, prompt) if headings else 0
     end = first.start()
     for context in guidelines.contexts:
         if context.effect == "remove":
@@ -412,7 +418,53 @@ def frame_end(guidelines: Guidelines, prompt: Prompt) -> int:
                     # "Hero image of soldiers executing prisoners: ..." depicts, it names no story
                     if prompt.words[a].start < end and not _depicts(prompt, b):
                         return end
-    return 0
+    return heading_end(guidelines, prompt) if headings else 0
+
+
+# What ends a news heading: a colon or a full stop before a space (not the weight in "(tanks:1.3)"), a line
+# break, or a dash between spaces
+_HEADING_END = re.compile(r"[:.](?=\s)|\n| [-–—]+ ")
+# A heading that names a kind of picture describes the picture, not a story ("Trench photo: ...", "Frontline
+# glamour shot: ...", "Tattoo close-up: ...")
+_PICTURE_WORDS = frozenset({"photo", "photograph", "picture", "pic", "image", "shot", "close-up", "closeup", "portrait",
+                            "poster", "wallpaper", "painting", "drawing", "render", "illustration", "artwork", "art",
+                            "scene", "snapshot", "frame", "still", "meme", "cartoon", "sketch", "photoshoot"})
+
+
+def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
+    """Where a news heading ends, 0 when the prompt opens with none: a first clause of at most
+    `[rewriting] heading_words` words, ended by a colon, a full stop, a line break or a dash, with a scene after
+    it, and in which no term of a refusing rule occurs ("Detroit plant closures: factory gates chained, ...",
+    "Ambassador expelled from Moscow - embassy gate in snow, ..."). Like a framing, it names the story; a
+    heading that names harm ("Execution: ...") is none."""
+    if not guidelines.heading_words:
+        return 0
+    first = _HEADING_END.search(prompt.text)
+    if not first or not _SCENE_WORD.search(prompt.text, first.end()):
+        return 0
+    end = first.start()
+    inside = [word for word in prompt.words if word.end <= end]
+    if not 1 <= len(inside) <= guidelines.heading_words or re.search(r"[(\[{<]", prompt.text[:end]):
+        return 0
+    if any(set(word.readings) & _PICTURE_WORDS for word in inside) or re.search(r"close[- ]?up", prompt.text[:end], re.I):
+        return 0
+    # "No Nazi stuff. Well, just ..." and "not a real execution, only a mock one: ..." open with a negation trick
+    said = [word.readings for word in inside]
+    for negation_words in guidelines.negations:
+        size = len(negation_words)
+        if any(all(negation_words[k] in said[i + k] for k in range(size)) for i in range(len(said) - size + 1)):
+            return 0
+    key = (guidelines.digest or str(id(guidelines)), prompt.text[:end])
+    if key not in _HEADINGS:
+        if len(_HEADINGS) > 1024:
+            _HEADINGS.clear()
+        heading = analyse(guidelines, prompt.text[:end])
+        _HEADINGS[key] = not any(match.rule.action == "block"
+                                 for match in find_matches(guidelines, heading, photorealistic_style=False))
+    return end if _HEADINGS[key] else 0
+
+
+_HEADINGS: dict[tuple[str, str], bool] = {}  # whether a heading is free of refusing rules, by policy and text
 
 
 def framed(guidelines: Guidelines, prompt: Prompt) -> Prompt:
