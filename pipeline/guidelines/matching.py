@@ -74,7 +74,30 @@ def term_spans(term: Term, prompt: Prompt) -> list[tuple[int, int]]:
 
 def spans_of(terms, prompt: Prompt) -> list[tuple[int, int]]:
     """Where any of `terms` occurs, as term_spans gives them."""
-    return [span for term in terms for span in term_spans(term, prompt)]
+    return [span for term in present(terms, prompt) for span in term_spans(term, prompt)]
+
+
+# Each tuple of terms seen (a rule's terms, its `unless` phrases, a context's terms...) by the key its first word is
+# found under, so that a prompt's words pick the few terms that can occur instead of every term being tried.
+_BY_FIRST_KEY: dict[int, tuple[tuple[Term, ...], dict[tuple[str, str], list[int]]]] = {}
+
+
+def present(terms: tuple[Term, ...], prompt: Prompt) -> list[Term]:
+    """Those of `terms` whose first word occurs in the prompt, in their order: the only ones that can match."""
+    entry = _BY_FIRST_KEY.get(id(terms))
+    if entry is None or entry[0] is not terms:
+        if len(_BY_FIRST_KEY) > 4096:  # tuples of policies no longer in use
+            _BY_FIRST_KEY.clear()
+        by_key: dict[tuple[str, str], list[int]] = {}
+        for position, term in enumerate(terms):
+            by_key.setdefault(("b" if term.inflected else "r", term.keys[0]), []).append(position)
+        entry = _BY_FIRST_KEY[id(terms)] = (terms, by_key)
+    by_key, index = entry[1], prompt.index
+    if len(by_key) <= len(index):
+        positions = [p for key, found in by_key.items() if key in index for p in found]
+    else:
+        positions = [p for key in index if key in by_key for p in by_key[key]]
+    return [terms[p] for p in sorted(positions)]
 
 
 def overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
@@ -192,7 +215,7 @@ def rule_matches(rule: Rule, prompt: Prompt, negation: Negation, absorb: frozens
     found, text = prompt.words, prompt.text
     innocent = spans_of(rule.unless, prompt)
     matches = []
-    for term in rule.terms:
+    for term in present(rule.terms, prompt):
         for first, last in term_spans(term, prompt):
             if negation.covers(first, found, text, lists=rule.action == "rewrite"):
                 continue
@@ -220,7 +243,7 @@ def _near_matches(rule: Rule, prompt: Prompt, negation: Negation, innocent: list
     near, found, text, sentence = rule.near, prompt.words, prompt.text, prompt.sentences
 
     def spans(terms: tuple[Term, ...]) -> list[tuple[Term, tuple[int, int]]]:
-        return [(term, span) for term in terms for span in term_spans(term, prompt)
+        return [(term, span) for term in present(terms, prompt) for span in term_spans(term, prompt)
                 if not overlaps(span, innocent) and not negation.covers(span[0], found, text)]
 
     firsts, seconds = spans(near.first), spans(near.second)
@@ -257,7 +280,7 @@ def _near_matches(rule: Rule, prompt: Prompt, negation: Negation, innocent: list
 
 def photorealistic(prompt: Prompt, guidelines: Guidelines) -> bool:
     """Whether the prompt itself asks for a photographic look ("photo", "realistic", ...)."""
-    return any(term_spans(term, prompt) for term in guidelines.photorealistic_terms)
+    return any(term_spans(term, prompt) for term in present(guidelines.photorealistic_terms, prompt))
 
 
 def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
@@ -273,7 +296,7 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
     for context in guidelines.contexts:
         if context.effect != effect:
             continue
-        places = [span for term in context.terms for span in term_spans(term, prompt)
+        places = [span for term in present(context.terms, prompt) for span in term_spans(term, prompt)
                   if not negation.covers(span[0], prompt.words, prompt.text, lists=True)]
         if places:
             # A context word inside a longer term of a rule is that term's word: the "stock" of a "bump stock",
@@ -413,7 +436,7 @@ def frame_end(guidelines: Guidelines, prompt: Prompt, headings: bool = True) -> 
     end = first.start()
     for context in guidelines.contexts:
         if context.effect == "remove":
-            for term in context.terms:
+            for term in present(context.terms, prompt):
                 for a, b in term_spans(term, prompt):
                     # "Hero image of soldiers executing prisoners: ..." depicts, it names no story
                     if prompt.words[a].start < end and not _depicts(prompt, b):
