@@ -171,7 +171,12 @@ def judge(
         ruled = [part for match in matches for part in (match.parts or ((match.start, match.end),))]
         readable = {given[a:b].strip() for a, b in phrases(given)} - {
             text[a:b].strip() for a, b in phrases(text) if overlaps((a, b), ruled)}
-        text, taken, read = _remove_harmful_phrases(policy, analysed, frame, readable)
+        # A heading is weaker evidence of a news story than a framing sentence ("Morning commute: ..." can dress a
+        # harmful scene): the phrases after it are read at `[meaning] headings`, where the policy sets it
+        limit = policy.meaning_clause_threshold
+        if policy.meaning_heading_threshold is not None and not frame_end(policy, analysed, headings=False):
+            limit = policy.meaning_heading_threshold
+        text, taken, read = _remove_harmful_phrases(policy, analysed, frame, readable, limit)
         if read:
             common.update(meaning_digest=read[0], encoder_digest=read[1])
         if taken:
@@ -249,10 +254,10 @@ def judge(
     )
 
 
-def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, readable: set[str]
+def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, readable: set[str], limit: float
                             ) -> tuple[str, list[RuleAction], tuple[str, str]]:
     """A news prompt without the phrases after its framing (from punctuation to punctuation; those in `readable`,
-    and not negated) that the meaning layer's phrase head scores at `[meaning] clauses` or above ("the shooter
+    and not negated) that the meaning layer's phrase head scores at `limit` or above ("the shooter
     mid-rampage in the hallway", "make him look like a pathetic clown"), each taken out like a rule's harmful detail
     (its places and names stay); with what was taken out, and the digests of the head and the encoder that read
     them (empty when nothing was read)."""
@@ -266,10 +271,10 @@ def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, read
             continue
         score, head, encoder = phrase_score(written)
         read = (head.digest, encoder.digest)
-        if score >= policy.meaning_clause_threshold:
+        if score >= limit:
             spans.append((start, end))
             taken.append(RuleAction(MEANING_RULE, "remove", f"{written} (phrase score {score:.3f} >= "
-                                    f"{policy.meaning_clause_threshold})", "", "meaning"))
+                                    f"{limit})", "", "meaning"))
     if spans:
         text = _cut(text, spans, _remnants(policy, prompt))
     return text, taken, read

@@ -142,6 +142,7 @@ class Guidelines:
     meaning_threshold: float | None = None
     meaning_rewritten_threshold: float | None = None
     meaning_clause_threshold: float | None = None
+    meaning_heading_threshold: float | None = None  # `clauses` for the phrases after a news heading (None: `clauses`)
 
     def style(self, name: str | None) -> Style:
         """The named style (the default when None); an unknown name is bad input."""
@@ -200,8 +201,8 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
     rules = _rules(check, raw)
     rewriting = check.table(raw, "rewriting", _REWRITING_KEYS, required=False)
     (classifier_threshold,) = _thresholds(check, raw, "classifier", ("threshold",))
-    meaning_threshold, meaning_rewritten_threshold, meaning_clause_threshold = _thresholds(
-        check, raw, "meaning", ("threshold", "rewritten", "clauses"))
+    meaning_threshold, meaning_rewritten_threshold, meaning_clause_threshold, meaning_heading_threshold = _thresholds(
+        check, raw, "meaning", ("threshold", "rewritten", "clauses", "headings"))
     language = head.get("language", "")
     if not isinstance(language, str) or language not in ("", "en"):
         check.fail(f"guidelines.language has to be \"en\" (prompts must be English) or \"\" (any) but is {language!r}",
@@ -254,11 +255,13 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         meaning_threshold=meaning_threshold,
         meaning_rewritten_threshold=meaning_rewritten_threshold,
         meaning_clause_threshold=meaning_clause_threshold,
+        meaning_heading_threshold=meaning_heading_threshold,
     )
 
 
 def _thresholds(check: _Checker, raw: dict, table: str, keys: tuple[str, ...]) -> tuple[float | None, ...]:
-    """A learnt layer's thresholds (`[classifier] threshold`, `[meaning] threshold`, `rewritten` and `clauses`), each a
+    """A learnt layer's thresholds (`[classifier] threshold`, `[meaning] threshold`, `rewritten`, `clauses` and
+    `headings`), each a
     probability; None where the key (or the table) is absent: that part of the layer is off."""
     learned = check.table(raw, table, set(keys), required=False)
     found = []
