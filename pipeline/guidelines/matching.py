@@ -456,10 +456,11 @@ _PICTURE_WORDS = frozenset({"photo", "photograph", "picture", "pic", "image", "s
 
 def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
     """Where a news heading ends, 0 when the prompt opens with none: a first clause of at most
-    `[rewriting] heading_words` words, ended by a colon, a full stop, a line break or a dash, with a scene after
-    it, and in which no term of a refusing rule occurs ("Detroit plant closures: factory gates chained, ...",
-    "Ambassador expelled from Moscow - embassy gate in snow, ..."). Like a framing, it names the story; a
-    heading that names harm ("Execution: ...") is none."""
+    `[rewriting] heading_words` words, ended by a colon or a full stop before a space, a line break or a spaced
+    dash, with a scene after it ("Detroit plant closures: factory gates chained, ...", "Ambassador expelled from
+    Moscow - embassy gate in snow, ..."). Like a framing, it names the story. A heading in which a refusing rule
+    matches (judged on the heading alone: "Execution: ..."), that names a kind of picture, holds a negation or a
+    bracket is none."""
     if not guidelines.heading_words:
         return 0
     first = _HEADING_END.search(prompt.text)
@@ -472,11 +473,9 @@ def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
     if any(set(word.readings) & _PICTURE_WORDS for word in inside) or re.search(r"close[- ]?up", prompt.text[:end], re.I):
         return 0
     # "No Nazi stuff. Well, just ..." and "not a real execution, only a mock one: ..." open with a negation trick
-    said = [word.readings for word in inside]
-    for negation_words in guidelines.negations:
-        size = len(negation_words)
-        if any(all(negation_words[k] in said[i + k] for k in range(size)) for i in range(len(said) - size + 1)):
-            return 0
+    said = tuple(inside)
+    if any(negation(guidelines)._ends_negation(last, said) for last in range(len(said))):
+        return 0
     key = (guidelines.digest or str(id(guidelines)), prompt.text[:end])
     if key not in _HEADINGS:
         if len(_HEADINGS) > 1024:
