@@ -448,10 +448,11 @@ def frame_end(guidelines: Guidelines, prompt: Prompt, headings: bool = True) -> 
 # break, or a dash between spaces
 _HEADING_END = re.compile(r"[:.](?=\s)|\n| [-–—]+ ")
 # A heading that names a kind of picture describes the picture, not a story ("Trench photo: ...", "Frontline
-# glamour shot: ...", "Tattoo close-up: ...")
-_PICTURE_WORDS = frozenset({"photo", "photograph", "picture", "pic", "image", "shot", "close-up", "closeup", "portrait",
+# glamour shot: ...", and "Tattoo close-up: ...", found by _CLOSE_UP however it is written)
+_PICTURE_WORDS = frozenset({"photo", "photograph", "picture", "pic", "image", "shot", "portrait",
                             "poster", "wallpaper", "painting", "drawing", "render", "illustration", "artwork", "art",
                             "scene", "snapshot", "frame", "still", "meme", "cartoon", "sketch", "photoshoot"})
+_CLOSE_UP = re.compile(r"close[- ]?up", re.I)
 
 
 def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
@@ -470,7 +471,7 @@ def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
     inside = [word for word in prompt.words if word.end <= end]
     if not 1 <= len(inside) <= guidelines.heading_words or re.search(r"[(\[{<]", prompt.text[:end]):
         return 0
-    if any(set(word.readings) & _PICTURE_WORDS for word in inside) or re.search(r"close[- ]?up", prompt.text[:end], re.I):
+    if any(set(word.readings) & _PICTURE_WORDS for word in inside) or _CLOSE_UP.search(prompt.text, 0, end):
         return 0
     # "No Nazi stuff. Well, just ..." and "not a real execution, only a mock one: ..." open with a negation trick
     said = tuple(inside)
