@@ -153,6 +153,17 @@ def section_loop(args) -> dict:
     load_s = time.perf_counter() - began
     pipe, device = model.pipe, model.info.device
     guidance = model.defaults["guidance_scale"] if args.guidance is None else args.guidance
+    if args.layout == "contiguous":
+        # `--compile` put the UNet and VAE in channels-last; torch.compile traces on the first call, so turning
+        # them back here compiles (or runs eagerly) in the NCHW layout: an experiment, not a product option.
+        # Inductor would turn a graph with convolutions to channels-last by itself (its layout optimisation,
+        # seen on the H200 on 2026-11-27: NHWC kernels in a "contiguous" loop), so that is switched off too.
+        import torch._inductor.config
+
+        torch._inductor.config.layout_optimization = False
+        pipe.unet.to(memory_format=torch.contiguous_format)
+        pipe.vae.to(memory_format=torch.contiguous_format)
+    channels_last = pipe.unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
 
     # A whole image first: compiles (or loads compiled code) for the UNet and the VAE decoder, as `generate` does.
     began = time.perf_counter()
@@ -201,7 +212,8 @@ def section_loop(args) -> dict:
     achieved = step_flops * args.steps / loop_s if step_flops else None
     result = {
         "section": "loop", "model": args.model, "width": args.width, "height": args.height, "steps": args.steps,
-        "guidance": guidance, "dtype": model.info.dtype, "compile": args.compile, "load_s": load_s,
+        "guidance": guidance, "dtype": model.info.dtype, "compile": args.compile, "compile_scope": args.compile_scope,
+        "layout": "channels-last" if channels_last else "contiguous", "load_s": load_s,
         "first_image_s": first_image_s, "cudnn_benchmark": args.cudnn_benchmark, "unet_step_tflop": step_flops / 1e12 if step_flops else None,
         "unet_batch": int(call_args[0].shape[0]), "loop_s": loop_s, "loop_runs_s": runs,
         "achieved_tflops": achieved / 1e12 if achieved else None, "matmul_peak_tflops": peak / 1e12,
@@ -242,7 +254,8 @@ def profile_loop(args, model, denoise) -> dict:
         denoise()
         sync(device)
     text, table = kernel_table(prof)
-    header = f"# {args.model} {args.width}x{args.height}, {args.steps} steps, {model.info.dtype}, compile {args.compile or 'off'}\n"
+    header = (f"# {args.model} {args.width}x{args.height}, {args.steps} steps, {model.info.dtype}, compile {args.compile or 'off'}"
+              f" (scope {args.compile_scope}), layout {args.layout}{', fp8' if args.fp8_only else ''}\n")
     Path(args.profile).write_text(header + text)
     return table
 
@@ -302,6 +315,9 @@ def section_throughput(args) -> dict:
             wall = time.perf_counter() - began
             summary = result.summary
             done = [image for image in result.images if image.get("json")]
+            if not done:  # e.g. fp8 refused on this device: a section with no image has no figure to give
+                reasons = {image.get("reason") for image in result.images} - {None}
+                raise SystemExit(f"no image was made at {steps} steps: {'; '.join(sorted(reasons)) or result.summary}")
             record = json.loads((out / done[0]["json"]).read_text()) if done else {}
             runs.append({
                 "steps": steps, "images": args.images, "wall_s": wall,
@@ -372,6 +388,8 @@ def parse_args(argv=None):
     parser.add_argument("--compile-scope", default="model", choices=["model", "blocks"], help="what --compile compiles")
     parser.add_argument("--compile-backend", default="inductor", help="loop: eager only captures graphs (a quick check)")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--layout", default="as-loaded", choices=["as-loaded", "contiguous"],
+                        help="loop: contiguous turns the UNet and VAE back to NCHW after loading (--compile loads them channels-last)")
     parser.add_argument("--cudnn-benchmark", action="store_true", help="loop: let cuDNN time its convolution algorithms")
     parser.add_argument("--fp8", action="store_true", help="loop: then quantise the UNet to fp8 and compare")
     parser.add_argument("--fp8-only", action="store_true", help="loop, throughput: load with --quantize fp8 (e.g. to time it compiled)")

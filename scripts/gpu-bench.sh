@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # The speed benchmark on one CUDA GPU, within about 10 minutes: SDXL's denoising loop eager and compiled
-# against the bf16 matmul peak (with kernel tables), fp8 speed and error, `pipeline batch` throughput at 30
-# and 20 steps, and a second process's first image with the compile cache. Every section has a hard time
-# cap, so a hung one costs its cap and the rest still run. Writes results.json, log.txt and kernel tables
-# to $OUT (default outputs/gpu-bench) and prints a table at the end.
+# against the bf16 matmul peak (with kernel tables), compiled in NCHW as well as channels-last, fp8 speed and
+# error, `pipeline batch` throughput at 30 and 20 steps, and a second process's first image with the compile
+# cache. Every section has a hard time cap, so a hung one costs its cap and the rest still run; each runs
+# alone on the machine. Writes results.json, log.txt and kernel tables to $OUT (default outputs/gpu-bench)
+# and prints a table at the end.
 #
 #   bash scripts/gpu-bench.sh               # on the GPU machine, in the repository root
 #   bash scripts/gpu-bench.sh --cpu-smoke   # here: every section on the tiny model, eager, in seconds
+#   GPU_BENCH_SECTIONS=fp8-blocks,loop-nchw bash scripts/gpu-bench.sh   # only these sections, in the script's order
 #
 # Wheels in .whl/ (diffusers, torchao and this project's small dependencies) are installed first, into
-# /tmp/site, when present. GPU_BENCH_BUDGET (seconds, default 570, so that a 600 s device call holds it and the wheel install) bounds the whole run.
+# /tmp/site, when present. GPU_BENCH_BUDGET (seconds, default 570, so that a 600 s device call holds it and
+# the wheel install) bounds the whole run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 smoke=0
@@ -58,25 +61,16 @@ else
   steps=30; compiled=(--compile default); batch_compiled=(--compile default); images=8; steps_list=30,20
 fi
 
-# The fp8 compile takes longer than the rest together (over 230 s in an earlier run), so it runs in the
-# background from the start on its own cores, filling the compile cache that the fp8 sections then load;
-# the sections before it ends run on the other cores, and their JSON says what ran beside them
-# (stamp.beside, stamp.cpu_cores).
-cores=$(nproc)
-split=$((cores * 3 / 8)); ((split < 1)) && split=1
-pin=()
-if command -v taskset >/dev/null && ((cores > 1)); then
-  pin=(taskset -c "0-$((split - 1))")
-  bg_pin=(taskset -c "$split-$((cores - 1))")
-else
-  bg_pin=()
-fi
-
 # section NAME CAP MIN_LEFT ARGS...: bench/speed.py ARGS with its JSON in $work/NAME.json, for at most CAP
-# seconds and never past the budget; skipped when less than MIN_LEFT seconds are left.
+# seconds and never past the budget; skipped when less than MIN_LEFT seconds are left, or when
+# GPU_BENCH_SECTIONS is set and does not name it. (An earlier version compiled fp8 in the background beside
+# the timed sections: that disturbed them, so every section now has the machine to itself.)
 section() {
   local name=$1 cap=$2 need=$3
   shift 3
+  if [[ -n "${GPU_BENCH_SECTIONS:-}" && ",$GPU_BENCH_SECTIONS," != *",$name,"* ]]; then
+    return
+  fi
   local left=$((budget - ($(date +%s) - began) - 10))
   if ((left < need)); then
     say "== $name: skipped, ${left}s left"
@@ -84,9 +78,9 @@ section() {
     return
   fi
   ((cap > left)) && cap=$left
-  say "== $name (at most ${cap}s${pin:+, cores ${pin[2]}})"
+  say "== $name (at most ${cap}s)"
   local t0=$(date +%s)
-  timeout -k 10 "$cap" "${pin[@]}" python3 bench/speed.py "$@" --json "$work/$name.json" >"$work/$name.log" 2>&1
+  timeout -k 10 "$cap" python3 bench/speed.py "$@" --json "$work/$name.json" >"$work/$name.log" 2>&1
   local rc=$?
   cat "$work/$name.log" >>"$log"
   say "   $name: exit $rc after $(($(date +%s) - t0))s"
@@ -97,44 +91,31 @@ section() {
       "$name" "exit $rc after $(($(date +%s) - t0))s: ${why:0:300}" >"$work/$name.json"
   fi
 }
+blocks=(--compile-scope blocks)
 
-# 0. In the background: fp8 compiled, one 2-step image (the first image compiles and fills the fp8 cache).
-bg_cap=$((budget - 200))
-say "== fp8-warm in the background (at most ${bg_cap}s${bg_pin:+, cores ${bg_pin[2]}})"
-bg_t0=$(date +%s)
-BENCH_BESIDE="the other sections, on cores ${pin[2]:-all}" timeout -k 10 "$bg_cap" "${bg_pin[@]}" \
-  python3 bench/speed.py loop "${xl[@]}" --steps 2 --repeats 1 "${compiled[@]}" --fp8-only \
-  --json "$work/fp8-warm.json" >"$work/fp8-warm.log" 2>&1 &
-bg=$!
-export BENCH_BESIDE="an fp8 compile in the background, on cores ${bg_pin[2]:-all}"
 # 1. Eager SDXL loop with its kernel table, then fp8 (eager) on the same UNet: speed and error.
 section loop-eager 130 60 loop "${xl[@]}" --steps $steps --fp8 --profile "$out/kernels-eager.txt"
-# 2. Compiled SDXL loop with its kernel table and each kernel kind's share of the peak; this process's first
-#    compile fills the cache (UNet and VAE decoder) that 3 and 5 reuse.
-section loop-compiled 260 150 loop "${xl[@]}" --steps $steps "${compiled[@]}" --profile "$out/kernels-compiled.txt"
-# 3. The same compiled code with cuDNN timing its convolution algorithms (compiled code from the cache).
-section loop-cudnn 90 50 loop "${xl[@]}" --steps $steps "${compiled[@]}" --cudnn-benchmark --profile "$out/kernels-cudnn.txt"
-# The rest run alone on every core, once the background compile has ended.
-wait $bg
-bg_rc=$?
-cat "$work/fp8-warm.log" >>"$log"
-say "   fp8-warm: exit $bg_rc after $(($(date +%s) - bg_t0))s"
-if [[ $bg_rc != 0 ]]; then
-  python3 -c 'import json, sys; print(json.dumps({"section": "fp8-warm", "failed": sys.argv[1]}))' \
-    "exit $bg_rc after $(($(date +%s) - bg_t0))s: $(grep -v '^\s*$' "$work/fp8-warm.log" | tail -1 | cut -c1-300)" >"$work/fp8-warm.json"
-fi
-pin=()
-unset BENCH_BESIDE
-# 4. fp8 compiled from the cache: the loop and its kernel table, then batch throughput with it.
-section fp8-compiled 120 60 loop "${xl[@]}" --steps $steps "${compiled[@]}" --fp8-only --profile "$out/kernels-fp8-compiled.txt"
+# 2. fp8 compiled, only the UNet's repeated blocks (a compile of seconds, where the whole fp8 UNet's compile has
+#    outlasted every run's budget), with its kernel table; then bf16 with the same scope, to compare.
+section fp8-blocks 150 70 loop "${xl[@]}" --steps $steps "${compiled[@]}" "${blocks[@]}" --fp8-only --profile "$out/kernels-fp8-blocks.txt"
+section loop-blocks 100 60 loop "${xl[@]}" --steps $steps "${compiled[@]}" "${blocks[@]}"
+# 3. `pipeline batch` throughput at 20 steps with fp8 blocks (compiled code from the cache 2 filled).
+section throughput-fp8-blocks 100 60 throughput "${xl[@]}" "${batch_compiled[@]}" "${blocks[@]}" --fp8-only --images $images --steps-list ${steps_list##*,}
+# 4. The whole UNet compiled in NCHW (the eager loop's cuDNN convolutions run at 88% of the peak against 62% for
+#    the compiled channels-last ones), with its own cache folder; then channels-last as --compile loads it,
+#    whose compile fills the cache that 5 and 6 reuse.
+PIPELINE_COMPILE_CACHE=$work/cache-nchw section loop-nchw 240 150 loop "${xl[@]}" --steps $steps "${compiled[@]}" --layout contiguous --profile "$out/kernels-nchw.txt"
+section loop-compiled 240 150 loop "${xl[@]}" --steps $steps "${compiled[@]}" --profile "$out/kernels-compiled.txt"
 # 5. `pipeline batch` in a new process reusing the cached compiled code: its first image (and where its compile
-#    time goes), then images/s: fp8 at 20 steps, bf16 at 30 and 20.
-section throughput-fp8 90 50 throughput "${xl[@]}" "${batch_compiled[@]}" --fp8-only --images $images --steps-list ${steps_list##*,}
+#    time goes), then images/s at 30 and 20 steps; then two images a forward pass.
 section throughput 110 70 throughput "${xl[@]}" "${batch_compiled[@]}" --images $images --steps-list $steps_list
-# 6. If time is left: fp8 error on SD 1.5's architecture, then only the UNet's repeated blocks compiled.
+section throughput-b2 200 120 throughput "${xl[@]}" "${batch_compiled[@]}" --batch-size 2 --images $images --steps-list ${steps_list##*,}
+# 6. If time is left: cuDNN's own algorithm choice, the whole fp8 UNet compiled, fp8 error on SD 1.5's
+#    architecture, blocks throughput.
+section loop-cudnn 90 50 loop "${xl[@]}" --steps $steps "${compiled[@]}" --cudnn-benchmark --profile "$out/kernels-cudnn.txt"
+section fp8-compiled 400 300 loop "${xl[@]}" --steps $steps "${compiled[@]}" --fp8-only --profile "$out/kernels-fp8-compiled.txt"
 section fp8-sd15 70 45 loop "${sd[@]}" --steps $steps --fp8
-section loop-blocks 100 70 loop "${xl[@]}" --steps $steps "${compiled[@]}" --compile-scope blocks
-section throughput-blocks 80 60 throughput "${xl[@]}" "${batch_compiled[@]}" $([[ $smoke == 0 ]] && echo --compile-scope blocks) --images $images --steps-list $steps
+section throughput-blocks 80 60 throughput "${xl[@]}" "${batch_compiled[@]}" "${blocks[@]}" --images $images --steps-list $steps
 
 python3 bench/gpu_table.py "$work" "$out/results.json" | tee -a "$log"
 say "total $(($(date +%s) - began))s; results in $out"
