@@ -193,12 +193,12 @@ def test_news_framing_and_clauses_keep_the_story_and_take_out_the_scene(cli):
     # The framing's abstract word of conflict names the topic and is not rewritten
     result, data = check(cli, "Image illustrating the cost of war in Sudan: a long queue at a water point.")
     assert data["verdict"] == "allow" and "the cost of war in Sudan" in data["subject"]
-    # The framing is drawn too: its troops become chess pawns that keep their country, in the scene as well
+    # The framing's troops name the story's topic and stay; the scene's are drawn, and become chess pawns
     result, data = check(cli, "Hero image for the story on French troops withdrawing from Mali: an empty desert road "
                               "at dusk, soldiers boarding a plane.")
-    assert data["subject"] == ("Hero image for the story on French chess pawns withdrawing from Mali: an empty "
+    assert data["subject"] == ("Hero image for the story on French troops withdrawing from Mali: an empty "
                                "desert road at dusk, chess pawns boarding a plane.")
-    # ... but a weapon or troop word that names an event or an institution is the story's subject, and stays
+    # ... as do a weapon or troop word that names an event or an institution
     for text, subject in [
         ("Hero image about North Korea's latest missile test: a calm sea at dawn, a flag on a pole.",
          "North Korea's latest missile test"),

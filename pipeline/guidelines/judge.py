@@ -185,20 +185,16 @@ def judge(
                 return Judgement("block", "", "", rules=tuple(restyled + removed + [_TOO_SHORT]), **common)
             analysed = framed(policy, analyse(policy, text))
             matches = find_matches(policy, analysed, photorealistic_style=chosen.photorealistic)
-    # A news story's framing names its topic ("the cost of the war in Sudan"), which is not refused; but the
-    # framing is part of the prompt the model draws, so the armed people and weapons it shows are rewritten like
-    # any others ("French troops leaving Mali" -> "French chess pawns leaving Mali"). What stays is the subject:
-    # the abstract words of conflict (`[rewriting] topic_rules`: "the cost of war in Sudan") and a weapon or troop
-    # word that names an event or an institution (`[rewriting] subjects`: "the missile test", "troop withdrawal
-    # talks", "the military budget")
+    # A news story's framing names its topic ("the story on French troops leaving Mali", "the cost of the war in
+    # Sudan"), which is kept as written: the scene after it says what to draw, and its armed people and weapons are
+    # rewritten. (Rewriting the framing's too, "French chess pawns leaving Mali", lost the story's subject in every
+    # such development prompt and spared no harm.) An act of violence the framing names went with its clause above.
     # A news heading ("Tanks and soldiers near Warsaw - ...") names no topic of its own to keep: its words are
     # rewritten like the scene's
     frame, story = frame_end(policy, analysed), frame_end(policy, analysed, headings=False)
     topical = removable_rules(policy, analysed)[0] if story else set()
-    armed = _framing_depictions(policy, analysed, matches, story, topical)
     rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"
-                                  and not (match.start < story and match.rule.id in topical and match not in armed)],
-                                 text)
+                                  and not (match.start < story and match.rule.id in topical)], text)
     subject, acted = rewrite(text, rewrites)
     acted = removed + acted
     written = analysed  # the prompt as written, less the phrases taken out: what step 6 reads
@@ -376,8 +372,11 @@ def _cut(text: str, spans: list[tuple[int, int]], remnants: tuple[tuple[int, int
                     left.append(text[a:b])
                 previous = b
         if left:
+            # The edges around the cut stay with what it leaves: "Putin standing on a heap of skulls beside the
+            # ballot boxes" leaves "Putin beside the ballot boxes"
             edge = _LEADING_EDGE.match(text, start)
-            kept.append(text[start:edge.end()] + ", ".join(left) + _TRAILING_EDGE.search(text[:end]).group())
+            tail = _TRAILING_JOIN.search(text, start, end) or _TRAILING_EDGE.search(text[:end])
+            kept.append(text[start:edge.end()] + ", ".join(left) + tail.group())
         position = end
     kept.append(text[position:])
     tidy = re.sub(r"\s+", " ", "".join(kept))
@@ -414,6 +413,8 @@ def _within_clauses(matches: list[Match], text: str) -> list[Match]:
 _LEADING_EDGE = re.compile(r"[\s,;:.()\[\]!?]*(?:(?:and|with|while|whilst|as|where|showing|including|plus|but|then|"
                            r"amid|among|beside|behind|in front of)\s+)?", re.IGNORECASE)
 _TRAILING_EDGE = re.compile(r"[\s,;:.!?]*$")
+_TRAILING_JOIN = re.compile(r"\s(?:and|with|while|whilst|as|where|showing|including|plus|but|then|amid|among|beside|"
+                            r"behind|in front of)\s+$|\s[-–—]\s+$", re.IGNORECASE)
 _ARTICLE = re.compile(r"\b(?:a|an|the)\s+$", re.IGNORECASE)
 
 

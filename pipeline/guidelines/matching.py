@@ -453,18 +453,37 @@ _PICTURE_WORDS = frozenset({"photo", "photograph", "picture", "pic", "image", "s
                             "poster", "wallpaper", "painting", "drawing", "render", "illustration", "artwork", "art",
                             "scene", "snapshot", "frame", "still", "meme", "cartoon", "sketch", "photoshoot"})
 _CLOSE_UP = re.compile(r"close[- ]?up", re.I)
+_NAME_HEADING_END = re.compile(r",(?=\s)")
+
+
+def _named(word: str, index: int) -> bool:
+    """Whether a word of a heading is written as a name: capitalised after the first word, in capitals ("ECB"), or
+    with a capital inside ("Poland-Belarus")."""
+    letters = [c for c in word if c.isalpha()]
+    if len(letters) >= 2 and all(c.isupper() for c in letters):
+        return True
+    return (index > 0 and word[:1].isupper()) or any(c.isupper() for c in word[1:])
 
 
 def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
     """Where a news heading ends, 0 when the prompt opens with none: a first clause of at most
     `[rewriting] heading_words` words, ended by a colon or a full stop before a space, a line break or a spaced
     dash, with a scene after it ("Detroit plant closures: factory gates chained, ...", "Ambassador expelled from
-    Moscow - embassy gate in snow, ..."). Like a framing, it names the story. A heading in which a refusing rule
+    Moscow - embassy gate in snow, ..."), or of at most `name_heading_words` words ended by a comma, with a name in
+    it (_named: "Southern Lebanon border, ..."). Like a framing, it names the story. A heading in which a refusing rule
     matches (judged on the heading alone: "Execution: ..."), that names a kind of picture, holds a negation or a
     bracket is none."""
     if not guidelines.heading_words:
         return 0
     first = _HEADING_END.search(prompt.text)
+    # A shorter first clause ended by a comma is a heading when it names something: "Southern Lebanon border, ...",
+    # "ECB rate decision, ...", "Poland-Belarus border forest, ..."
+    comma = _NAME_HEADING_END.search(prompt.text) if guidelines.name_heading_words else None
+    if comma and (not first or comma.start() < first.start()):
+        inside = [word for word in prompt.words if word.end <= comma.start()]
+        if 1 <= len(inside) <= guidelines.name_heading_words and any(
+                _named(prompt.text[word.start:word.end], index) for index, word in enumerate(inside)):
+            first = comma
     if not first or not _SCENE_WORD.search(prompt.text, first.end()):
         return 0
     end = first.start()

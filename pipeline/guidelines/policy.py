@@ -29,7 +29,7 @@ _TOP_KEYS = {"guidelines", "always", "guidance", "image_checks", "styles", "rule
 _GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negations", "language", "max_prompt_chars"}
 _CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "rules", "scope", "effect"}
 EFFECTS = ("suspend", "remove")
-_REWRITING_KEYS = {"absorb", "keep", "topic_rules", "subjects", "heading_words"}
+_REWRITING_KEYS = {"absorb", "keep", "topic_rules", "subjects", "heading_words", "name_heading_words"}
 SCOPES = ("prompt", "sentence", "near")
 _ALWAYS_KEYS = {"id", "rationale", "negative_prompt"}
 _GUIDANCE_KEYS = {"safety_concept", "strength"}
@@ -136,6 +136,7 @@ class Guidelines:
     topic_rules: tuple[str, ...] = ()
     subjects: tuple[Term, ...] = ()
     heading_words: int = 0
+    name_heading_words: int = 0
     language: str = ""
     max_prompt_chars: int = 4000
     classifier_threshold: float | None = None
@@ -217,10 +218,10 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
                                                     for item in topic_rules):
         check.fail(f"rewriting.topic_rules has to be a list of the ids of rewrite rules "
                    f"({', '.join(sorted(rewrite_ids))}) but is {topic_rules!r}", "topic_rules")
-    heading_words = rewriting.get("heading_words", 0)
-    if not isinstance(heading_words, int) or isinstance(heading_words, bool) or not 0 <= heading_words <= 30:
-        check.fail(f"rewriting.heading_words has to be a whole number from 0 (off) to 30 but is {heading_words!r}",
-                   "heading_words")
+    heading_words, name_heading_words = rewriting.get("heading_words", 0), rewriting.get("name_heading_words", 0)
+    for key, value in (("heading_words", heading_words), ("name_heading_words", name_heading_words)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 30:
+            check.fail(f"rewriting.{key} has to be a whole number from 0 (off) to 30 but is {value!r}", key)
     if always_id in {rule.id for rule in rules}:
         check.fail(f"always.id {always_id!r} is also a rule id; ids must be unique", f'id = "{always_id}"')
     return Guidelines(
@@ -249,6 +250,7 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         topic_rules=tuple(topic_rules),
         subjects=check.terms(rewriting, "subjects", "rewriting.subjects", True, required=False),
         heading_words=heading_words,
+        name_heading_words=name_heading_words,
         language=language,
         max_prompt_chars=limit,
         classifier_threshold=classifier_threshold,
