@@ -189,12 +189,14 @@ def judge(
     # Sudan"), which is kept as written: the scene after it says what to draw, and its armed people and weapons are
     # rewritten. (Rewriting the framing's too, "French chess pawns leaving Mali", lost the story's subject in every
     # such development prompt and spared no harm.) An act of violence the framing names went with its clause above.
-    # A news heading ("Tanks and soldiers near Warsaw - ...") names no topic of its own to keep: its words are
+    # A news heading ("Tanks and soldiers near Warsaw - ...") keeps only the abstract words of conflict
+    # (`[rewriting] topic_rules`: "Russia-Ukraine war enters third winter - ..."); its troops and weapons are
     # rewritten like the scene's
     frame, story = frame_end(policy, analysed), frame_end(policy, analysed, headings=False)
     topical = removable_rules(policy, analysed)[0] if story else set()
     rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"
-                                  and not (match.start < story and match.rule.id in topical)], text)
+                                  and not (match.start < story and match.rule.id in topical)
+                                  and not (match.start < frame and match.rule.id in policy.topic_rules)], text)
     subject, acted = rewrite(text, rewrites)
     acted = removed + acted
     written = analysed  # the prompt as written, less the phrases taken out: what step 6 reads

@@ -488,7 +488,9 @@ def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
         return 0
     end = first.start()
     inside = [word for word in prompt.words if word.end <= end]
-    if not 1 <= len(inside) <= guidelines.heading_words or re.search(r"[(\[{<]", prompt.text[:end]):
+    # ... and it is written in words: "A I R - S T R I K E on ..." is a word split into letters, not a heading
+    if not 1 <= len(inside) <= guidelines.heading_words or re.search(r"[(\[{<]", prompt.text[:end]) or not any(
+            _SCENE_WORD.search(prompt.text, word.start, word.end) for word in inside):
         return 0
     if any(set(word.readings) & _PICTURE_WORDS for word in inside) or _CLOSE_UP.search(prompt.text, 0, end):
         return 0
