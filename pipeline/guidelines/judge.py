@@ -138,7 +138,12 @@ def judge(
     removed: list[RuleAction] = []
     if blocks:
         removable, _ = removable_rules(policy, analysed)
-        if all(match.rule.id in removable for match in blocks):
+        # A clause taken out can leave another detail that a context it held had excused ("riot police clubbing a
+        # girl" once "the crowd" is gone): the rest is judged again, and taken out the same way, up to
+        # REMOVAL_PASSES times
+        for _ in range(REMOVAL_PASSES):
+            if not blocks or not all(match.rule.id in removable for match in blocks):
+                break
             frame = frame_end(policy, analysed)
             # What the framing names is the story's topic; what follows it is taken out, clause by clause. An act
             # of violence the framing names with armed people or weapons ("the story on tanks shelling a school")
@@ -321,6 +326,8 @@ _SENTENCE_EDGE = re.compile(r"^[;:.()\[\]!?]$")
 _CONTENT = re.compile(r"[^\W\d_]{3,}")
 # A prompt left with fewer words than this after taking out a harmful detail has lost its subject: refused.
 MIN_CONTENT_WORDS = 3
+# How many times the clauses of a news prompt's harmful details are taken out, each time from what is left
+REMOVAL_PASSES = 3
 _TOO_SHORT = RuleAction(RECHECK_RULE, "block", f"fewer than {MIN_CONTENT_WORDS} words left", None, "")
 
 
