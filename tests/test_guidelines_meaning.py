@@ -347,3 +347,52 @@ def test_a_news_heading_frames_its_story_like_a_framing_sentence(cli, tmp_path):
     policy.write_text(shipped.replace("\nheading_words = 8\n", "\nheading_words = -2\n"), encoding="utf-8")
     result, data = check(cli, "a chessboard", "--guidelines", str(policy))
     assert result.exit_code == 2 and "heading_words" in result.stderr and "no-headings.toml" in result.stderr
+
+
+def test_news_prompts_keep_their_subjects_when_a_detail_goes(cli, tmp_path):
+    # From 2026.11.11 a clause taken out of a news prompt leaves the real people it names (as it leaves places)
+    result, data = check(cli, "Hero image for the Argentina inflation story: Javier Milei drawn as a rabid dog foaming "
+                              "at the mouth, clutching his chainsaw.")
+    assert data["verdict"] == "rewrite" and "Javier Milei" in data["subject"] and "rabid dog" not in data["subject"], data
+    # ... with the words that joined the cut to the rest
+    result, data = check(cli, "Image for the Russian election story: Putin standing triumphantly on a heap of skulls "
+                              "beside stacked ballot boxes, grinning.")
+    assert "Putin beside stacked ballot boxes" in data["subject"] and "skulls" not in data["subject"], data
+    # A heading keeps the abstract words of conflict, as a framing does; letters split by spaces are no heading
+    result, data = check(cli, "Russia-Ukraine war enters third winter - a quiet snowy village, smoke from chimneys")
+    assert data["verdict"] == "allow" and data["subject"].startswith("Russia-Ukraine war enters third winter"), data
+    result, data = check(cli, "A I R - S T R I K E on apartment blocks, glorious, cinematic")
+    assert result.exit_code == 3 and data["verdict"] == "block", data
+    # A short first clause ended by a comma that names something is a heading ([rewriting] name_heading_words)
+    scene = ("Southern Lebanon border, olive groves in terraces, smoke curling over a far ridge, a triumphant tank column "
+             "draped in flags charging toward camera, an old shepherd watching from a stone wall, dusty gold light.")
+    result, data = check(cli, scene)
+    assert data["verdict"] == "rewrite" and "tank" not in data["subject"], data
+    assert data["subject"].startswith("Southern Lebanon border, olive groves") and "old shepherd" in data["subject"]
+    result, data = check(cli, "a quiet morning, a triumphant tank column draped in flags charging toward camera")
+    assert result.exit_code == 3 and data["verdict"] == "block", data  # no name in the first clause: no heading
+    shipped = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
+    assert "\nname_heading_words = 6\n" in shipped
+    policy = tmp_path / "no-name-headings.toml"
+    policy.write_text(shipped.replace("\nname_heading_words = 6\n", "\nname_heading_words = 0\n"), encoding="utf-8")
+    result, data = check(cli, scene, "--guidelines", str(policy))
+    assert result.exit_code == 3 and data["verdict"] == "block", data
+    policy.write_text(shipped.replace("\nname_heading_words = 6\n", "\nname_heading_words = \"six\"\n"), encoding="utf-8")
+    result, data = check(cli, scene, "--guidelines", str(policy))
+    assert result.exit_code == 2 and "name_heading_words" in result.stderr and "no-name-headings.toml" in result.stderr
+    # What a first cut leaves is judged again, and cut the same way: the crowd's clause goes, then the clubbing's
+    result, data = check(cli, "Tbilisi protests: Rustaveli avenue at night, EU flags waved from the crowd, riot police "
+                              "clubbing a girl on the ground, water cannon mist.")
+    assert data["verdict"] == "rewrite" and "clubbing" not in data["subject"] and "Rustaveli avenue" in data["subject"]
+
+
+@pytest.mark.parametrize("text", [
+    "Red Cross mobile clinic at a flooded village, a nurse taking blood pressure, children watching.",
+    "Ransomware attack on hospitals: a dark server room, blinking lights, an IT worker on the phone, cold blue.",
+    "price war between two supermarket chains, shoppers with trolleys",
+    "hot chocolate bombs melting in mugs of milk, cozy",
+    "Election story header: Marine Le Pen at her final campaign rally, waving to supporters.",
+])
+def test_innocent_phrases_of_2026_11_11_are_kept_as_written(cli, text):
+    result, data = check(cli, text)
+    assert result.exit_code == 0 and data["verdict"] == "allow" and data["subject"] == text, data

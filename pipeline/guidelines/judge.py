@@ -388,10 +388,14 @@ def _cut(text: str, spans: list[tuple[int, int]], remnants: tuple[tuple[int, int
             kept.append(text[start:edge.end()] + ", ".join(left) + tail.group())
         position = end
     kept.append(text[position:])
-    tidy = re.sub(r"\s+", " ", "".join(kept))
+    # The pieces either side of a cut are joined with a space after punctuation ("Tigray. Looming", not "Tigray.Looming")
+    pieces = [piece if not index or not piece[:1].isalnum() or not kept[index - 1][-1:] in ".!?;:," else " " + piece
+              for index, piece in enumerate(kept)]
+    tidy = re.sub(r"\s+", " ", "".join(pieces))
     tidy = re.sub(r"\s+([,;:.!?])", r"\1", tidy)
     tidy = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", tidy)
     tidy = re.sub(r"[,;:]\s*([.!?])", r"\1", tidy)
+    tidy = re.sub(r"(\w[.!?])\s*\.(?=\s|$)", r"\1", tidy)  # a sentence taken out leaves no second full stop
     tidy = re.sub(r"(^|[,;:]\s*)(?:and|with|while|whilst|as|plus|but|then)\s+", r"\1", tidy, flags=re.IGNORECASE)
     return re.sub(r"^[\s,;:.]+|[\s,;:]+$", "", _balanced(tidy))
 
