@@ -341,7 +341,7 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tu
     clause_edges = list(_CLAUSE_EDGE.finditer(text))
     phrase_edges = list(_PHRASE_EDGE.finditer(text))
     for whole, (part_start, part_end) in [(match.rule.category in WHOLE_PHRASE_CATEGORIES, part)
-                                          for match in matches for part in (match.parts or ((match.start, match.end),))
+                                          for match in matches for part in _acting_parts(match, text, remnants)
                                           if part[1] > frame]:
         edges = phrase_edges if whole else clause_edges
         before = [edge for edge in edges if edge.end() <= part_start]
@@ -357,6 +357,20 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tu
         spans.append((max(start, frame), end))
     acted = [RuleAction(m.rule.id, "remove", m.matched, "", m.rule.category) for m in matches]
     return _cut(text, spans, remnants), acted
+
+
+def _acting_parts(match: Match, text: str, remnants: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """The parts of `match` whose clauses go. A match that pairs words of different clauses ("exploding drones
+    over apartment blocks, residents sheltering in a metro station") takes out the clause of its act, not that of a
+    place or name it reached across to (a remnant), which stays whole."""
+    parts = match.parts or ((match.start, match.end),)
+    if len(parts) < 2:
+        return parts
+    edges = [edge.start() for edge in _CLAUSE_EDGE.finditer(text)]
+    if len({_clause_of(edges, start) for start, _ in parts}) < 2:
+        return parts
+    acting = tuple(part for part in parts if not any(a <= part[0] and part[1] <= b for a, b in remnants))
+    return acting or parts
 
 
 def _cut(text: str, spans: list[tuple[int, int]], remnants: tuple[tuple[int, int], ...]) -> str:
