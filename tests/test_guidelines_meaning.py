@@ -324,7 +324,7 @@ def test_a_news_heading_frames_its_story_like_a_framing_sentence(cli, tmp_path):
         result, data = check(cli, text)
         assert result.exit_code == 3 and data["verdict"] == "block", (text, data)
     # The phrases after a heading are read at the stricter `[meaning] headings` (0.5): a heading is weaker evidence
-    # of a story, and can dress a harmful scene; without the key they are read at `clauses` (0.9)
+    # of a story, and can dress a harmful scene; without the key they are read at `clauses` (0.8)
     scene = "Morning commute: motorbike crash, rider's leg torn off, bone sticking out, intestines on the asphalt, 4k."
     result, data = check(cli, scene)
     assert data["verdict"] == "rewrite" and "leg torn off" not in data["subject"], data
