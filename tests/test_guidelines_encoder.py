@@ -187,6 +187,8 @@ def test_the_record_carries_the_scores_and_digests(cli, tmp_path):
 
 
 def test_the_weights_are_kept_mapped_in_the_cache_and_a_damaged_copy_is_replaced(tmp_path):
+    """The encoder's weights (a flat copy, memory-mapped) and the head's (a NumPy archive) are kept beside the policy
+    cache; a damaged copy of either is read from the shipped file again and rewritten, with the same scores."""
     cache = tmp_path / "cache"
     text = "a drone releasing its package over the men crouched in the ditch, cinematic"
 
@@ -201,6 +203,10 @@ def test_the_weights_are_kept_mapped_in_the_cache_and_a_damaged_copy_is_replaced
     assert score() == first  # maps the copy
     flat.write_bytes(flat.read_bytes()[:1000])  # damaged: read from the safetensors file again, and rewritten
     assert score() == first and flat.stat().st_size > 80_000_000
+    (head,) = cache.glob("meaning-*.npz")
+    size = head.stat().st_size
+    head.write_bytes(b"not an archive")  # damaged: read from meaning.json again, and rewritten
+    assert score() == first and head.stat().st_size == size
     result = run_pipeline("check-prompt", "--json", "--style", "none", text, PIPELINE_POLICY_CACHE="off")
     assert json.loads(result.stdout)["meaning_score"] == first
 
