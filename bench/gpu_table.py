@@ -43,6 +43,7 @@ def lines(results: dict) -> list[str]:
                 + (f", layout {r['layout']}" if r.get("layout") else "")
                 + (", fp8" if (r.get("accel") or {}).get("quantize") else "")
             )
+            out += phase_line(r.get("compile_phases_s"), "first image's compile phases (s)")
             fp8 = r.get("fp8")
             if fp8 and "error" in fp8:
                 out.append(f"{'':<22} fp8: {fp8['error']}")
@@ -73,13 +74,18 @@ def lines(results: dict) -> list[str]:
                     f"{fmt(run['first_image_generate_s'], '.2f')} s, compile cache "
                     f"{(run['first_image_compile'] or {}).get('cache') if isinstance(run['first_image_compile'], dict) else None}"
                 )
-            phases = (r["runs"] or [{}])[0].get("compile_phases_s")
-            if phases:
-                top = sorted(((k, v) for k, v in phases.items() if isinstance(v, (int, float))), key=lambda kv: -kv[1])[:6]
-                out.append(f"{'':<22} first batch's compile phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in top))
+            out += phase_line((r["runs"] or [{}])[0].get("compile_phases_s"), "first batch's compile phases (s)")
             out.append(f"{'':<22} MLPerf Inference SDXL, H100 with TensorRT: about {r['mlperf_per_h100']} images/s per GPU")
     out += reuse(results)
     return out
+
+
+def phase_line(phases: dict | None, title: str) -> list[str]:
+    """The six longest of torch.compile's phases, as one line (none when nothing was compiled)."""
+    if not phases:
+        return []
+    top = sorted(((k, v) for k, v in phases.items() if isinstance(v, (int, float))), key=lambda kv: -kv[1])[:6]
+    return [f"{'':<22} {title}: " + ", ".join(f"{k} {v:.1f}" for k, v in top)]
 
 
 def reuse(results: dict) -> list[str]:

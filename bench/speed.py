@@ -171,6 +171,9 @@ def section_loop(args) -> dict:
                    height=args.height, width=args.width, seeds=[1])  # fmt: skip
     sync(device)
     first_image_s = time.perf_counter() - began
+    phases = compile_phases() if args.compile else None
+    if phases:  # printed at once: where a long compile went, even if a later part of the section is cut off
+        print(json.dumps({"first_image_s": round(first_image_s, 3), "compile_phases_s": phases}), file=sys.stderr)
 
     captured = {}
 
@@ -214,7 +217,7 @@ def section_loop(args) -> dict:
         "section": "loop", "model": args.model, "width": args.width, "height": args.height, "steps": args.steps,
         "guidance": guidance, "dtype": model.info.dtype, "compile": args.compile, "compile_scope": args.compile_scope,
         "layout": "channels-last" if channels_last else "contiguous", "load_s": load_s,
-        "first_image_s": first_image_s, "cudnn_benchmark": args.cudnn_benchmark, "unet_step_tflop": step_flops / 1e12 if step_flops else None,
+        "first_image_s": first_image_s, "compile_phases_s": phases, "cudnn_benchmark": args.cudnn_benchmark, "unet_step_tflop": step_flops / 1e12 if step_flops else None,
         "unet_batch": int(call_args[0].shape[0]), "loop_s": loop_s, "loop_runs_s": runs,
         "achieved_tflops": achieved / 1e12 if achieved else None, "matmul_peak_tflops": peak / 1e12,
         "fraction_of_peak": achieved / peak if achieved else None,
