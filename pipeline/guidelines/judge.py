@@ -403,8 +403,11 @@ def _cut(text: str, spans: list[tuple[int, int]], remnants: tuple[tuple[int, int
         position = end
     kept.append(text[position:])
     # The pieces either side of a cut are joined with a space after punctuation ("Tigray. Looming", not "Tigray.Looming")
-    pieces = [piece if not index or not piece[:1].isalnum() or not kept[index - 1][-1:] in ".!?;:," else " " + piece
-              for index, piece in enumerate(kept)]
+    pieces: list[str] = []
+    for piece in kept:
+        if pieces and pieces[-1].endswith((".", "!", "?", ";", ":", ",")) and piece[:1].isalnum():
+            piece = " " + piece
+        pieces.append(piece)
     tidy = re.sub(r"\s+", " ", "".join(pieces))
     tidy = re.sub(r"\s+([,;:.!?])", r"\1", tidy)
     tidy = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", tidy)
