@@ -402,7 +402,8 @@ def _cut(text: str, spans: list[tuple[int, int]], remnants: tuple[tuple[int, int
             kept.append(text[start:edge.end()] + ", ".join(left) + tail.group())
         position = end
     kept.append(text[position:])
-    # The pieces either side of a cut are joined with a space after punctuation ("Tigray. Looming", not "Tigray.Looming")
+    # The pieces either side of a cut are joined with a space after punctuation ("Tigray. Looming", not
+    # "Tigray.Looming")
     pieces: list[str] = []
     for piece in kept:
         if pieces and pieces[-1].endswith((".", "!", "?", ";", ":", ",")) and piece[:1].isalnum():

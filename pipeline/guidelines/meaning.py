@@ -220,8 +220,8 @@ def _probability(layers: tuple, embeddings) -> float:
 @lru_cache(maxsize=1)
 def meaning_head() -> MeaningHead:
     """The shipped head (read on first use). Its weights are kept as a NumPy archive beside the policy cache, named
-    by the file's SHA-256 (parsing its 1 MB of JSON numbers took 16-21 ms a process, the archive 7-9 ms); the JSON file is read
-    when there is no cache folder, or the archive is missing or damaged (then written again)."""
+    by the file's SHA-256 (parsing its 1 MB of JSON numbers took 16-21 ms a process, the archive 7-9 ms); the JSON
+    file is read when there is no cache folder, or the archive is missing or damaged (then written again)."""
     data = (resources.files("pipeline.guidelines") / "data" / "meaning.json").read_bytes()
     digest = bytes_sha256(data)
     folder = policy_cache.folder()
