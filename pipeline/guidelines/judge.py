@@ -264,16 +264,18 @@ def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, read
     mid-rampage in the hallway", "make him look like a pathetic clown"), each taken out like a rule's harmful detail
     (its places and names stay); with what was taken out, and the digests of the head and the encoder that read
     them (empty when nothing was read)."""
-    from pipeline.guidelines.meaning import phrase_score
+    from pipeline.guidelines.meaning import phrase_scores
 
     text = prompt.text
     spans, taken, read = [], [], ()
-    for start, end in phrases(text, frame + 1):
-        written = text[start:end].strip()
-        if written not in readable or _negated(policy, written):
-            continue
-        score, head, encoder = phrase_score(written)
-        read = (head.digest, encoder.digest)
+    candidates = [(start, end, text[start:end].strip()) for start, end in phrases(text, frame + 1)]
+    candidates = [(start, end, written) for start, end, written in candidates
+                  if written in readable and not _negated(policy, written)]
+    if not candidates:
+        return text, taken, read
+    scores, head, encoder = phrase_scores([written for _, _, written in candidates])
+    read = (head.digest, encoder.digest)
+    for (start, end, written), score in zip(candidates, scores):
         if score >= limit:
             spans.append((start, end))
             taken.append(RuleAction(MEANING_RULE, "remove", f"{written} (phrase score {score:.3f} >= "

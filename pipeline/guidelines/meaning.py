@@ -91,12 +91,28 @@ class SentenceEncoder:
 
     def embed(self, text: str):
         """One unit-length embedding for each window of the text (an array of shape windows x 384)."""
-        return np.stack([self._embed(ids) for ids in self.windows(text)])
+        return self.embed_many([text])[0]
 
-    def _embed(self, ids: list[int]):
+    def embed_many(self, texts: list[str]) -> list:
+        """embed() of each text, in one pass: the layers that act on each word piece alone (the dense layers, their
+        norms) run once over the pieces of every window together, attention within each window."""
+        windows = [self.windows(text) for text in texts]
+        flat = [ids for group in windows for ids in group]
+        if not flat:
+            return []
+        means = self._embed_batch(flat)
+        out, at = [], 0
+        for group in windows:
+            out.append(np.stack(means[at:at + len(group)]))
+            at += len(group)
+        return out
+
+    def _embed_batch(self, sequences: list[list[int]]) -> list:
         w = self._weights
-        n = len(ids)
-        x = (w[_WORDS][ids] + w["embeddings.position_embeddings.weight"][:n]
+        lengths = [len(ids) for ids in sequences]
+        bounds = np.cumsum([0] + lengths)
+        positions = np.concatenate([np.arange(n) for n in lengths])
+        x = (w[_WORDS][np.concatenate(sequences)] + w["embeddings.position_embeddings.weight"][positions]
              + w["embeddings.token_type_embeddings.weight"][0])
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         size = x.shape[1] // _HEADS
@@ -106,19 +122,22 @@ class SentenceEncoder:
             def dense(h, name):
                 return h @ w[p + name + ".weight"].T + w[p + name + ".bias"]
 
-            q, k, v = (dense(x, f"attention.self.{name}").reshape(n, _HEADS, size).transpose(1, 0, 2)
-                       for name in ("query", "key", "value"))
-            scores = q @ k.transpose(0, 2, 1) / math.sqrt(size)
-            scores = np.exp(scores - scores.max(-1, keepdims=True))
-            scores /= scores.sum(-1, keepdims=True)
-            attended = (scores @ v).transpose(1, 0, 2).reshape(n, _HEADS * size)
+            q, k, v = (dense(x, f"attention.self.{name}") for name in ("query", "key", "value"))
+            attended = np.empty_like(x)
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                n = b - a
+                qs, ks, vs = (t[a:b].reshape(n, _HEADS, size).transpose(1, 0, 2) for t in (q, k, v))
+                scores = qs @ ks.transpose(0, 2, 1) / math.sqrt(size)
+                scores = np.exp(scores - scores.max(-1, keepdims=True))
+                scores /= scores.sum(-1, keepdims=True)
+                attended[a:b] = (scores @ vs).transpose(1, 0, 2).reshape(n, _HEADS * size)
             x = _layer_norm(dense(attended, "attention.output.dense") + x,
                             w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"])
             hidden = _gelu(dense(x, "intermediate.dense"))
             x = _layer_norm(dense(hidden, "output.dense") + x,
                             w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"])
-        mean = x.mean(0)
-        return mean / np.linalg.norm(mean)
+        means = [x[a:b].mean(0) for a, b in zip(bounds[:-1], bounds[1:])]
+        return [mean / np.linalg.norm(mean) for mean in means]
 
 
 def _layer_norm(x, gain, bias, eps: float = 1e-12):
@@ -264,10 +283,11 @@ def _encoder(folder: Path, sha256: str) -> SentenceEncoder:
     return SentenceEncoder(folder, sha256)
 
 
-def phrase_score(text: str) -> tuple[float, MeaningHead, SentenceEncoder]:
-    """The shipped phrase head's score of `text` (one phrase of a prompt), with the head and the encoder."""
+def phrase_scores(texts: list[str]) -> tuple[list[float], MeaningHead, SentenceEncoder]:
+    """The shipped phrase head's score of each text (the phrases of a prompt, embedded together), with the head
+    and the encoder."""
     head, encoder = meaning_head(), sentence_encoder()
-    return round(head.score_phrase(encoder.embed(text)), 4), head, encoder
+    return [round(head.score_phrase(embedding), 4) for embedding in encoder.embed_many(texts)], head, encoder
 
 
 def meaning_score(text: str) -> tuple[float, MeaningHead, SentenceEncoder]:
