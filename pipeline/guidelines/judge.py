@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 
 from pipeline.errors import InputError
 from pipeline.guidelines.language import identify
-from pipeline.guidelines.matching import (Match, Prompt, analyse, excused, find_matches, frame_end, framed, overlaps,
-                                          removable_rules, photorealistic, rule_term_spans, term_spans)
+from pipeline.guidelines.matching import (Match, Prompt, analyse, excused, find_matches, frame_end, framed, heading_end,
+                                          overlaps, removable_rules, photorealistic, rule_term_spans, term_spans)
 from pipeline.guidelines.policy import Guidelines, load_guidelines
 from pipeline.guidelines.styles import apply_style, merge_negatives
 from pipeline.guidelines.vocabulary import vocabulary
@@ -170,7 +170,9 @@ def judge(
     # In a news story, the phrases whose meaning is harmful are taken out too, whatever their words: those the rules
     # left as written and where no rule acts (what is left of a clause the rules took out was judged with it, and a
     # phrase whose troops or weapons the rules rewrite is judged again, as rewritten and as written)
-    frame = frame_end(policy, analysed)
+    # (`story`: where a framing sentence ends; `frame`: that, or where a news heading ends)
+    story = frame_end(policy, analysed, headings=False)
+    frame = story or heading_end(policy, analysed)
     if use_meaning and policy.meaning_clause_threshold is not None and frame:
         given = prompt.strip()
         ruled = [part for match in matches for part in (match.parts or ((match.start, match.end),))]
@@ -179,7 +181,7 @@ def judge(
         # A heading is weaker evidence of a news story than a framing sentence ("Morning commute: ..." can dress a
         # harmful scene): the phrases after it are read at `[meaning] headings`, where the policy sets it
         limit = policy.meaning_clause_threshold
-        if policy.meaning_heading_threshold is not None and not frame_end(policy, analysed, headings=False):
+        if policy.meaning_heading_threshold is not None and not story:
             limit = policy.meaning_heading_threshold
         text, taken, read = _remove_harmful_phrases(policy, analysed, frame, readable, limit)
         if read:
@@ -197,7 +199,8 @@ def judge(
     # A news heading ("Tanks and soldiers near Warsaw - ...") keeps only the abstract words of conflict
     # (`[rewriting] topic_rules`: "Russia-Ukraine war enters third winter - ..."); its troops and weapons are
     # rewritten like the scene's
-    frame, story = frame_end(policy, analysed), frame_end(policy, analysed, headings=False)
+    story = frame_end(policy, analysed, headings=False)
+    frame = story or heading_end(policy, analysed)
     topical = removable_rules(policy, analysed)[0] if story else set()
     rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"
                                   and not (match.start < story and match.rule.id in topical)
@@ -317,9 +320,10 @@ def _restyled(policy: Guidelines, analysed, chosen, matches) -> list[RuleAction]
     return [RuleAction(first.id, "restyle", names, first.restyle, first.category)]
 
 
-# Where a clause starts or ends: punctuation, or a word that joins clauses and phrases.
-_CLAUSE_EDGE = re.compile(r"[,;:.()\[\]!?]|\s(?:and|with|while|whilst|as|where|showing|including|plus|but|"
-                          r"then|amid|among|beside|behind|in front of)\s|\s[-–—]\s", re.IGNORECASE)
+# The words that join clauses and phrases.
+_JOINING = r"(?:and|with|while|whilst|as|where|showing|including|plus|but|then|amid|among|beside|behind|in front of)"
+# Where a clause starts or ends: punctuation, or a joining word.
+_CLAUSE_EDGE = re.compile(rf"[,;:.()\[\]!?]|\s{_JOINING}\s|\s[-–—]\s", re.IGNORECASE)
 # Where a phrase starts or ends: punctuation only. A hate symbol takes its whole phrase with it ("a torchlit march
 # with Nazi salutes" goes as a whole, not only "with Nazi salutes").
 _PHRASE_EDGE = re.compile(r"[,;:.()\[\]!?]")
@@ -342,8 +346,10 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tu
     spans: list[tuple[int, int]] = []
     clause_edges = list(_CLAUSE_EDGE.finditer(text))
     phrase_edges = list(_PHRASE_EDGE.finditer(text))
+    clause_starts = [edge.start() for edge in clause_edges]
     for whole, (part_start, part_end) in [(match.rule.category in WHOLE_PHRASE_CATEGORIES, part)
-                                          for match in matches for part in _acting_parts(match, text, remnants)
+                                          for match in matches
+                                          for part in _acting_parts(match, clause_starts, remnants)
                                           if part[1] > frame]:
         edges = phrase_edges if whole else clause_edges
         before = [edge for edge in edges if edge.end() <= part_start]
@@ -361,15 +367,16 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tu
     return _cut(text, spans, remnants), acted
 
 
-def _acting_parts(match: Match, text: str, remnants: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
-    """The parts of `match` whose clauses go. A match that pairs words of different clauses ("exploding drones
-    over apartment blocks, residents sheltering in a metro station") takes out the clause of its act, not that of a
-    place or name it reached across to (a remnant), which stays whole."""
+def _acting_parts(match: Match, clause_starts: list[int], remnants: tuple[tuple[int, int], ...]
+                  ) -> tuple[tuple[int, int], ...]:
+    """The parts of `match` whose clauses go (`clause_starts`: where the text's clause edges start). A match that
+    pairs words of different clauses ("exploding drones over apartment blocks, residents sheltering in a metro
+    station") takes out the clause of its act, not that of a place or name it reached across to (a remnant), which
+    stays whole."""
     parts = match.parts or ((match.start, match.end),)
     if len(parts) < 2:
         return parts
-    edges = [edge.start() for edge in _CLAUSE_EDGE.finditer(text)]
-    if len({_clause_of(edges, start) for start, _ in parts}) < 2:
+    if len({_clause_of(clause_starts, start) for start, _ in parts}) < 2:
         return parts
     acting = tuple(part for part in parts if not any(a <= part[0] and part[1] <= b for a, b in remnants))
     return acting or parts
@@ -443,11 +450,9 @@ def _within_clauses(matches: list[Match], text: str) -> list[Match]:
     return kept
 
 
-_LEADING_EDGE = re.compile(r"[\s,;:.()\[\]!?]*(?:(?:and|with|while|whilst|as|where|showing|including|plus|but|then|"
-                           r"amid|among|beside|behind|in front of)\s+)?", re.IGNORECASE)
+_LEADING_EDGE = re.compile(rf"[\s,;:.()\[\]!?]*(?:{_JOINING}\s+)?", re.IGNORECASE)
 _TRAILING_EDGE = re.compile(r"[\s,;:.!?]*$")
-_TRAILING_JOIN = re.compile(r"\s(?:and|with|while|whilst|as|where|showing|including|plus|but|then|amid|among|beside|"
-                            r"behind|in front of)\s+$|\s[-–—]\s+$", re.IGNORECASE)
+_TRAILING_JOIN = re.compile(rf"\s{_JOINING}\s+$|\s[-–—]\s+$", re.IGNORECASE)
 _ARTICLE = re.compile(r"\b(?:a|an|the)\s+$", re.IGNORECASE)
 
 
