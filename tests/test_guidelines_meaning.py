@@ -388,6 +388,11 @@ def test_news_prompts_keep_their_subjects_when_a_detail_goes(cli, tmp_path):
     policy.write_text(shipped.replace("\nname_heading_words = 6\n", "\nname_heading_words = \"six\"\n"), encoding="utf-8")
     result, data = check(cli, scene, "--guidelines", str(policy))
     assert result.exit_code == 2 and "name_heading_words" in result.stderr and "no-name-headings.toml" in result.stderr
+    # A detail that pairs an act with a place in another clause takes out the act's clause, not the place's
+    result, data = check(cli, "Realistic image for an article on the drone attacks on Kyiv: exploding drones over "
+                              "apartment blocks at night, residents sheltering in a metro station below.")
+    assert data["verdict"] == "rewrite" and "exploding" not in data["subject"], data
+    assert data["subject"].endswith("residents sheltering in a metro station below."), data
     # What a first cut leaves is judged again, and cut the same way: the crowd's clause goes, then the clubbing's
     result, data = check(cli, "Tbilisi protests: Rustaveli avenue at night, EU flags waved from the crowd, riot police "
                               "clubbing a girl on the ground, water cannon mist.")
