@@ -293,16 +293,17 @@ def test_names_left_by_a_removed_clause_stay_one_phrase(cli):
 
 
 def test_a_demeaning_depiction_leaves_a_news_story_and_a_prompt_left_too_short_is_refused(cli):
-    # From 2026.11.9 a news story loses a demeaning depiction of its people, clause and all, and keeps its image
+    # From 2026.11.9 a news story loses a demeaning depiction of its people, clause and all, and keeps its image;
+    # from 2026.11.12 the people the clause opens with stay (they are the story's subject)
     result, data = check(cli, "Image for the Rohingya crisis explainer: Rohingya drawn as filthy insects infesting "
                               "the camps.")
     assert result.exit_code == 0 and data["verdict"] == "rewrite", data
-    assert data["subject"] == "Image for the Rohingya crisis explainer: the camps."
+    assert data["subject"] == "Image for the Rohingya crisis explainer: Rohingya, the camps."
     assert [rule[0] for rule in acted(data, "remove")] == ["dehumanising"]
     # Outside a news story it is refused; and a framing left with fewer than three words has lost its picture
     result, data = check(cli, "Rohingya drawn as filthy insects infesting the camps")
     assert result.exit_code == 3 and data["verdict"] == "block"
-    result, data = check(cli, "Hero image: refugees drawn as rats")
+    result, data = check(cli, "Hero image: rats wearing the faces of refugees")
     assert result.exit_code == 3 and acted(data, "block") == [("recheck", "fewer than 3 words left")]
     assert "guideline recheck (matched 'fewer than 3 words left')" in result.stderr
 
@@ -397,3 +398,41 @@ def test_news_prompts_keep_their_subjects_when_a_detail_goes(cli, tmp_path):
     result, data = check(cli, "Tbilisi protests: Rustaveli avenue at night, EU flags waved from the crowd, riot police "
                               "clubbing a girl on the ground, water cannon mist.")
     assert data["verdict"] == "rewrite" and "clubbing" not in data["subject"] and "Rustaveli avenue" in data["subject"]
+
+
+def test_a_removed_clause_leaves_the_people_it_opens_with(cli, tmp_path):
+    # From 2026.11.12 the people a removed clause opens with stay ([rewriting] keep_people): the story's subject
+    sweden = ("Sweden migration debate - the Riksdag in Stockholm, MPs debating, immigrants depicted as an invading "
+              "horde of apes")
+    result, data = check(cli, sweden)
+    assert data["verdict"] == "rewrite", data
+    assert data["subject"] == "Sweden migration debate - the Riksdag in Stockholm, MPs debating, immigrants", data
+    # ... and what the act is done "with" goes with it
+    result, data = check(cli, "Coup in Niger. The presidential palace in Niamey, crowds with flags, the deposed "
+                              "president kneeling with a rifle pressed to his neck.")
+    assert data["subject"].endswith("crowds with flags, the deposed president."), data
+    # People that a rule names are no subject to keep ("hostages kneeling"); nor is a phrase without a predicate
+    result, data = check(cli, "For the story on the war: hostages kneeling in a tunnel, a quiet station nearby")
+    assert data["verdict"] == "rewrite" and "hostages" not in data["subject"], data
+    # Without the key, the clause goes whole
+    shipped = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
+    start = shipped.index("\nkeep_people = [")
+    policy = tmp_path / "no-people.toml"
+    policy.write_text(shipped[:start] + shipped[shipped.index("]\n", start) + 1:], encoding="utf-8")
+    result, data = check(cli, sweden, "--guidelines", str(policy))
+    assert data["subject"] == "Sweden migration debate - the Riksdag in Stockholm, MPs debating", data
+
+
+def test_a_heading_that_names_a_crime_and_its_place_is_the_story(cli):
+    # From 2026.11.12 a heading that names where a crime happened names the story, though a refusing rule matches in it
+    result, data = check(cli, "Stabbing outside Leeds nightclub - a taped-off street at night, bouncers giving "
+                              "statements, the victim's guts spilling on the kerb")
+    assert data["verdict"] == "rewrite", data
+    assert data["subject"] == ("Stabbing outside Leeds nightclub - a taped-off street at night, bouncers giving "
+                               "statements")
+    assert ("atrocity", "Stabbing") in acted(data, "topic"), data
+    # One that names no place or person is none ("Execution Story" is title case, not a name): judged whole
+    for text in ("Execution Story: a man kneeling, a sword raised above his neck",
+                 "Public execution: a crowd in the square, a man on his knees before the sword"):
+        result, data = check(cli, text)
+        assert result.exit_code == 3 and data["verdict"] == "block", (text, data)

@@ -153,7 +153,8 @@ def judge(
             shown = _within_clauses([match for match in _story_matches(policy, analysed, chosen.photorealistic,
                                                                         removable, frame)
                                      if match.rule.action == "block"] + acts, text)
-            text, taken = remove_clauses(text, shown, 0 if acts else frame, _remnants(policy, analysed))
+            text, taken = remove_clauses(text, shown, 0 if acts else frame, _remnants(policy, analysed),
+                                         _clause_people(policy, analysed), _bystanders(policy, analysed))
             removed += taken + [RuleAction(m.rule.id, "topic", m.matched, None, m.rule.category)
                         for m in blocks if m.start < frame and m not in acts]
             analysed = framed(policy, analyse(policy, text))
@@ -284,7 +285,7 @@ def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, read
             taken.append(RuleAction(MEANING_RULE, "remove", f"{written} (phrase score {score:.3f} >= "
                                     f"{limit})", "", "meaning"))
     if spans:
-        text = _cut(text, spans, _remnants(policy, prompt))
+        text = _cut(text, spans, _disjoint([*_remnants(policy, prompt), *_clause_people(policy, prompt)]))
     return text, taken, read
 
 
@@ -323,11 +324,13 @@ def _restyled(policy: Guidelines, analysed, chosen, matches) -> list[RuleAction]
 # The words that join clauses and phrases.
 _JOINING = r"(?:and|with|while|whilst|as|where|showing|including|plus|but|then|amid|among|beside|behind|in front of)"
 # Where a clause starts or ends: punctuation, or a joining word.
-_CLAUSE_EDGE = re.compile(rf"[,;:.()\[\]!?]|\s{_JOINING}\s|\s[-–—]\s", re.IGNORECASE)
+_CLAUSE_EDGE = re.compile(rf"[,;:.()\[\]!?]|(?<!drawn)(?<!shown)(?<!depicted)(?<!portrayed)(?<!painted)(?<!rendered)"
+                          rf"\s{_JOINING}\s|\s[-–—]\s", re.IGNORECASE)
 # Where a phrase starts or ends: punctuation only. A hate symbol takes its whole phrase with it ("a torchlit march
 # with Nazi salutes" goes as a whole, not only "with Nazi salutes").
 _PHRASE_EDGE = re.compile(r"[,;:.()\[\]!?]")
 WHOLE_PHRASE_CATEGORIES = frozenset({"hate-symbols"})
+_WITH = re.compile(r"\swith\s", re.IGNORECASE)
 _SENTENCE_EDGE = re.compile(r"^[;:.()\[\]!?]$")
 _CONTENT = re.compile(r"[^\W\d_]{3,}")
 # A prompt left with fewer words than this after taking out a harmful detail has lost its subject: refused.
@@ -337,24 +340,31 @@ REMOVAL_PASSES = 3
 _TOO_SHORT = RuleAction(RECHECK_RULE, "block", f"fewer than {MIN_CONTENT_WORDS} words left", None, "")
 
 
-def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tuple[tuple[int, int], ...] = ()
+def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tuple[tuple[int, int], ...] = (),
+                   people: tuple[tuple[int, int], ...] = (), bystanders: tuple[tuple[int, int], ...] = ()
                    ) -> tuple[str, list[RuleAction]]:
     """`text` without the clauses that hold the matches ("..., with corpses in the foreground, ..."), tidied;
     nothing before `frame` (the news story's own framing) is taken out. The `remnants` inside a removed clause
     (the places named beside the detail) stay in its place: "junta jets bombing a monastery" leaves "a
-    monastery"."""
+    monastery"; and so do the `people` it opens with (_clause_people: "the cartoonists slumped over their
+    desks" leaves "the cartoonists"). A match that reaches from an act to a place, a name or a person of another
+    clause (`bystanders`: the words of `[rewriting] keep_people`) takes out only the act's clause."""
     spans: list[tuple[int, int]] = []
     clause_edges = list(_CLAUSE_EDGE.finditer(text))
     phrase_edges = list(_PHRASE_EDGE.finditer(text))
     clause_starts = [edge.start() for edge in clause_edges]
     for whole, (part_start, part_end) in [(match.rule.category in WHOLE_PHRASE_CATEGORIES, part)
                                           for match in matches
-                                          for part in _acting_parts(match, clause_starts, remnants)
+                                          for part in _acting_parts(match, clause_starts, remnants + bystanders)
                                           if part[1] > frame]:
         edges = phrase_edges if whole else clause_edges
         before = [edge for edge in edges if edge.end() <= part_start]
         after = [edge for edge in edges if edge.start() >= part_end]
         left = before[-1] if before else None
+        # What an act is done "with" belongs to it: "the deposed president kneeling with a rifle pressed to his
+        # neck" goes as a whole
+        while after and _WITH.fullmatch(after[0].group()):
+            after.pop(0)
         right = after[0] if after else None
         if left is None or _SENTENCE_EDGE.match(left.group().strip() or " "):
             start = left.end() if left else 0
@@ -364,7 +374,7 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tu
             start, end = left.start(), right.start() if right else len(text)
         spans.append((max(start, frame), end))
     acted = [RuleAction(m.rule.id, "remove", m.matched, "", m.rule.category) for m in matches]
-    return _cut(text, spans, remnants), acted
+    return _cut(text, spans, _disjoint([*remnants, *people])), acted
 
 
 def _acting_parts(match: Match, clause_starts: list[int], remnants: tuple[tuple[int, int], ...]
@@ -485,12 +495,58 @@ def _remnants(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]
             run = (index, index) if name else None
     if run is not None:
         found.append((prompt.words[run[0]].start, prompt.words[run[1]].end))
+    return _disjoint(found)
+
+
+def _disjoint(found: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """`found` in order, less each span that overlaps one before it (the longer of two that start together first)."""
     spans: list[tuple[int, int]] = []
     for start, end in sorted(found, key=lambda span: (span[0], -span[1])):
         if spans and start < spans[-1][1]:
             continue
         spans.append((start, end))
     return tuple(spans)
+
+
+# What follows the people a clause opens with when the clause says what they do or suffer: a participle
+# ("slumped", "kneeling", "beaten"), or "as", "like", "with", "not"
+_PREDICATE = re.compile(r"[^\W\d_]{2,}(?:ing|ed)|as|like|with|not|being|beaten|bitten|bound|caught|cut|drawn|held|hung|"
+                        r"laid|left|made|seen|set|shot|shown|slain|spread|strewn|struck|stuck|thrown|torn|trodden|"
+                        r"written|burnt|sent|kept|led|lain", re.IGNORECASE)
+# The longest noun phrase a clause's people are named in ("the deposed finance minister")
+PEOPLE_WORDS = 4
+
+
+def _clause_people(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]:
+    """The spans of the people each clause opens with (`[rewriting] keep_people`), when what they do or suffer follows
+    (_PREDICATE): "the cartoonists slumped over their desks" keeps "the cartoonists" when its clause is taken out.
+    A phrase that holds a word of a rule is none ("hostages kneeling", "bodies strewn")."""
+    if not policy.keep_people:
+        return ()
+    claimed = rule_term_spans(policy, prompt)
+    heads = {last - 1 for term in policy.keep_people for first, last in term_spans(term, prompt)}
+    text, words = prompt.text, prompt.words
+    opening = [0] + [edge.end() for edge in _CLAUSE_EDGE.finditer(text)]
+    found = []
+    for clause_start in opening:
+        first = next((index for index, word in enumerate(words) if word.start >= clause_start), None)
+        if first is None:
+            continue
+        for last in range(first, min(first + PEOPLE_WORDS, len(words) - 1)):
+            if text[words[last].end:words[last + 1].start] != " ":
+                break  # the phrase ends at punctuation
+            if last in heads and _PREDICATE.fullmatch(text[words[last + 1].start:words[last + 1].end]):
+                if not any(a <= last and first < b for a, b in claimed):
+                    found.append((words[first].start, words[last].end))
+                break
+    return tuple(found)
+
+
+def _bystanders(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]:
+    """The spans of the words of `[rewriting] keep_people` that no rule's term claims."""
+    claimed = rule_term_spans(policy, prompt)
+    return tuple((prompt.words[first].start, prompt.words[last - 1].end) for term in policy.keep_people
+                 for first, last in term_spans(term, prompt) if not any(a < last and first < b for a, b in claimed))
 
 
 def _framing_depictions(policy: Guidelines, prompt: Prompt, matches: list[Match], frame: int,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pipeline.guidelines.normalise import Word, base, words
 from pipeline.guidelines.policy import Guidelines, Rule, Term
 from pipeline.guidelines.spelling import Lexicon, build_lexicon, repair
+from pipeline.guidelines.vocabulary import vocabulary
 
 # Words allowed between a negation and its term: "no visible weapons".
 _NEGATION_FILLERS = frozenset({"any", "visible", "overt", "overtly", "explicit", "explicitly", "real", "actual", "a",
@@ -457,11 +458,13 @@ _NAME_HEADING_END = re.compile(r",(?=\s)")
 
 
 def _named(word: str, index: int) -> bool:
-    """Whether a word of a heading is written as a name: capitalised after the first word, in capitals ("ECB"), or
-    with a capital inside ("Poland-Belarus")."""
+    """Whether a word of a heading is written as a name: capitalised after the first word, in capitals ("ECB"), with
+    a capital inside ("Poland-Belarus"), or capitalised first and no English word ("Lockerbie memorial garden")."""
     letters = [c for c in word if c.isalpha()]
     if len(letters) >= 2 and all(c.isupper() for c in letters):
         return True
+    if index == 0 and word[:1].isupper() and len(letters) >= 4 and word.isalpha():
+        return word.lower() not in vocabulary().english
     return (index > 0 and word[:1].isupper()) or any(c.isupper() for c in word[1:])
 
 
@@ -471,8 +474,9 @@ def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
     dash, with a scene after it ("Detroit plant closures: factory gates chained, ...", "Ambassador expelled from
     Moscow - embassy gate in snow, ..."), or of at most `name_heading_words` words ended by a comma, with a name in
     it (_named: "Southern Lebanon border, ..."). Like a framing, it names the story. A heading in which a refusing rule
-    matches (judged on the heading alone: "Execution: ..."), that names a kind of picture, holds a negation or a
-    bracket is none."""
+    matches (judged on the heading alone) is one only when it ends at a colon, full stop, line break or dash and
+    names a place or a person outside the match ("Stabbing outside Leeds nightclub - ..."; not "Execution: ...").
+    One that names a kind of picture, holds a negation or a bracket is none."""
     if not guidelines.heading_words:
         return 0
     first = _HEADING_END.search(prompt.text)
@@ -498,17 +502,28 @@ def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
     said = tuple(inside)
     if any(negation(guidelines)._ends_negation(last, said) for last in range(len(said))):
         return 0
-    key = (guidelines.digest or str(id(guidelines)), prompt.text[:end])
+    key = (guidelines.digest or str(id(guidelines)), prompt.text[:end], first is comma)
     if key not in _HEADINGS:
         if len(_HEADINGS) > 1024:
             _HEADINGS.clear()
         heading = analyse(guidelines, prompt.text[:end])
-        _HEADINGS[key] = not any(match.rule.action == "block"
-                                 for match in find_matches(guidelines, heading, photorealistic_style=False))
+        refused = [match for match in find_matches(guidelines, heading, photorealistic_style=False)
+                   if match.rule.action == "block"]
+        # A heading that names the place or the people of a crime or an attack ("Stabbing outside Leeds
+        # nightclub - ...", "Cartel killings in Sinaloa: ...") names a story, not a picture: the story's topic,
+        # like a framing's. One that names nothing ("Execution: ...") is no heading
+        _HEADINGS[key] = not refused or (first is not comma and any(
+            _named(heading.text[word.start:word.end], index) and heading.text[word.start:word.end].lower()
+            not in _TITLE_WORDS and not any(match.start < word.end and word.start < match.end for match in refused)
+            for index, word in enumerate(heading.words)))
     return end if _HEADINGS[key] else 0
 
 
-_HEADINGS: dict[tuple[str, str], bool] = {}  # whether a heading is free of refusing rules, by policy and text
+_HEADINGS: dict[tuple[str, str, bool], bool] = {}  # whether a heading names a story, by policy, text and ending
+# Words a heading in title case capitalises that name no place or person ("Execution Story: ...")
+_TITLE_WORDS = frozenset({"story", "stories", "report", "piece", "feature", "update", "news", "special", "live",
+                          "breaking", "exclusive", "analysis", "explainer", "opinion", "the", "a", "an", "of", "in",
+                          "on", "at", "and", "for", "to", "day", "anniversary", "case", "trial", "verdict", "hero"})
 
 
 def framed(guidelines: Guidelines, prompt: Prompt) -> Prompt:

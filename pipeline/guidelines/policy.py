@@ -29,7 +29,8 @@ _TOP_KEYS = {"guidelines", "always", "guidance", "image_checks", "styles", "rule
 _GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negations", "language", "max_prompt_chars"}
 _CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "rules", "scope", "effect"}
 EFFECTS = ("suspend", "remove")
-_REWRITING_KEYS = {"absorb", "keep", "topic_rules", "subjects", "heading_words", "name_heading_words"}
+_REWRITING_KEYS = {"absorb", "keep", "keep_people", "topic_rules", "subjects", "heading_words",
+                  "name_heading_words"}
 SCOPES = ("prompt", "sentence", "near")
 _ALWAYS_KEYS = {"id", "rationale", "negative_prompt"}
 _GUIDANCE_KEYS = {"safety_concept", "strength"}
@@ -133,6 +134,7 @@ class Guidelines:
     emoji: dict[str, str] = field(default_factory=dict)
     absorb: tuple[Term, ...] = ()
     keep: tuple[Term, ...] = ()
+    keep_people: tuple[Term, ...] = ()
     topic_rules: tuple[str, ...] = ()
     subjects: tuple[Term, ...] = ()
     heading_words: int = 0
@@ -247,6 +249,7 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         emoji=_emoji(check, raw),
         absorb=check.terms(rewriting, "absorb", "rewriting.absorb", False, required=False),
         keep=check.terms(rewriting, "keep", "rewriting.keep", True, required=False),
+        keep_people=check.terms(rewriting, "keep_people", "rewriting.keep_people", True, required=False),
         topic_rules=tuple(topic_rules),
         subjects=check.terms(rewriting, "subjects", "rewriting.subjects", True, required=False),
         heading_words=heading_words,
