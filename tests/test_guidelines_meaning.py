@@ -436,3 +436,23 @@ def test_a_heading_that_names_a_crime_and_its_place_is_the_story(cli):
                  "Public execution: a crowd in the square, a man on his knees before the sword"):
         result, data = check(cli, text)
         assert result.exit_code == 3 and data["verdict"] == "block", (text, data)
+
+
+def test_a_news_story_that_asks_for_a_photograph_of_a_real_person_gets_an_illustration(cli):
+    # From 2026.11.12 a news story's words that ask for a photograph of a named real person are taken out and the
+    # rule's stand-in style is used, instead of refusing the story; a portrait or a deepfake is still refused
+    result, data = check(cli, "Photo-realistic image for the Pope's peace appeal: Pope Francis praying alone in St "
+                              "Peter's Square at dusk, rain-slicked cobbles.")
+    assert result.exit_code == 0 and data["verdict"] == "rewrite", data
+    assert data["subject"] == ("image for the Pope's peace appeal: Pope Francis praying alone in St Peter's Square at "
+                               "dusk, rain-slicked cobbles.")
+    assert data["style"] == "editorial-illustration", data
+    assert acted(data, "restyle") == [("real-person-photoreal", "Pope Francis (taken out: Photo-realistic)")]
+    for text in ("Kim Jong-un, photorealistic", "For the story on fake images: a deepfake of Biden at a desk, photo",
+                 "photorealistic Biden giving a speech at a podium"):
+        result, data = check(cli, text)
+        assert result.exit_code == 3 and data["verdict"] == "block", (text, data)
+    # A name a person is drawn as is the caricature, and goes with its clause; what goes on "while" it is drawn too
+    result, data = check(cli, "Image for the Xi-Biden meeting: Xi Jinping drawn as Winnie the Pooh sitting on a potty "
+                              "while Biden laughs.")
+    assert data["verdict"] == "rewrite" and data["subject"] == "Image for the Xi-Biden meeting: Xi Jinping, Biden.", data

@@ -129,6 +129,12 @@ def judge(
     # A named real person in a photographic style is drawn in the rule's stand-in style (`restyle`) instead of
     # being refused, unless the prompt's own words ask for a photograph: then the rule refuses it
     restyled = _restyled(policy, analysed, chosen, matches)
+    # ... and so is one in a news story whose words ask for a photograph: those words are taken out (what is left
+    # has to be a news story still: "Kim Jong-un, photorealistic" is a portrait, refused)
+    if not restyled and frame_end(policy, analysed):
+        illustrated, acted = _illustrated(policy, analysed, matches)
+        if acted and frame_end(policy, left := framed(policy, analyse(policy, illustrated))):
+            text, analysed, restyled = illustrated, left, acted
     if restyled:
         chosen = policy.style(restyled[0].replacement)
         common["style"] = chosen.name
@@ -321,6 +327,25 @@ def _restyled(policy: Guidelines, analysed, chosen, matches) -> list[RuleAction]
     return [RuleAction(first.id, "restyle", names, first.restyle, first.category)]
 
 
+def _illustrated(policy: Guidelines, analysed: Prompt, matches: list[Match]) -> tuple[str, list[RuleAction]]:
+    """A news story's prompt without the words that ask for a photograph (`photorealistic_terms`), with the style
+    change of its photographic-only rules, when every such match has a `restyle` and none matched a word the
+    rule names itself ("deepfake of"): a news story about a named real person gets an illustration of them, not a
+    refusal. The prompt as it was, and no action, otherwise."""
+    photo_only = [match for match in matches if match.rule.photorealistic_only]
+    if not photo_only or not all(match.rule.restyle for match in photo_only):
+        return analysed.text, []
+    spans = list(_disjoint([(analysed.words[first].start, analysed.words[last - 1].end)
+                            for term in policy.photorealistic_terms for first, last in term_spans(term, analysed)]))
+    if not spans or any(overlaps(span, [(m.start, m.end) for m in photo_only]) for span in spans):
+        return analysed.text, []
+    names = ", ".join(dict.fromkeys(match.matched for match in photo_only))
+    words = ", ".join(dict.fromkeys(analysed.text[a:b] for a, b in spans))
+    first = photo_only[0].rule
+    return _cut(analysed.text, spans, ()), [RuleAction(first.id, "restyle", f"{names} (taken out: {words})",
+                                                       first.restyle, first.category)]
+
+
 # The words that join clauses and phrases.
 _JOINING = r"(?:and|with|while|whilst|as|where|showing|including|plus|but|then|amid|among|beside|behind|in front of)"
 # Where a clause starts or ends: punctuation, or a joining word.
@@ -330,7 +355,7 @@ _CLAUSE_EDGE = re.compile(rf"[,;:.()\[\]!?]|(?<!drawn)(?<!shown)(?<!depicted)(?<
 # with Nazi salutes" goes as a whole, not only "with Nazi salutes").
 _PHRASE_EDGE = re.compile(r"[,;:.()\[\]!?]")
 WHOLE_PHRASE_CATEGORIES = frozenset({"hate-symbols"})
-_WITH = re.compile(r"\swith\s", re.IGNORECASE)
+_WITH = re.compile(r"\s(?:with|while|whilst|as)\s", re.IGNORECASE)
 _SENTENCE_EDGE = re.compile(r"^[;:.()\[\]!?]$")
 _CONTENT = re.compile(r"[^\W\d_]{3,}")
 # A prompt left with fewer words than this after taking out a harmful detail has lost its subject: refused.
@@ -361,8 +386,9 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tu
         before = [edge for edge in edges if edge.end() <= part_start]
         after = [edge for edge in edges if edge.start() >= part_end]
         left = before[-1] if before else None
-        # What an act is done "with" belongs to it: "the deposed president kneeling with a rifle pressed to his
-        # neck" goes as a whole
+        # What an act is done "with", and what goes on "while" or "as" it is done, belong to it: "the deposed
+        # president kneeling with a rifle pressed to his neck", "Zelensky cowering while Trump and Vance laugh" go
+        # as a whole
         while after and _WITH.fullmatch(after[0].group()):
             after.pop(0)
         right = after[0] if after else None
@@ -416,9 +442,11 @@ def _cut(text: str, spans: list[tuple[int, int]], remnants: tuple[tuple[int, int
         if left:
             # The edges around the cut stay with what it leaves: "Putin standing on a heap of skulls beside the
             # ballot boxes" leaves "Putin beside the ballot boxes"
-            edge = _LEADING_EDGE.match(text, start)
+            edge = _LEADING_EDGE.match(text, start).group()
             tail = _TRAILING_JOIN.search(text, start, end) or _TRAILING_EDGE.search(text[:end])
-            kept.append(text[start:edge.end()] + ", ".join(left) + tail.group())
+            # ... but not "as", which would make one name stand for another ("Kim Jong-un as Putin")
+            edge = re.sub(r"\bas\s+$", ", ", edge, flags=re.IGNORECASE)
+            kept.append(edge + ", ".join(left) + tail.group())
         position = end
     kept.append(text[position:])
     # The pieces either side of a cut are joined with a space after punctuation ("Tigray. Looming", not
@@ -478,6 +506,7 @@ def _remnants(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]
             article = _ARTICLE.search(prompt.text[:start])
             found.append((article.start() if article else start, end))
     # Names of places and people ("Port-au-Prince", "Al Noor Mosque") inside a sentence, unless a rule names them
+    places = len(found)
     claimed = rule_term_spans(policy, prompt)
     text, run = prompt.text, None
     for index, word in enumerate(prompt.words):
@@ -495,7 +524,14 @@ def _remnants(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]
             run = (index, index) if name else None
     if run is not None:
         found.append((prompt.words[run[0]].start, prompt.words[run[1]].end))
+    # A name a person is drawn as ("drawn as", "dressed as", "like") is the caricature, not a name of the story ("Xi Jinping drawn as
+    # Winnie the Pooh")
+    found = found[:places] + [(start, end) for start, end in found[places:] if not _CARICATURE.search(text, 0, start)]
     return _disjoint(found)
+
+
+_CARICATURE = re.compile(r"\b(?:(?:drawn|shown|depicted|portrayed|painted|rendered|dressed|disguised|cast|imagined)\s+as"
+                         r"|like)\s+(?:[^\W\d_]+\s+){0,2}$", re.IGNORECASE)
 
 
 def _disjoint(found: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
