@@ -431,6 +431,12 @@ def test_a_heading_that_names_a_crime_and_its_place_is_the_story(cli):
     assert data["subject"] == ("Stabbing outside Leeds nightclub - a taped-off street at night, bouncers giving "
                                "statements")
     assert ("atrocity", "Stabbing") in acted(data, "topic"), data
+    # A heading's weapon that names an event ([rewriting] subjects: "amnesty") is not rewritten
+    result, data = check(cli, "Knife amnesty results: a steel amnesty bin outside a community centre, a youth worker "
+                              "talking with teenagers, spring afternoon.")
+    assert data["verdict"] == "allow" and data["subject"].startswith("Knife amnesty results: a steel"), data
+    result, data = check(cli, "Tanks and soldiers near Warsaw - a quiet square at dusk, pigeons")
+    assert data["subject"].startswith("Chess rooks and chess pawns near Warsaw"), data
     # One that names no place or person is none ("Execution Story" is title case, not a name): judged whole
     for text in ("Execution Story: a man kneeling, a sword raised above his neck",
                  "Public execution: a crowd in the square, a man on his knees before the sword"):

@@ -211,7 +211,9 @@ def judge(
     topical = removable_rules(policy, analysed)[0] if story else set()
     rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"
                                   and not (match.start < story and match.rule.id in topical)
-                                  and not (match.start < frame and match.rule.id in policy.topic_rules)], text)
+                                  and not (match.start < frame and (match.rule.id in policy.topic_rules
+                                                                    or _names_event(policy, analysed, match)))],
+                                 text)
     subject, acted = rewrite(text, rewrites)
     acted = removed + acted
     written = analysed  # the prompt as written, less the phrases taken out: what step 6 reads
@@ -597,19 +599,25 @@ def _framing_depictions(policy: Guidelines, prompt: Prompt, matches: list[Match]
              and match.rule.id in topical and match.rule.id not in policy.topic_rules]
     if not found:
         return []
-    subject_starts = {first for term in policy.subjects for first, _ in term_spans(term, prompt)
-                      if prompt.words[first].start < frame}
     depicting = []
     for match in found:
-        inside = [index for index, word in enumerate(prompt.words) if match.start < word.start < match.end]
-        following = [index for index, word in enumerate(prompt.words) if word.start >= match.end][:2]
         # A proper name ("the Wagner Group") names an institution, the story's subject, as a country does; a
         # model name in capitals and digits ("HIMARS", "T-90") is hardware
         named = match.start > 0 and all(_titled(prompt.text[word.start:word.end]) for word in prompt.words
                                         if match.start <= word.start < match.end)
-        if not (subject_starts & set(inside + following) or named):
+        if not (_names_event(policy, prompt, match) or named):
             depicting.append(match)
     return depicting
+
+
+def _names_event(policy: Guidelines, prompt: Prompt, match: Match) -> bool:
+    """Whether a word of `[rewriting] subjects` lies inside `match` or within the two words after it: the phrase
+    names an event or an institution ("North Korea's missile test", "Knife amnesty results", "troop withdrawal
+    talks"), not armed people or weapons to draw."""
+    inside = [index for index, word in enumerate(prompt.words) if match.start < word.start < match.end]
+    following = [index for index, word in enumerate(prompt.words) if word.start >= match.end][:2]
+    near = set(inside + following)
+    return any(first in near for term in policy.subjects for first, _ in term_spans(term, prompt))
 
 
 def _titled(word: str) -> bool:
