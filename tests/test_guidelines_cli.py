@@ -247,7 +247,8 @@ def test_the_parsed_policy_is_kept_on_disk_and_gives_the_same_verdicts(cli, tmp_
 
 def test_named_people_in_a_photographic_style_are_drawn_as_illustrations_not_refused(cli):
     """The default style is photographic; a news prompt naming leaders keeps them, in the rule's stand-in style.
-    A prompt whose own words ask for a photograph of them is still refused."""
+    From 2026.11.12 a prompt whose own words ask for a photograph of them loses those words and is drawn the same
+    way; a bare portrait is still refused."""
     result = cli("check-prompt", "Hero image for the summit story: Kim Jong-un and Vladimir Putin shaking hands "
                  "in Pyongyang", "--json")  # fmt: skip
     assert result.exit_code == 0, result.stderr
@@ -258,7 +259,10 @@ def test_named_people_in_a_photographic_style_are_drawn_as_illustrations_not_ref
     (restyle,) = [rule for rule in data["rules"] if rule["action"] == "restyle"]
     assert restyle["id"] == "real-person-photoreal" and restyle["replacement"] == "editorial-illustration"
     assert "Kim Jong-un" in restyle["matched"] and "Vladimir Putin" in restyle["matched"]
-    refused = cli("check-prompt", "a photo of Vladimir Putin at a podium", "--json")
+    asked = json.loads(cli("check-prompt", "a photo of Vladimir Putin at a podium", "--json").stdout)
+    assert asked["verdict"] == "rewrite" and asked["subject"] == "Vladimir Putin at a podium", asked
+    assert asked["style"] == "editorial-illustration", asked
+    refused = cli("check-prompt", "a photo of Vladimir Putin", "--json")
     assert refused.exit_code == 3 and json.loads(refused.stdout)["verdict"] == "block"
 
 

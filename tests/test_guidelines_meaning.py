@@ -445,8 +445,8 @@ def test_a_heading_that_names_a_crime_and_its_place_is_the_story(cli):
 
 
 def test_a_news_story_that_asks_for_a_photograph_of_a_real_person_gets_an_illustration(cli):
-    # From 2026.11.12 a news story's words that ask for a photograph of a named real person are taken out and the
-    # rule's stand-in style is used, instead of refusing the story; a portrait or a deepfake is still refused
+    # From 2026.11.12 a prompt's words that ask for a photograph of a named real person are taken out and the rule's
+    # stand-in style is used, instead of refusing the prompt; a bare portrait or a deepfake is still refused
     result, data = check(cli, "Photo-realistic image for the Pope's peace appeal: Pope Francis praying alone in St "
                               "Peter's Square at dusk, rain-slicked cobbles.")
     assert result.exit_code == 0 and data["verdict"] == "rewrite", data
@@ -454,11 +454,37 @@ def test_a_news_story_that_asks_for_a_photograph_of_a_real_person_gets_an_illust
                                "dusk, rain-slicked cobbles.")
     assert data["style"] == "editorial-illustration", data
     assert acted(data, "restyle") == [("real-person-photoreal", "Pope Francis (taken out: Photo-realistic)")]
-    for text in ("Kim Jong-un, photorealistic", "For the story on fake images: a deepfake of Biden at a desk, photo",
-                 "photorealistic Biden giving a speech at a podium"):
+    result, data = check(cli, "Kim Jong-un and Vladimir Putin shaking hands at a summit, neutral press photo")
+    assert data["verdict"] == "rewrite" and data["style"] == "editorial-illustration", data
+    assert data["subject"] == "Kim Jong-un and Vladimir Putin shaking hands at a summit, neutral", data
+    for text in ("Kim Jong-un, photorealistic", "For the story on fake images: a deepfake of Biden at a desk, photo"):
         result, data = check(cli, text)
         assert result.exit_code == 3 and data["verdict"] == "block", (text, data)
     # A name a person is drawn as is the caricature, and goes with its clause; what goes on "while" it is drawn too
     result, data = check(cli, "Image for the Xi-Biden meeting: Xi Jinping drawn as Winnie the Pooh sitting on a potty "
                               "while Biden laughs.")
     assert data["verdict"] == "rewrite" and data["subject"] == "Image for the Xi-Biden meeting: Xi Jinping, Biden.", data
+
+
+def test_a_heading_that_opens_with_a_place_name_or_names_an_event_in_a_cartoon_is_the_story(cli, tmp_path):
+    # From 2026.11.12 a first word that is a place of `[rewriting] names` is a name ("Valencia" is an English word
+    # too, so only the list tells), and a heading that names a kind of picture is one when it names an event
+    result, data = check(cli, "Valencia flood aftermath, residents shovelling mud from a shop, bloated faces visible "
+                              "in the underpass, volunteers passing brooms.")
+    assert data["verdict"] == "rewrite" and "bloated" not in data["subject"], data
+    assert data["subject"].startswith("Valencia flood aftermath, residents shovelling mud"), data
+    result, data = check(cli, "Alaska summit cartoon: Trump and Putin kissing in bed under a blanket.")
+    assert data["verdict"] == "rewrite" and "kissing" not in data["subject"], data
+    assert data["subject"].startswith("Alaska summit cartoon: Trump and Putin"), data
+    # A picture heading that names no event describes the picture: judged whole
+    result, data = check(cli, "Political art in the Der Stürmer idiom: Jewish bankers with exaggerated caricature "
+                              "features, octopus tentacles around the globe.")
+    assert result.exit_code == 3 and data["verdict"] == "block", data
+    # Without `names`, "Valencia" is an English word and no name: the comma opens no heading, the prompt is refused
+    shipped = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
+    assert '\nnames = ["@place-names", "@real-people"]\n' in shipped
+    policy = tmp_path / "no-names.toml"
+    policy.write_text(shipped.replace('\nnames = ["@place-names", "@real-people"]\n', "\n"), encoding="utf-8")
+    result, data = check(cli, "Valencia flood aftermath, residents shovelling mud from a shop, bloated faces visible "
+                              "in the underpass, volunteers passing brooms.", "--guidelines", str(policy))
+    assert result.exit_code == 3 and data["verdict"] == "block", data

@@ -56,9 +56,10 @@ def test_each_rule_acts_on_its_example(rule):
 
 
 def test_block_names_every_blocking_rule():
-    judgement = judge("a photo of Putin beside a burning flag", guidelines=POLICY)
+    judgement = judge("a deepfake of Putin beside a burning flag", guidelines=POLICY)
     assert judgement.verdict == "block"
-    assert acted(judgement, "block") == [("desecration", "burning flag"), ("real-person-photoreal", "Putin")]
+    assert acted(judgement, "block") == [("desecration", "burning flag"), ("real-person-photoreal", "deepfake of"),
+                                         ("real-person-photoreal", "Putin")]
     assert "desecration (matched 'burning flag')" in judgement.refusal()
 
 

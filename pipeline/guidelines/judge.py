@@ -129,12 +129,12 @@ def judge(
     # A named real person in a photographic style is drawn in the rule's stand-in style (`restyle`) instead of
     # being refused, unless the prompt's own words ask for a photograph: then the rule refuses it
     restyled = _restyled(policy, analysed, chosen, matches)
-    # ... and so is one in a news story whose words ask for a photograph: those words are taken out (what is left
-    # has to be a news story still: "Kim Jong-un, photorealistic" is a portrait, refused)
-    if not restyled and frame_end(policy, analysed):
+    # ... and so is one whose own words ask for a photograph: those words are taken out (a prompt left with fewer
+    # than MIN_CONTENT_WORDS words is a portrait of the person, refused: "Kim Jong-un, photorealistic")
+    if not restyled:
         illustrated, acted = _illustrated(policy, analysed, matches)
-        if acted and frame_end(policy, left := framed(policy, analyse(policy, illustrated))):
-            text, analysed, restyled = illustrated, left, acted
+        if acted and len(_CONTENT.findall(illustrated)) >= MIN_CONTENT_WORDS:
+            text, analysed, restyled = illustrated, framed(policy, analyse(policy, illustrated)), acted
     if restyled:
         chosen = policy.style(restyled[0].replacement)
         common["style"] = chosen.name
@@ -330,21 +330,25 @@ def _restyled(policy: Guidelines, analysed, chosen, matches) -> list[RuleAction]
 
 
 def _illustrated(policy: Guidelines, analysed: Prompt, matches: list[Match]) -> tuple[str, list[RuleAction]]:
-    """A news story's prompt without the words that ask for a photograph (`photorealistic_terms`), with the style
-    change of its photographic-only rules, when every such match has a `restyle` and none matched a word the
-    rule names itself ("deepfake of"): a news story about a named real person gets an illustration of them, not a
-    refusal. The prompt as it was, and no action, otherwise."""
+    """The prompt without the words that ask for a photograph (`photorealistic_terms`), with the style change of
+    its photographic-only rules, when every such match has a `restyle` and none matched a word the rule names
+    itself ("deepfake of"): a picture of a named real person is an illustration of them, not a refusal. The
+    prompt as it was, and no action, otherwise."""
     photo_only = [match for match in matches if match.rule.photorealistic_only]
     if not photo_only or not all(match.rule.restyle for match in photo_only):
         return analysed.text, []
+    text = analysed.text
     spans = list(_disjoint([(analysed.words[first].start, analysed.words[last - 1].end)
                             for term in policy.photorealistic_terms for first, last in term_spans(term, analysed)]))
+    # "a photo of Vladimir Putin at a podium" leaves "Vladimir Putin at a podium"
+    spans = [((article.start() if (article := _ARTICLE.search(text, 0, start)) else start),
+              (of.end() if (of := _OF.match(text, end)) else end)) for start, end in spans]
     if not spans or any(overlaps(span, [(m.start, m.end) for m in photo_only]) for span in spans):
         return analysed.text, []
     names = ", ".join(dict.fromkeys(match.matched for match in photo_only))
-    words = ", ".join(dict.fromkeys(analysed.text[a:b] for a, b in spans))
+    words = ", ".join(dict.fromkeys(text[a:b].strip() for a, b in spans))
     first = photo_only[0].rule
-    return _cut(analysed.text, spans, ()), [RuleAction(first.id, "restyle", f"{names} (taken out: {words})",
+    return _cut(text, spans, ()), [RuleAction(first.id, "restyle", f"{names} (taken out: {words})",
                                                        first.restyle, first.category)]
 
 
@@ -494,6 +498,7 @@ _LEADING_EDGE = re.compile(rf"[\s,;:.()\[\]!?]*(?:{_JOINING}\s+)?", re.IGNORECAS
 _TRAILING_EDGE = re.compile(r"[\s,;:.!?]*$")
 _TRAILING_JOIN = re.compile(rf"\s{_JOINING}\s+$|\s[-–—]\s+$", re.IGNORECASE)
 _ARTICLE = re.compile(r"\b(?:a|an|the)\s+$", re.IGNORECASE)
+_OF = re.compile(r"\s+of\b", re.IGNORECASE)
 
 
 def _remnants(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]:

@@ -457,15 +457,27 @@ _CLOSE_UP = re.compile(r"close[- ]?up", re.I)
 _NAME_HEADING_END = re.compile(r",(?=\s)")
 
 
-def _named(word: str, index: int) -> bool:
+def _named(word: str, index: int, known: bool = False) -> bool:
     """Whether a word of a heading is written as a name: capitalised after the first word, in capitals ("ECB"), with
-    a capital inside ("Poland-Belarus"), or capitalised first and no English word ("Lockerbie memorial garden")."""
+    a capital inside ("Poland-Belarus"), or capitalised first and either `known` (one of the policy's `[rewriting]
+    names`: "Valencia flood aftermath") or no English word ("Lockerbie memorial garden")."""
     letters = [c for c in word if c.isalpha()]
     if len(letters) >= 2 and all(c.isupper() for c in letters):
         return True
-    if index == 0 and word[:1].isupper() and len(letters) >= 4 and word.isalpha():
-        return word.lower() not in vocabulary().english
+    if index == 0 and word[:1].isupper() and (known or (len(letters) >= 4 and word.isalpha())):
+        return known or word.lower() not in vocabulary().english
     return (index > 0 and word[:1].isupper()) or any(c.isupper() for c in word[1:])
+
+
+def _known_first(guidelines: Guidelines, prompt: Prompt) -> bool:
+    """Whether `prompt` opens with one of the policy's `[rewriting] names`."""
+    return any(first == 0 for term in guidelines.names for first, _ in term_spans(term, prompt))
+
+
+def _names_in(guidelines: Guidelines, prompt: Prompt, words: list[Word]) -> bool:
+    """Whether one of `words` (the first words of `prompt`) is written as a name (_named)."""
+    known = _known_first(guidelines, prompt)
+    return any(_named(prompt.text[word.start:word.end], index, known) for index, word in enumerate(words))
 
 
 def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
@@ -485,8 +497,7 @@ def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
     comma = _NAME_HEADING_END.search(prompt.text) if guidelines.name_heading_words else None
     if comma and (not first or comma.start() < first.start()):
         inside = [word for word in prompt.words if word.end <= comma.start()]
-        if 1 <= len(inside) <= guidelines.name_heading_words and any(
-                _named(prompt.text[word.start:word.end], index) for index, word in enumerate(inside)):
+        if 1 <= len(inside) <= guidelines.name_heading_words and _names_in(guidelines, prompt, inside):
             first = comma
     if not first or not _SCENE_WORD.search(prompt.text, first.end()):
         return 0
@@ -496,7 +507,10 @@ def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
     if not 1 <= len(inside) <= guidelines.heading_words or re.search(r"[(\[{<]", prompt.text[:end]) or not any(
             _SCENE_WORD.search(prompt.text, word.start, word.end) for word in inside):
         return 0
-    if any(set(word.readings) & _PICTURE_WORDS for word in inside) or _CLOSE_UP.search(prompt.text, 0, end):
+    # ... unless it names an event too (`[rewriting] subjects`: "Iran nuclear talks illustration: ...", "Bolsonaro
+    # coup trial cartoon: ...")
+    if _CLOSE_UP.search(prompt.text, 0, end) or any(set(word.readings) & _PICTURE_WORDS for word in inside) and not any(
+            prompt.words[first].end <= end for term in guidelines.subjects for first, _ in term_spans(term, prompt)):
         return 0
     # "No Nazi stuff. Well, just ..." and "not a real execution, only a mock one: ..." open with a negation trick
     said = tuple(inside)
@@ -509,11 +523,12 @@ def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
         heading = analyse(guidelines, prompt.text[:end])
         refused = [match for match in find_matches(guidelines, heading, photorealistic_style=False)
                    if match.rule.action == "block"]
+        known = _known_first(guidelines, heading)
         # A heading that names the place or the people of a crime or an attack ("Stabbing outside Leeds
         # nightclub - ...", "Cartel killings in Sinaloa: ...") names a story, not a picture: the story's topic,
         # like a framing's. One that names nothing ("Execution: ...") is no heading
         _HEADINGS[key] = not refused or (first is not comma and any(
-            _named(heading.text[word.start:word.end], index) and heading.text[word.start:word.end].lower()
+            _named(heading.text[word.start:word.end], index, known) and heading.text[word.start:word.end].lower()
             not in _TITLE_WORDS and not any(match.start < word.end and word.start < match.end for match in refused)
             for index, word in enumerate(heading.words)))
     return end if _HEADINGS[key] else 0
