@@ -299,7 +299,7 @@ def test_a_demeaning_depiction_leaves_a_news_story_and_a_prompt_left_too_short_i
                               "the camps.")
     assert result.exit_code == 0 and data["verdict"] == "rewrite", data
     assert data["subject"] == "Image for the Rohingya crisis explainer: Rohingya, the camps."
-    assert [rule[0] for rule in acted(data, "remove")] == ["dehumanising"]
+    assert [rule[0] for rule in acted(data, "remove")] == ["dehumanising", "depicted-as-animal"]
     # Outside a news story it is refused; and a framing left with fewer than three words has lost its picture
     result, data = check(cli, "Rohingya drawn as filthy insects infesting the camps")
     assert result.exit_code == 3 and data["verdict"] == "block"
@@ -488,3 +488,27 @@ def test_a_heading_that_opens_with_a_place_name_or_names_an_event_in_a_cartoon_i
     result, data = check(cli, "Valencia flood aftermath, residents shovelling mud from a shop, bloated faces visible "
                               "in the underpass, volunteers passing brooms.", "--guidelines", str(policy))
     assert result.exit_code == 3 and data["verdict"] == "block", data
+
+
+def test_anyone_drawn_as_an_animal_is_demeaned_and_the_order_of_the_words_counts(cli, tmp_path):
+    # From 2026.11.12 (rule depicted-as-animal, an `ordered` near rule): whoever is drawn as vermin, named or not
+    result, data = check(cli, "London mayor budget row: Sadiq Khan shown as a rat gnawing through the City Hall budget "
+                              "papers.")
+    assert data["verdict"] == "rewrite" and data["subject"] == "London mayor budget row: Sadiq Khan, the City.", data
+    assert acted(data, "remove") == [("depicted-as-animal", "shown as a rat")]
+    result, data = check(cli, "the candidate portrayed as a braying donkey on a cardboard cutout")
+    assert result.exit_code == 3 and acted(data, "block") == [("depicted-as-animal", "portrayed as a braying donkey")]
+    # The animal drawn as something else is no match (`ordered = true`); without it, it is
+    result, data = check(cli, "the old dog drawn as a knight in a storybook, watercolour")
+    assert data["verdict"] == "allow", data
+    shipped = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
+    assert "\nwindow = 3\nordered = true\n" in shipped
+    policy = tmp_path / "unordered.toml"
+    policy.write_text(shipped.replace("\nwindow = 3\nordered = true\n", "\nwindow = 3\n"), encoding="utf-8")
+    result, data = check(cli, "the old dog drawn as a knight in a storybook, watercolour",
+                         "--guidelines", str(policy))
+    assert result.exit_code == 3 and acted(data, "block") == [("depicted-as-animal", "dog drawn as")], data
+    # A malformed setting names its file and place
+    policy.write_text(shipped.replace("\nwindow = 3\nordered = true\n", "\nwindow = 3\nordered = 1\n"), encoding="utf-8")
+    result, data = check(cli, "a chessboard", "--guidelines", str(policy))
+    assert result.exit_code == 2 and "near.ordered" in result.stderr and "unordered.toml" in result.stderr

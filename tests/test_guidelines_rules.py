@@ -15,6 +15,7 @@ EXAMPLES = {
     "gore-scene": ("lifeless migrants on a beach", "lifeless migrants"),
     "atrocity": ("a massacre in a village square", "massacre"),
     "dehumanising": ("refugees drawn as cockroaches", "refugees drawn as cockroaches"),
+    "depicted-as-animal": ("the mayor shown as a rat in a suit", "shown as a rat"),
     "violence-against-people": ("police shooting at protesters", "shooting at protesters"),
     "attack-on-places": ("shells raining on a school", "shells raining on a school"),
     "hate-symbols": ("a swastika on a wall", "swastika"),

@@ -515,22 +515,25 @@ def _remnants(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]
     # Names of places and people ("Port-au-Prince", "Al Noor Mosque") inside a sentence, unless a rule names them
     places = len(found)
     claimed = rule_term_spans(policy, prompt)
-    text, run = prompt.text, None
-    for index, word in enumerate(prompt.words):
+    text, run, words = prompt.text, None, prompt.words
+    for index, word in enumerate(words):
         opening = not text[: word.start].rstrip(" \t\"'(") or text[: word.start].rstrip(" \t\"'(")[-1] in ".!?:;\n"
-        gap = text[prompt.words[run[1]].end : word.start] if run is not None else ""
+        gap = text[words[run[1]].end : word.start] if run is not None else ""
         hyphenated = run is not None and gap == "-"  # "Port-au-Prince"
-        name = ((text[word.start].isupper() and not opening) or hyphenated) and not any(
+        # A sentence's first word is a name when the next one is too ("Sadiq Khan shown as ...")
+        leading = opening and index + 1 < len(words) and text[words[index + 1].start].isupper() and (
+            text[word.end:words[index + 1].start] == " ")
+        name = ((text[word.start].isupper() and (leading or not opening)) or hyphenated) and not any(
             a <= index < b for a, b in claimed)
         joined = run is not None and not gap.strip(" -")
         if name and joined:
             run = (run[0], index)
         else:
             if run is not None:
-                found.append((prompt.words[run[0]].start, prompt.words[run[1]].end))
+                found.append((words[run[0]].start, words[run[1]].end))
             run = (index, index) if name else None
     if run is not None:
-        found.append((prompt.words[run[0]].start, prompt.words[run[1]].end))
+        found.append((words[run[0]].start, words[run[1]].end))
     # A name a person is drawn as ("drawn as", "dressed as", "like") is the caricature, not a name of the story ("Xi Jinping drawn as
     # Winnie the Pooh")
     found = found[:places] + [(start, end) for start, end in found[places:] if not _CARICATURE.search(text, 0, start)]

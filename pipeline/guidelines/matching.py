@@ -255,7 +255,7 @@ def _near_matches(rule: Rule, prompt: Prompt, negation: Negation, innocent: list
             if (a0, a1) == (b0, b1) or sentence[a0] != sentence[b0]:
                 continue
             gap = b0 - a1 if b0 >= a1 else a0 - b1
-            if gap < 0 or (near.window and gap >= near.window):
+            if gap < 0 or (near.window and gap >= near.window) or (near.ordered and b0 < a1):
                 continue
             if thirds is not None and not any(sentence[c0] == sentence[a0] for _, (c0, _) in thirds):
                 continue

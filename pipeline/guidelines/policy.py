@@ -41,7 +41,7 @@ _RULE_KEYS = {
     "plural",
     "photorealistic_only", "restyle",
 }
-_NEAR_KEYS = {"window", "first", "second", "third"}
+_NEAR_KEYS = {"window", "first", "second", "third", "ordered"}
 SENTENCE = "sentence"
 
 
@@ -73,12 +73,14 @@ class Term:
 @dataclass(frozen=True)
 class Near:
     """Groups of words that together make a match: a word of each group, the first two at most `window` words
-    apart (0: anywhere in the same sentence), and a word of `third` (when given) in that sentence too."""
+    apart (0: anywhere in the same sentence), and a word of `third` (when given) in that sentence too; with
+    `ordered`, the word of `first` comes before that of `second`."""
 
     window: int
     first: tuple[Term, ...]
     second: tuple[Term, ...]
     third: tuple[Term, ...] = ()
+    ordered: bool = False
 
 
 @dataclass(frozen=True)
@@ -444,7 +446,10 @@ def _near(check: _Checker, entry: dict, where: str, anchor: str) -> Near | None:
     first = check.terms(near, "first", f"{where}.near.first", True, anchor=anchor)
     second = check.terms(near, "second", f"{where}.near.second", True, anchor=anchor)
     third = check.terms(near, "third", f"{where}.near.third", True, required=False, anchor=anchor)
-    return Near(window, first, second, third)
+    ordered = near.get("ordered", False)
+    if not isinstance(ordered, bool):
+        check.fail(f"{where}.near.ordered has to be true or false but is {ordered!r}", anchor)
+    return Near(window, first, second, third, ordered)
 
 
 class _Checker:
