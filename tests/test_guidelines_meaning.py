@@ -512,3 +512,23 @@ def test_anyone_drawn_as_an_animal_is_demeaned_and_the_order_of_the_words_counts
     policy.write_text(shipped.replace("\nwindow = 3\nordered = true\n", "\nwindow = 3\nordered = 1\n"), encoding="utf-8")
     result, data = check(cli, "a chessboard", "--guidelines", str(policy))
     assert result.exit_code == 2 and "near.ordered" in result.stderr and "unordered.toml" in result.stderr
+
+
+def test_a_news_story_that_lost_a_warlike_detail_loses_its_glorifying_phrases(cli, tmp_path):
+    # From 2026.11.12 ([rewriting] glorifying): the phrase that dressed the scene goes with it
+    scene = ("D-Day anniversary piece, Omaha Beach: GIs mowing down German soldiers on the sand, body parts flying, "
+             "heroic golden lighting.")
+    result, data = check(cli, scene)
+    assert data["verdict"] == "rewrite" and "heroic" not in data["subject"], data
+    assert ("glorifying", "heroic golden lighting") in acted(data, "remove"), data
+    # ... but not where nothing warlike was taken out or rewritten
+    result, data = check(cli, "Hero image for the veterans story: a veteran in a wheelchair at a memorial, heroic "
+                              "golden light")
+    assert data["verdict"] == "allow" and data["subject"].endswith("heroic golden light"), data
+    # Without the key the phrase stays
+    shipped = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
+    start = shipped.index("\nglorifying = [")
+    policy = tmp_path / "no-glorifying.toml"
+    policy.write_text(shipped[:start] + shipped[shipped.index("]\n", start) + 1:], encoding="utf-8")
+    result, data = check(cli, scene, "--guidelines", str(policy))
+    assert "heroic golden lighting" in data["subject"], data

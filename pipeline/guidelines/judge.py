@@ -19,6 +19,7 @@ LANGUAGE_RULE = "language-not-english"
 RECHECK_RULE = "recheck"
 CLASSIFIER_RULE = "classifier"
 MEANING_RULE = "meaning"
+GLORIFYING_RULE = "glorifying"
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,16 @@ def judge(
             acted = [_action(match, None) for match in blocks] + removed + ([] if blocks else [_TOO_SHORT])
             acted += [_action(m, None) for m in matches if m.rule.action == "rewrite"]
             return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
+    # A news story whose scene lost a harmful detail, or whose weapons and troops are rewritten, loses the phrases
+    # that glorify too (`[rewriting] glorifying`: "heroic golden lighting", "sunrise glory"): they dressed the scene
+    if policy.glorifying and (removed or any(m.rule.category == "weapons-war" for m in matches)):
+        text, taken = _remove_glorifying(policy, analysed)
+        if taken:
+            removed += taken
+            if len(_CONTENT.findall(text)) < MIN_CONTENT_WORDS:
+                return Judgement("block", "", "", rules=tuple(restyled + removed + [_TOO_SHORT]), **common)
+            analysed = framed(policy, analyse(policy, text))
+            matches = find_matches(policy, analysed, photorealistic_style=chosen.photorealistic)
     # In a news story, the phrases whose meaning is harmful are taken out too, whatever their words: those the rules
     # left as written and where no rule acts (what is left of a clause the rules took out was judged with it, and a
     # phrase whose troops or weapons the rules rewrite is judged again, as rewritten and as written)
@@ -295,6 +306,23 @@ def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, read
     if spans:
         text = _cut(text, spans, _disjoint([*_remnants(policy, prompt), *_clause_people(policy, prompt)]))
     return text, taken, read
+
+
+def _remove_glorifying(policy: Guidelines, prompt: Prompt) -> tuple[str, list[RuleAction]]:
+    """A news prompt without the phrases after its framing (from punctuation to punctuation) that hold a word of
+    `[rewriting] glorifying`, not negated; with what was taken out (nothing outside a news story)."""
+    frame = frame_end(policy, prompt)
+    if not frame:
+        return prompt.text, []
+    found = [(prompt.words[first].start, prompt.words[last - 1].end) for term in policy.glorifying
+             for first, last in term_spans(term, prompt)]
+    spans = [(start, end) for start, end in phrases(prompt.text, frame + 1)
+             if overlaps((start, end), found) and not _negated(policy, prompt.text[start:end].strip())]
+    if not spans:
+        return prompt.text, []
+    taken = [RuleAction(GLORIFYING_RULE, "remove", prompt.text[start:end].strip(), "", "weapons-war")
+             for start, end in spans]
+    return _cut(prompt.text, spans, _disjoint([*_remnants(policy, prompt), *_clause_people(policy, prompt)])), taken
 
 
 def _negated(policy: Guidelines, phrase: str) -> bool:

@@ -30,7 +30,7 @@ _GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negatio
 _CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "rules", "scope", "effect"}
 EFFECTS = ("suspend", "remove")
 _REWRITING_KEYS = {"absorb", "keep", "keep_people", "topic_rules", "subjects", "heading_words",
-                  "name_heading_words", "names"}
+                  "name_heading_words", "names", "glorifying"}
 SCOPES = ("prompt", "sentence", "near")
 _ALWAYS_KEYS = {"id", "rationale", "negative_prompt"}
 _GUIDANCE_KEYS = {"safety_concept", "strength"}
@@ -138,6 +138,7 @@ class Guidelines:
     keep: tuple[Term, ...] = ()
     keep_people: tuple[Term, ...] = ()
     names: tuple[Term, ...] = ()
+    glorifying: tuple[Term, ...] = ()
     topic_rules: tuple[str, ...] = ()
     subjects: tuple[Term, ...] = ()
     heading_words: int = 0
@@ -254,6 +255,7 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         keep=check.terms(rewriting, "keep", "rewriting.keep", True, required=False),
         keep_people=check.terms(rewriting, "keep_people", "rewriting.keep_people", True, required=False),
         names=check.terms(rewriting, "names", "rewriting.names", False, required=False),
+        glorifying=check.terms(rewriting, "glorifying", "rewriting.glorifying", True, required=False),
         topic_rules=tuple(topic_rules),
         subjects=check.terms(rewriting, "subjects", "rewriting.subjects", True, required=False),
         heading_words=heading_words,
