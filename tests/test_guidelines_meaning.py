@@ -64,6 +64,10 @@ def test_evasions_are_read_through_and_rewritten_as_natural_english(cli, text, s
     "price war between two supermarket chains, shoppers with trolleys",
     "hot chocolate bombs melting in mugs of milk, cozy",
     "Election story header: Marine Le Pen at her final campaign rally, waving to supporters.",
+    # innocent phrases of 2026.11.12
+    "Teen stabbing prevention workshop in Glasgow, youth workers and teenagers in a circle.",
+    "Bomb shelter in a Kharkiv metro station turned into a classroom, children at desks.",
+    "Wounded veteran at the Invictus Games, sprinting on a running blade in Vancouver.",
 ])
 def test_context_idioms_and_negation_outrank_the_rules(cli, text):
     result, data = check(cli, text)
