@@ -36,6 +36,9 @@ def test_cyrillic_and_greek_look_alikes_read_as_latin():
 
 def test_letters_spaced_apart_are_joined():
     assert spelled("t a n k s at the border") == ["tanks", "at", "the", "border"]
+    # After a spaced-out word, two spaced letters are a word too
+    assert spelled("d a n c i n g  o n  t h e  c o f f i n") == ["dancing", "on", "the", "coffin"]
+    assert spelled("we saw o n the road") == ["we", "saw", "o", "n", "the", "road"]
     assert spelled("T.A.N.K") == ["tank"]
     assert spelled("g-u-n") == ["gun"]
 

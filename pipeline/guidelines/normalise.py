@@ -174,7 +174,9 @@ def words(text: str, emoji: dict[str, str] | None = None) -> list[Word]:
                 break
             separator = gap
             run.append(found[index + len(run)])
-        if len(run) >= MIN_SPACED_LETTERS and len(run[0][0]) == 1:
+        # Right after a spaced-out word, two letters make one too ("d a n c i n g  o n  t h e")
+        minimum = 2 if merged and merged[-1][3] else MIN_SPACED_LETTERS
+        if len(run) >= minimum and len(run[0][0]) == 1:
             merged.append(("".join(part for part, _, _ in run), run[0][1], run[-1][2], True))
             index += len(run)
         else:
