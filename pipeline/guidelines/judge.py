@@ -551,7 +551,10 @@ def _remnants(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]
         # A sentence's first word is a name when the next one is too ("Sadiq Khan shown as ...")
         leading = opening and index + 1 < len(words) and text[words[index + 1].start].isupper() and (
             text[word.end:words[index + 1].start] == " ")
-        name = ((text[word.start].isupper() and (leading or not opening)) or hyphenated) and not any(
+        # ... and so is a name's particle between two of its words ("Alexandre de Moraes", "Hafez al-Assad")
+        particle = run is not None and text[word.start:word.end] in _PARTICLES and index + 1 < len(words) and (
+            text[words[index + 1].start].isupper()) and text[word.end:words[index + 1].start] in (" ", "-")
+        name = ((text[word.start].isupper() and (leading or not opening)) or hyphenated or particle) and not any(
             a <= index < b for a, b in claimed)
         joined = run is not None and not gap.strip(" -")
         if name and joined:
@@ -568,6 +571,8 @@ def _remnants(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]
     return _disjoint(found)
 
 
+_PARTICLES = frozenset({"de", "da", "di", "do", "dos", "das", "del", "della", "van", "von", "der", "den", "ter", "bin",
+                        "ibn", "al", "el", "la", "le", "du", "y"})
 _CARICATURE = re.compile(r"\b(?:(?:drawn|shown|depicted|portrayed|painted|rendered|dressed|disguised|cast|imagined)\s+as"
                          r"|like)\s+(?:[^\W\d_]+\s+){0,2}$", re.IGNORECASE)
 

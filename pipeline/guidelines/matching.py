@@ -469,6 +469,11 @@ def _named(word: str, index: int, known: bool = False) -> bool:
     return (index > 0 and word[:1].isupper()) or any(c.isupper() for c in word[1:])
 
 
+def _counted(prompt: Prompt, words: list[Word]) -> int:
+    """How many words a heading has, a possessive's "s" not counted ("Iran women's protest ...")."""
+    return sum(1 for word in words if prompt.text[word.start:word.end].lower() != "s")
+
+
 def _known_first(guidelines: Guidelines, prompt: Prompt) -> bool:
     """Whether `prompt` opens with one of the policy's `[rewriting] names`."""
     return any(first == 0 for term in guidelines.names for first, _ in term_spans(term, prompt))
@@ -497,14 +502,14 @@ def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
     comma = _NAME_HEADING_END.search(prompt.text) if guidelines.name_heading_words else None
     if comma and (not first or comma.start() < first.start()):
         inside = [word for word in prompt.words if word.end <= comma.start()]
-        if 1 <= len(inside) <= guidelines.name_heading_words and _names_in(guidelines, prompt, inside):
+        if 1 <= _counted(prompt, inside) <= guidelines.name_heading_words and _names_in(guidelines, prompt, inside):
             first = comma
     if not first or not _SCENE_WORD.search(prompt.text, first.end()):
         return 0
     end = first.start()
     inside = [word for word in prompt.words if word.end <= end]
     # ... and it is written in words: "A I R - S T R I K E on ..." is a word split into letters, not a heading
-    if not 1 <= len(inside) <= guidelines.heading_words or re.search(r"[(\[{<]", prompt.text[:end]) or not any(
+    if not 1 <= _counted(prompt, inside) <= guidelines.heading_words or re.search(r"[(\[{<]", prompt.text[:end]) or not any(
             _SCENE_WORD.search(prompt.text, word.start, word.end) for word in inside):
         return 0
     # ... unless it names an event too (`[rewriting] subjects`: "Iran nuclear talks illustration: ...", "Bolsonaro
