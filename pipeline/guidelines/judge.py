@@ -183,8 +183,7 @@ def judge(
             removed += taken
             if len(_CONTENT.findall(text)) < MIN_CONTENT_WORDS:
                 return Judgement("block", "", "", rules=tuple(restyled + removed + [_TOO_SHORT]), **common)
-            analysed = framed(policy, analyse(policy, text))
-            matches = find_matches(policy, analysed, photorealistic_style=chosen.photorealistic)
+            analysed, matches = _judged_again(policy, text, chosen)
     # In a news story, the phrases whose meaning is harmful are taken out too, whatever their words: those the rules
     # left as written and where no rule acts (what is left of a clause the rules took out was judged with it, and a
     # phrase whose troops or weapons the rules rewrite is judged again, as rewritten and as written)
@@ -208,8 +207,7 @@ def judge(
             removed += taken
             if len(_CONTENT.findall(text)) < MIN_CONTENT_WORDS:
                 return Judgement("block", "", "", rules=tuple(restyled + removed + [_TOO_SHORT]), **common)
-            analysed = framed(policy, analyse(policy, text))
-            matches = find_matches(policy, analysed, photorealistic_style=chosen.photorealistic)
+            analysed, matches = _judged_again(policy, text, chosen)
     # A news story's framing names its topic ("the story on French troops leaving Mali", "the cost of the war in
     # Sudan"), which is kept as written: the scene after it says what to draw, and its armed people and weapons are
     # rewritten. (Rewriting the framing's too, "French chess pawns leaving Mali", lost the story's subject in every
@@ -306,6 +304,12 @@ def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, read
     if spans:
         text = _cut(text, spans, _disjoint([*_remnants(policy, prompt), *_clause_people(policy, prompt)]))
     return text, taken, read
+
+
+def _judged_again(policy: Guidelines, text: str, chosen) -> tuple[Prompt, list[Match]]:
+    """What is left of a news prompt after phrases were taken out, analysed, and the rules' matches in it."""
+    analysed = framed(policy, analyse(policy, text))
+    return analysed, find_matches(policy, analysed, photorealistic_style=chosen.photorealistic)
 
 
 def _remove_glorifying(policy: Guidelines, prompt: Prompt) -> tuple[str, list[RuleAction]]:
@@ -565,16 +569,16 @@ def _remnants(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]
             run = (index, index) if name else None
     if run is not None:
         found.append((words[run[0]].start, words[run[1]].end))
-    # A name a person is drawn as ("drawn as", "dressed as", "like") is the caricature, not a name of the story ("Xi Jinping drawn as
-    # Winnie the Pooh")
+    # A name a person is drawn as ("drawn as", "dressed as", "like") is the caricature, not a name of the story
+    # ("Xi Jinping drawn as Winnie the Pooh")
     found = found[:places] + [(start, end) for start, end in found[places:] if not _CARICATURE.search(text, 0, start)]
     return _disjoint(found)
 
 
 _PARTICLES = frozenset({"de", "da", "di", "do", "dos", "das", "del", "della", "van", "von", "der", "den", "ter", "bin",
                         "ibn", "al", "el", "la", "le", "du", "y"})
-_CARICATURE = re.compile(r"\b(?:(?:drawn|shown|depicted|portrayed|painted|rendered|dressed|disguised|cast|imagined)\s+as"
-                         r"|like)\s+(?:[^\W\d_]+\s+){0,2}$", re.IGNORECASE)
+_CARICATURE = re.compile(r"\b(?:(?:drawn|shown|depicted|portrayed|painted|rendered|dressed|disguised|cast|"
+                         r"imagined)\s+as|like)\s+(?:[^\W\d_]+\s+){0,2}$", re.IGNORECASE)
 
 
 def _disjoint(found: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

@@ -509,8 +509,8 @@ def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
     end = first.start()
     inside = [word for word in prompt.words if word.end <= end]
     # ... and it is written in words: "A I R - S T R I K E on ..." is a word split into letters, not a heading
-    if not 1 <= _counted(prompt, inside) <= guidelines.heading_words or re.search(r"[(\[{<]", prompt.text[:end]) or not any(
-            _SCENE_WORD.search(prompt.text, word.start, word.end) for word in inside):
+    if not 1 <= _counted(prompt, inside) <= guidelines.heading_words or re.search(r"[(\[{<]", prompt.text[:end]) or (
+            not any(_SCENE_WORD.search(prompt.text, word.start, word.end) for word in inside)):
         return 0
     # ... unless it names an event too (`[rewriting] subjects`: "Iran nuclear talks illustration: ...", "Bolsonaro
     # coup trial cartoon: ...")
