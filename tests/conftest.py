@@ -19,6 +19,31 @@ os.environ.setdefault("PIPELINE_THREADS", "1")
 os.environ.setdefault("PIPELINE_RENDITIONS", "none")
 
 
+# The labelled corpora's scoring (tests/test_guidelines_corpus.py, about five minutes of one core) starts in the
+# background as soon as the session knows it will run, and that module's tests run last: the other tests run on one
+# core, the scoring on the other.
+SCORING = pytest.StashKey[list]()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    corpus = [item for item in items if item.module.__name__ == "test_guidelines_corpus"
+              and "reports" in getattr(item, "fixturenames", ())]
+    if not corpus:
+        return
+    items[:] = [item for item in items if item not in corpus] + corpus
+    # Alone, the corpora are scored two processes at a time; beside other tests, in one
+    alone = all(item.module.__name__ == "test_guidelines_corpus" for item in items)
+    config.stash[SCORING] = corpus[0].module.start_scoring(2 if alone else 1)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for process, out in session.config.stash.get(SCORING, []):
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        out.unlink(missing_ok=True)
+
+
 @pytest.fixture
 def cli():
     """Invoke `pipeline ARGS...` in-process; returns the click Result (stdout and stderr kept apart)."""

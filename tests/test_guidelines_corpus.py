@@ -9,11 +9,14 @@ issue's targets).
 """
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_pipeline
+from conftest import REPO, SCORING, subprocess_env
 
 CORPUS = REPO / "tests" / "guidelines_corpus"
 # The issue's targets: harmful neutralised overall and for every technique, benign kept, newsroom prompts.
@@ -135,20 +138,45 @@ HELDOUT_FLOORS = {
 }
 
 
+def corpus_names() -> list[str]:
+    return sorted(DEV_FLOORS) + sorted(HELDOUT_FLOORS)
+
+
+def start_scoring(processes: int) -> list[tuple[subprocess.Popen, Path]]:
+    """Start `pipeline check-prompt --corpus FILE ... --json` on every corpus, in `processes` processes that share
+    the corpora by size, each writing its JSON to a file of its own (tests/conftest.py starts this when the session
+    is collected, so the scoring runs beside the other tests; this module's tests run last)."""
+    groups: list[list[str]] = [[] for _ in range(processes)]
+    sizes = [0] * processes
+    for name in sorted(corpus_names(), key=lambda name: -(CORPUS / name).stat().st_size):
+        smaller = sizes.index(min(sizes))
+        groups[smaller].append(name)
+        sizes[smaller] += (CORPUS / name).stat().st_size
+    started = []
+    for group in groups:
+        out = Path(tempfile.mkstemp(prefix="corpus-", suffix=".json")[1])
+        corpora = [str(arg) for name in group for arg in ("--corpus", CORPUS / name)]
+        with out.open("wb") as stdout:
+            started.append((subprocess.Popen([sys.executable, "-m", "pipeline", "check-prompt", *corpora, "--json"],
+                                             stdout=stdout, stderr=subprocess.PIPE, env=subprocess_env()), out))
+    return started
+
+
 @pytest.fixture(scope="module")
-def reports():
-    """Every corpus scored by `pipeline check-prompt --corpus FILE --json` in a process of its own, two at a time
-    (scoring is most of this module's time, and one process uses one core)."""
-    names = sorted(DEV_FLOORS) + sorted(HELDOUT_FLOORS)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(names, pool.map(lambda name: run_pipeline("check-prompt", "--corpus", CORPUS / name, "--json"),
-                                        names)))
+def reports(request):
+    """Every corpus's report, from the scoring started with the session (or now, when it was not)."""
+    started = request.config.stash.get(SCORING, None) or start_scoring(2)
+    found = {}
+    for process, out in started:
+        _, stderr = process.communicate(timeout=1200)
+        assert process.returncode == 0, stderr.decode(errors="replace")
+        found.update({Path(report["corpus"]).name: report for report in json.loads(out.read_text(encoding="utf-8"))})
+        out.unlink()
+    return found
 
 
 def rates(reports, name):
-    result = reports[name]
-    assert result.returncode == 0, result.stderr.decode(errors="replace")
-    (report,) = json.loads(result.stdout)
+    report = reports[name]
     table = {(row["group"], row["name"]): row["met"] / row["total"] for row in report["rates"]}
     techniques = [rate for (group, name), rate in table.items() if group == "harmful neutralised by technique"]
     figures = {

@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pipeline.errors import InputError
 from pipeline.guidelines.language import identify
 from pipeline.guidelines.matching import (Match, Prompt, analyse, excused, find_matches, frame_end, framed, heading_end,
-                                          overlaps, removable_rules, photorealistic, rule_term_spans, term_spans)
+                                          overlaps, present, removable_rules, photorealistic, rule_term_spans,
+                                          spans_of, term_spans)
 from pipeline.guidelines.policy import Guidelines, load_guidelines
 from pipeline.guidelines.styles import apply_style, merge_negatives
 from pipeline.guidelines.vocabulary import vocabulary
@@ -128,7 +129,7 @@ def judge(
     analysed = framed(policy, analyse(policy, text))
     matches = find_matches(policy, analysed, photorealistic_style=chosen.photorealistic)
     # A named real person in a photographic style is drawn in the rule's stand-in style (`restyle`) instead of
-    # being refused, unless the prompt's own words ask for a photograph: then the rule refuses it
+    # being refused
     restyled = _restyled(policy, analysed, chosen, matches)
     # ... and so is one whose own words ask for a photograph: those words are taken out (a prompt left with fewer
     # than MIN_CONTENT_WORDS words is a portrait of the person, refused: "Kim Jong-un, photorealistic")
@@ -318,8 +319,8 @@ def _remove_glorifying(policy: Guidelines, prompt: Prompt) -> tuple[str, list[Ru
     frame = frame_end(policy, prompt)
     if not frame:
         return prompt.text, []
-    found = [(prompt.words[first].start, prompt.words[last - 1].end) for term in policy.glorifying
-             for first, last in term_spans(term, prompt)]
+    found = [(prompt.words[first].start, prompt.words[last - 1].end) for first, last in
+             spans_of(policy.glorifying, prompt)]
     spans = [(start, end) for start, end in phrases(prompt.text, frame + 1)
              if overlaps((start, end), found) and not _negated(policy, prompt.text[start:end].strip())]
     if not spans:
@@ -371,7 +372,7 @@ def _illustrated(policy: Guidelines, analysed: Prompt, matches: list[Match]) -> 
         return analysed.text, []
     text = analysed.text
     spans = list(_disjoint([(analysed.words[first].start, analysed.words[last - 1].end)
-                            for term in policy.photorealistic_terms for first, last in term_spans(term, analysed)]))
+                            for first, last in spans_of(policy.photorealistic_terms, analysed)]))
     # "a photo of Vladimir Putin at a podium" leaves "Vladimir Putin at a podium"
     spans = [((article.start() if (article := _ARTICLE.search(text, 0, start)) else start),
               (of.end() if (of := _OF.match(text, end)) else end)) for start, end in spans]
@@ -393,7 +394,7 @@ _CLAUSE_EDGE = re.compile(rf"[,;:.()\[\]!?]|(?<!drawn)(?<!shown)(?<!depicted)(?<
 # with Nazi salutes" goes as a whole, not only "with Nazi salutes").
 _PHRASE_EDGE = re.compile(r"[,;:.()\[\]!?]")
 WHOLE_PHRASE_CATEGORIES = frozenset({"hate-symbols"})
-_WITH = re.compile(r"\s(?:with|while|whilst|as)\s", re.IGNORECASE)
+_BELONGING = re.compile(r"\s(?:with|while|whilst|as)\s", re.IGNORECASE)
 _SENTENCE_EDGE = re.compile(r"^[;:.()\[\]!?]$")
 _CONTENT = re.compile(r"[^\W\d_]{3,}")
 # A prompt left with fewer words than this after taking out a harmful detail has lost its subject: refused.
@@ -427,7 +428,7 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tu
         # What an act is done "with", and what goes on "while" or "as" it is done, belong to it: "the deposed
         # president kneeling with a rifle pressed to his neck", "Zelensky cowering while Trump and Vance laugh" go
         # as a whole
-        while after and _WITH.fullmatch(after[0].group()):
+        while after and _BELONGING.fullmatch(after[0].group()):
             after.pop(0)
         right = after[0] if after else None
         if left is None or _SENTENCE_EDGE.match(left.group().strip() or " "):
@@ -537,7 +538,7 @@ def _remnants(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]
     """The spans of the policy's `[rewriting] keep` terms (places), each with the article before it: what a
     removed clause leaves behind. A place is never the harm itself; what is done to it goes with its clause."""
     found: list[tuple[int, int]] = []
-    for term in sorted(policy.keep, key=lambda term: -len(term.words)):
+    for term in sorted(present(policy.keep, prompt), key=lambda term: -len(term.words)):
         for first, last in term_spans(term, prompt):
             start, end = prompt.words[first].start, prompt.words[last - 1].end
             if any(a < end and start < b for a, b in found):
@@ -607,7 +608,7 @@ def _clause_people(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int],
     if not policy.keep_people:
         return ()
     claimed = rule_term_spans(policy, prompt)
-    heads = {last - 1 for term in policy.keep_people for first, last in term_spans(term, prompt)}
+    heads = {last - 1 for _, last in spans_of(policy.keep_people, prompt)}
     text, words = prompt.text, prompt.words
     opening = [0] + [edge.end() for edge in _CLAUSE_EDGE.finditer(text)]
     found = []
@@ -628,8 +629,8 @@ def _clause_people(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int],
 def _bystanders(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]:
     """The spans of the words of `[rewriting] keep_people` that no rule's term claims."""
     claimed = rule_term_spans(policy, prompt)
-    return tuple((prompt.words[first].start, prompt.words[last - 1].end) for term in policy.keep_people
-                 for first, last in term_spans(term, prompt) if not any(a < last and first < b for a, b in claimed))
+    return tuple((prompt.words[first].start, prompt.words[last - 1].end) for first, last in
+                 spans_of(policy.keep_people, prompt) if not any(a < last and first < b for a, b in claimed))
 
 
 def _framing_depictions(policy: Guidelines, prompt: Prompt, matches: list[Match], frame: int,
@@ -662,7 +663,7 @@ def _names_event(policy: Guidelines, prompt: Prompt, match: Match) -> bool:
     inside = [index for index, word in enumerate(prompt.words) if match.start < word.start < match.end]
     following = [index for index, word in enumerate(prompt.words) if word.start >= match.end][:2]
     near = set(inside + following)
-    return any(first in near for term in policy.subjects for first, _ in term_spans(term, prompt))
+    return any(first in near for first, _ in spans_of(policy.subjects, prompt))
 
 
 def _titled(word: str) -> bool:

@@ -476,7 +476,7 @@ def _counted(prompt: Prompt, words: list[Word]) -> int:
 
 def _known_first(guidelines: Guidelines, prompt: Prompt) -> bool:
     """Whether `prompt` opens with one of the policy's `[rewriting] names`."""
-    return any(first == 0 for term in guidelines.names for first, _ in term_spans(term, prompt))
+    return any(first == 0 for first, _ in spans_of(guidelines.names, prompt))
 
 
 def _names_in(guidelines: Guidelines, prompt: Prompt, words: list[Word]) -> bool:
@@ -493,7 +493,8 @@ def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
     it (_named: "Southern Lebanon border, ..."). Like a framing, it names the story. A heading in which a refusing rule
     matches (judged on the heading alone) is one only when it ends at a colon, full stop, line break or dash and
     names a place or a person outside the match ("Stabbing outside Leeds nightclub - ..."; not "Execution: ...").
-    One that names a kind of picture, holds a negation or a bracket is none."""
+    One that names a kind of picture (unless it names an event too: "Alaska summit cartoon: ..."), holds a negation
+    or a bracket is none."""
     if not guidelines.heading_words:
         return 0
     first = _HEADING_END.search(prompt.text)
@@ -514,8 +515,9 @@ def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
         return 0
     # ... unless it names an event too (`[rewriting] subjects`: "Iran nuclear talks illustration: ...", "Bolsonaro
     # coup trial cartoon: ...")
-    if _CLOSE_UP.search(prompt.text, 0, end) or any(set(word.readings) & _PICTURE_WORDS for word in inside) and not any(
-            prompt.words[first].end <= end for term in guidelines.subjects for first, _ in term_spans(term, prompt)):
+    pictured = any(set(word.readings) & _PICTURE_WORDS for word in inside)
+    if _CLOSE_UP.search(prompt.text, 0, end) or (pictured and not any(
+            prompt.words[first].end <= end for first, _ in spans_of(guidelines.subjects, prompt))):
         return 0
     # "No Nazi stuff. Well, just ..." and "not a real execution, only a mock one: ..." open with a negation trick
     said = tuple(inside)
