@@ -161,8 +161,10 @@ def judge(
             shown = _within_clauses([match for match in _story_matches(policy, analysed, chosen.photorealistic,
                                                                         removable, frame)
                                      if match.rule.action == "block"] + acts, text)
-            text, taken = remove_clauses(text, shown, 0 if acts else frame, _remnants(policy, analysed),
-                                         _clause_people(policy, analysed), _bystanders(policy, analysed))
+            claimed = rule_term_spans(policy, analysed)
+            text, taken = remove_clauses(text, shown, 0 if acts else frame, _remnants(policy, analysed, claimed),
+                                         _clause_people(policy, analysed, claimed),
+                                         _bystanders(policy, analysed, claimed))
             removed += taken + [RuleAction(m.rule.id, "topic", m.matched, None, m.rule.category)
                         for m in blocks if m.start < frame and m not in acts]
             analysed = framed(policy, analyse(policy, text))
@@ -303,7 +305,7 @@ def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, read
             taken.append(RuleAction(MEANING_RULE, "remove", f"{written} (phrase score {score:.3f} >= "
                                     f"{limit})", "", "meaning"))
     if spans:
-        text = _cut(text, spans, _disjoint([*_remnants(policy, prompt), *_clause_people(policy, prompt)]))
+        text = _cut(text, spans, _leftovers(policy, prompt))
     return text, taken, read
 
 
@@ -327,7 +329,7 @@ def _remove_glorifying(policy: Guidelines, prompt: Prompt) -> tuple[str, list[Ru
         return prompt.text, []
     taken = [RuleAction(GLORIFYING_RULE, "remove", prompt.text[start:end].strip(), "", "weapons-war")
              for start, end in spans]
-    return _cut(prompt.text, spans, _disjoint([*_remnants(policy, prompt), *_clause_people(policy, prompt)])), taken
+    return _cut(prompt.text, spans, _leftovers(policy, prompt)), taken
 
 
 def _negated(policy: Guidelines, phrase: str) -> bool:
@@ -534,7 +536,14 @@ _ARTICLE = re.compile(r"\b(?:a|an|the)\s+$", re.IGNORECASE)
 _OF = re.compile(r"\s+of\b", re.IGNORECASE)
 
 
-def _remnants(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]:
+def _leftovers(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]:
+    """What a phrase taken out of `prompt` leaves in its place: its places and names (_remnants) and the people it
+    opens with (_clause_people)."""
+    claimed = rule_term_spans(policy, prompt)
+    return _disjoint([*_remnants(policy, prompt, claimed), *_clause_people(policy, prompt, claimed)])
+
+
+def _remnants(policy: Guidelines, prompt: Prompt, claimed: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     """The spans of the policy's `[rewriting] keep` terms (places), each with the article before it: what a
     removed clause leaves behind. A place is never the harm itself; what is done to it goes with its clause."""
     found: list[tuple[int, int]] = []
@@ -546,8 +555,8 @@ def _remnants(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]
             article = _ARTICLE.search(prompt.text[:start])
             found.append((article.start() if article else start, end))
     # Names of places and people ("Port-au-Prince", "Al Noor Mosque") inside a sentence, unless a rule names them
-    places = len(found)
-    claimed = rule_term_spans(policy, prompt)
+    # (`claimed`: the word spans of the rules' terms)
+    names: list[tuple[int, int]] = []
     text, run, words = prompt.text, None, prompt.words
     for index, word in enumerate(words):
         opening = not text[: word.start].rstrip(" \t\"'(") or text[: word.start].rstrip(" \t\"'(")[-1] in ".!?:;\n"
@@ -566,14 +575,13 @@ def _remnants(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]
             run = (run[0], index)
         else:
             if run is not None:
-                found.append((words[run[0]].start, words[run[1]].end))
+                names.append((words[run[0]].start, words[run[1]].end))
             run = (index, index) if name else None
     if run is not None:
-        found.append((words[run[0]].start, words[run[1]].end))
+        names.append((words[run[0]].start, words[run[1]].end))
     # A name a person is drawn as ("drawn as", "dressed as", "like") is the caricature, not a name of the story
     # ("Xi Jinping drawn as Winnie the Pooh")
-    found = found[:places] + [(start, end) for start, end in found[places:] if not _CARICATURE.search(text, 0, start)]
-    return _disjoint(found)
+    return _disjoint(found + [(start, end) for start, end in names if not _CARICATURE.search(text, 0, start)])
 
 
 _PARTICLES = frozenset({"de", "da", "di", "do", "dos", "das", "del", "della", "van", "von", "der", "den", "ter", "bin",
@@ -601,13 +609,14 @@ _PREDICATE = re.compile(r"[^\W\d_]{2,}(?:ing|ed)|as|like|with|not|being|beaten|b
 PEOPLE_WORDS = 4
 
 
-def _clause_people(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]:
+def _clause_people(policy: Guidelines, prompt: Prompt, claimed: list[tuple[int, int]]
+                   ) -> tuple[tuple[int, int], ...]:
     """The spans of the people each clause opens with (`[rewriting] keep_people`), when what they do or suffer follows
     (_PREDICATE): "the cartoonists slumped over their desks" keeps "the cartoonists" when its clause is taken out.
-    A phrase that holds a word of a rule is none ("hostages kneeling", "bodies strewn")."""
+    A phrase that holds a word of a rule (`claimed`: the word spans of the rules' terms) is none ("hostages
+    kneeling", "bodies strewn")."""
     if not policy.keep_people:
         return ()
-    claimed = rule_term_spans(policy, prompt)
     heads = {last - 1 for _, last in spans_of(policy.keep_people, prompt)}
     text, words = prompt.text, prompt.words
     opening = [0] + [edge.end() for edge in _CLAUSE_EDGE.finditer(text)]
@@ -626,9 +635,8 @@ def _clause_people(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int],
     return tuple(found)
 
 
-def _bystanders(policy: Guidelines, prompt: Prompt) -> tuple[tuple[int, int], ...]:
-    """The spans of the words of `[rewriting] keep_people` that no rule's term claims."""
-    claimed = rule_term_spans(policy, prompt)
+def _bystanders(policy: Guidelines, prompt: Prompt, claimed: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """The spans of the words of `[rewriting] keep_people` that no rule's term claims (`claimed`: their word spans)."""
     return tuple((prompt.words[first].start, prompt.words[last - 1].end) for first, last in
                  spans_of(policy.keep_people, prompt) if not any(a < last and first < b for a, b in claimed))
 
