@@ -539,3 +539,20 @@ def test_a_news_story_that_lost_a_warlike_detail_loses_its_glorifying_phrases(cl
     policy = without_list(tmp_path, "no-glorifying.toml", "glorifying")
     result, data = check(cli, scene, "--guidelines", str(policy))
     assert "heroic golden lighting" in data["subject"], data
+
+
+def test_names_stay_whole_when_a_clause_goes_and_a_malformed_people_list_is_named(cli, tmp_path):
+    # From 2026.11.12 a name's particles join it, and a cut never joins two names with "as"
+    result, data = check(cli, "Bolsonaro coup trial illustration: judge Alexandre de Moraes depicted as a Nazi officer "
+                              "with a swastika armband sentencing Bolsonaro.")
+    assert data["subject"] == "Bolsonaro coup trial illustration: Alexandre de Moraes, Bolsonaro.", data
+    result, data = check(cli, "Story: North Korea-Russia defence pact. Image: Kim Jong-un as a little lapdog on "
+                              "Putin's lap wearing a collar.")
+    assert data["subject"] == "Story: North Korea-Russia defence pact. Image: Kim Jong-un, Putin.", data
+    # A `[rewriting] keep_people` that is no list of words names its file and key
+    policy = without_list(tmp_path, "bad-people.toml", "keep_people")
+    policy.write_text(policy.read_text(encoding="utf-8").replace("\n[rewriting]\n", "\n[rewriting]\nkeep_people = 3\n"),
+                      encoding="utf-8")
+    result, data = check(cli, "a chessboard", "--guidelines", str(policy))
+    assert result.exit_code == 2 and "bad-people.toml" in result.stderr, result.stderr
+    assert "rewriting.keep_people has to be a non-empty list of strings" in result.stderr, result.stderr
