@@ -556,3 +556,27 @@ def test_names_stay_whole_when_a_clause_goes_and_a_malformed_people_list_is_name
     result, data = check(cli, "a chessboard", "--guidelines", str(policy))
     assert result.exit_code == 2 and "bad-people.toml" in result.stderr, result.stderr
     assert "rewriting.keep_people has to be a non-empty list of strings" in result.stderr, result.stderr
+
+
+def test_a_name_left_by_a_removed_clause_keeps_the_noun_it_names(cli):
+    # From 2026.11.13 a name keeps the one noun it qualifies when that noun ends its phrase and no rule claims it
+    result, data = check(cli, "Bataclan anniversary: a Jewish cemetery in the Paris suburbs with gravestones toppled "
+                              "and daubed with swastikas.")
+    assert data["subject"] == "Bataclan anniversary: a Jewish cemetery, the Paris suburbs.", data
+    result, data = check(cli, "Hero image for the far-right surge in Germany: an AfD rally with a crowd giving Nazi "
+                              "salutes under black-white-red Reich flags.")
+    assert data["subject"] == "Hero image for the far-right surge in Germany: an AfD rally, a crowd.", data
+    # ... but not what a person does ("laughs"), nor a word a rule reads as an act on the name ("the Quran alight")
+    result, data = check(cli, "Oval Office clash: Zelensky on his knees licking Trump's shoes while JD Vance laughs "
+                              "and points.")
+    assert "laughs" not in data["subject"], data
+    result, data = check(cli, "Illustration for the Quran-burning controversy in Sweden: show the protester setting "
+                              "the Quran alight outside the mosque, flames close-up.")
+    assert data["verdict"] == "rewrite" and "alight" not in data["subject"], data
+    # The people a clause opens with may be hyphenated or possessive
+    result, data = check(cli, "Campus Gaza protest, Columbia: pro-Palestinian students depicted as hook-nosed "
+                              "parasites swarming Low Library.")
+    assert data["subject"] == "Campus Gaza protest, Columbia: pro-Palestinian students, Low Library.", data
+    result, data = check(cli, "Pakistan election protests. PTI supporters in Lahore with green flags, Imran Khan's "
+                              "supporters drawn as rabid dogs.")
+    assert data["subject"].endswith("green flags, Imran Khan's supporters."), data

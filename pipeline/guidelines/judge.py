@@ -552,8 +552,7 @@ def _remnants(policy: Guidelines, prompt: Prompt, claimed: list[tuple[int, int]]
             start, end = prompt.words[first].start, prompt.words[last - 1].end
             if any(a < end and start < b for a, b in found):
                 continue
-            article = _ARTICLE.search(prompt.text[:start])
-            found.append((article.start() if article else start, end))
+            found.append(_with_article(prompt.text, start, end))
     # Names of places and people ("Port-au-Prince", "Al Noor Mosque") inside a sentence, unless a rule names them
     # (`claimed`: the word spans of the rules' terms)
     names: list[tuple[int, int]] = []
@@ -579,9 +578,56 @@ def _remnants(policy: Guidelines, prompt: Prompt, claimed: list[tuple[int, int]]
             run = (index, index) if name else None
     if run is not None:
         names.append((words[run[0]].start, words[run[1]].end))
+    if names:  # the words a rule reads as an act on what it names ("the Quran alight") do not join a name
+        acts = claimed + [span for rule in policy.rules if rule.near for span in spans_of(rule.near.second, prompt)]
+        names = [_with_article(prompt.text, start, noun) if noun > end else (start, end)
+                 for start, end in names for noun in [_named_noun(prompt, end, acts)]]
     # A name a person is drawn as ("drawn as", "dressed as", "like") is the caricature, not a name of the story
     # ("Xi Jinping drawn as Winnie the Pooh")
     return _disjoint(found + [(start, end) for start, end in names if not _CARICATURE.search(text, 0, start)])
+
+
+def _with_article(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span start:end with the article before it, if there is one."""
+    article = _ARTICLE.search(text[:start])
+    return article.start() if article else start, end
+
+
+def _named_noun(prompt: Prompt, end: int, claimed: list[tuple[int, int]]) -> int:
+    """Where a name ending at `end` ends with the one noun it qualifies ("a Jewish cemetery in the suburbs", "the AfD
+    rally with ...", "the Capitol dome."): the next word when it is a lower-case word that no rule claims and that
+    ends its phrase (punctuation or a preposition follows). Otherwise `end`."""
+    words, text = prompt.words, prompt.text
+    after = next((index for index, word in enumerate(words) if word.start >= end), None)
+    if after is None or text[end:words[after].start] != " ":
+        return end
+    noun = text[words[after].start:words[after].end]
+    if not (noun.isalpha() and noun.islower() and len(noun) > 2) or noun in _FUNCTION_WORDS or _PREDICATE.fullmatch(
+            noun) or any(a <= after < b for a, b in claimed):
+        return end
+    # A word in -s after a person's name is as often what they do ("JD Vance laughs"): only after a people's name
+    if noun.endswith("s") and not noun.endswith("ss") and not _DEMONYM.search(text, 0, end):
+        return end
+    if after + 1 < len(words):
+        gap = text[words[after].end:words[after + 1].start]
+        following = text[words[after + 1].start:words[after + 1].end].lower()
+        if gap == " " and following not in _PREPOSITIONS:
+            return end
+    return words[after].end
+
+
+_DEMONYM = re.compile(r"[^\W\d_](?:ish|ian|ean|ese|an|i|ic)$")
+# Words that end a noun phrase when they follow it
+_PREPOSITIONS = frozenset({"in", "on", "at", "near", "outside", "inside", "under", "beneath", "below", "over", "above",
+                           "behind", "beside", "by", "for", "from", "of", "with", "and", "or", "after", "before",
+                           "during", "amid", "against", "across", "along", "around", "into", "onto", "toward",
+                           "towards", "through", "to", "where", "while", "as"})
+_FUNCTION_WORDS = _PREPOSITIONS | frozenset({"the", "and", "but", "his", "her", "its", "their", "our", "who", "which",
+                                             "that", "this", "these", "those", "are", "was", "were", "has", "have",
+                                             "had", "not", "all", "any", "some", "one", "two", "three", "very", "too",
+                                             "then", "than", "also", "just", "only", "still", "now", "here",
+                                             "there", "ago", "again", "more", "most", "less", "much", "many", "out",
+                                             "off", "away", "back", "down", "up"})
 
 
 _PARTICLES = frozenset({"de", "da", "di", "do", "dos", "das", "del", "della", "van", "von", "der", "den", "ter", "bin",
@@ -626,8 +672,8 @@ def _clause_people(policy: Guidelines, prompt: Prompt, claimed: list[tuple[int, 
         if first is None:
             continue
         for last in range(first, min(first + PEOPLE_WORDS, len(words) - 1)):
-            if text[words[last].end:words[last + 1].start] != " ":
-                break  # the phrase ends at punctuation
+            if text[words[last].end:words[last + 1].start] not in (" ", "-", "'", "’"):
+                break  # the phrase ends at punctuation (not a hyphen or a possessive: "pro-Palestinian", "Khan's")
             if last in heads and _PREDICATE.fullmatch(text[words[last + 1].start:words[last + 1].end]):
                 if not any(a <= last and first < b for a, b in claimed):
                     found.append((words[first].start, words[last].end))
