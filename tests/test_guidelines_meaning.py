@@ -580,3 +580,36 @@ def test_a_name_left_by_a_removed_clause_keeps_the_noun_it_names(cli):
     result, data = check(cli, "Pakistan election protests. PTI supporters in Lahore with green flags, Imran Khan's "
                               "supporters drawn as rabid dogs.")
     assert data["subject"].endswith("green flags, Imran Khan's supporters."), data
+
+
+def test_a_framing_after_a_preamble_or_ending_with_a_story_makes_a_news_story(cli, tmp_path):
+    # From 2026.11.13 a first sentence that only says what kind of picture to make ([rewriting] preamble) is passed
+    # over: the heading after it names the story, and the harmful detail goes instead of the whole image
+    result, data = check(cli, "Lead photo illustration, wire-photo look. Al-Shabaab bombing aftermath in Mogadishu: "
+                              "market under smoke, blood-soaked children screaming in the foreground.")
+    assert data["verdict"] == "rewrite", data
+    assert data["subject"] == ("Lead photo illustration, wire-photo look. Al-Shabaab bombing aftermath in Mogadishu: "
+                               "market under smoke."), data
+    # A clause that ends with a story's name ([rewriting] story_endings) frames it, first or last; and a semicolon
+    # ends a heading
+    result, data = check(cli, "Modi bowing down and kissing Trump's shoes in the Oval Office, photoreal — for the "
+                              "White House visit story.")
+    assert data["verdict"] == "rewrite" and "kissing" not in data["subject"], data
+    assert data["subject"].endswith("Oval Office — for the White House visit story."), data
+    result, data = check(cli, "Abe assassination trial at the Nara courthouse; include Abe collapsing with blood "
+                              "pouring from his chest.")
+    assert data["subject"].startswith("Abe assassination trial at the Nara courthouse;") and "blood" not in data[
+        "subject"], data
+    # Without a story, the same scenes are refused; and a preamble of other words is no preamble
+    result, data = check(cli, "Modi bowing down and kissing Trump's shoes in the Oval Office, photoreal.")
+    assert result.exit_code == 3, data
+    result, data = check(cli, "Gritty war photo look. Al-Shabaab bombing aftermath in Mogadishu: blood-soaked "
+                              "children screaming in the foreground.")
+    assert result.exit_code == 3, data
+    # A `[rewriting] story_endings` that is no list of words names its file and key
+    policy = without_list(tmp_path, "bad-endings.toml", "story_endings")
+    policy.write_text(policy.read_text(encoding="utf-8").replace("\n[rewriting]\n",
+                                                                 "\n[rewriting]\nstory_endings = 3\n"),
+                      encoding="utf-8")
+    result, data = check(cli, "a chessboard", "--guidelines", str(policy))
+    assert result.exit_code == 2 and "rewriting.story_endings has to be a non-empty list" in result.stderr, result.stderr

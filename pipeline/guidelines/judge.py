@@ -501,6 +501,7 @@ def _cut(text: str, spans: list[tuple[int, int]], remnants: tuple[tuple[int, int
     tidy = re.sub(r"\s+([,;:.!?])", r"\1", tidy)
     tidy = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", tidy)
     tidy = re.sub(r"[,;:]\s*([.!?])", r"\1", tidy)
+    tidy = re.sub(r"[,;:]\s*([-–—]+\s)", r" \1", tidy)  # "Modi, Trump, - for the ... story": no comma before a dash
     tidy = re.sub(r"(\w[.!?])\s*\.(?=\s|$)", r"\1", tidy)  # a sentence taken out leaves no second full stop
     tidy = re.sub(r"(^|[,;:]\s*)(?:and|with|while|whilst|as|plus|but|then)\s+", r"\1", tidy, flags=re.IGNORECASE)
     return re.sub(r"^[\s,;:.]+|[\s,;:]+$", "", _balanced(tidy))

@@ -405,7 +405,7 @@ def removable_rules(guidelines: Guidelines, prompt: Prompt) -> tuple[set[str], l
     """The rules whose matches the prompt's "remove" contexts take out instead of refusing, and those contexts. A
     news heading (heading_end) counts as the news-story contexts' own words."""
     everywhere, _, acted = _suspended(guidelines, prompt, effect="remove")
-    if not acted and heading_end(guidelines, prompt):
+    if not acted and (heading_end(guidelines, prompt) or story_clause_ends(guidelines, prompt)):
         for context in guidelines.contexts:
             if context.effect == "remove" and context.scope == "prompt":
                 everywhere.update(context.rules)
@@ -414,7 +414,8 @@ def removable_rules(guidelines: Guidelines, prompt: Prompt) -> tuple[set[str], l
 
 
 # The part of a news prompt that names its story ("Hero image for an article on the drone attacks on Kyiv:").
-_FRAME_END = re.compile(r"[:.\n]")
+_FRAME_END = re.compile(r"[:.\n]|;(?=\s)|\s[-–—]+\s")
+_FRAME_END_AFTER = re.compile(r"[:.,\n]|;(?=\s)|\s[-–—]+\s")
 _SCENE_WORD = re.compile(r"[^\W\d_]{3,}")
 # Words after a news term that make it a depiction rather than the name of a story
 _DEPICTING = frozenset({"of", "showing", "depicting", "featuring", "with"})
@@ -426,28 +427,84 @@ def _depicts(prompt: Prompt, after: int) -> bool:
                                                      ].lower() in _DEPICTING
 
 
-def frame_end(guidelines: Guidelines, prompt: Prompt, headings: bool = True) -> int:
+def frame_end(guidelines: Guidelines, prompt: Prompt, headings: bool = True, start: int | None = None) -> int:
     """Where the framing of a news prompt ends (0 when the prompt has no "remove" context in its first clause, and
-    no news heading, or `headings` is False): what it names is the story's topic, not something to depict."""
-    first = _FRAME_END.search(prompt.text)
+    no news heading, or `headings` is False): what it names is the story's topic, not something to depict. After
+    a preamble (preamble_end), the framing or heading that follows it counts as the first clause."""
+    if start is None:
+        found = frame_end(guidelines, prompt, headings, 0)
+        after = 0 if found else preamble_end(guidelines, prompt)
+        return frame_end(guidelines, prompt, headings, after) if after else found
+    # (after a preamble, a comma ends the framing too: "... look. For the Kashmir tensions piece, show ...")
+    first = (_FRAME_END_AFTER if start else _FRAME_END).search(prompt.text, start)
+    # A first clause that ends with a story's name frames the prompt, whatever ends it ("For the Kashmir tensions
+    # piece, show ...")
+    named = [at for at in story_clause_ends(guidelines, prompt)
+             if start < at <= (first.start() if first else len(prompt.text))]
+    if named and _SCENE_WORD.search(prompt.text, min(named)):
+        return min(named)
     # A framing names a story and is followed by the scene to draw; a prompt that is all framing ("Hero image of
     # soldiers executing prisoners", with or without a full stop) has no story apart from its scene
     if not first or not _SCENE_WORD.search(prompt.text, first.end()):
-        return heading_end(guidelines, prompt) if headings else 0
+        return heading_end(guidelines, prompt, start) if headings else 0
     end = first.start()
     for context in guidelines.contexts:
         if context.effect == "remove":
             for term in present(context.terms, prompt):
                 for a, b in term_spans(term, prompt):
                     # "Hero image of soldiers executing prisoners: ..." depicts, it names no story
-                    if prompt.words[a].start < end and not _depicts(prompt, b):
+                    if start <= prompt.words[a].start < end and not _depicts(prompt, b):
                         return end
-    return heading_end(guidelines, prompt) if headings else 0
+    return heading_end(guidelines, prompt, start) if headings else 0
+
+
+# What ends a clause that names a story: punctuation, a spaced dash, or the end of the prompt
+_STORY_CLAUSE_END = re.compile(r"\s*(?:[:.,;!?\n]|\s[-–—]+\s|$)")
+_STORY_CLAUSE_START = re.compile(r"[:.,;!?\n]|\s[-–—]+\s")
+
+
+def story_clause_ends(guidelines: Guidelines, prompt: Prompt) -> set[int]:
+    """Where each clause that ends with a word of `[rewriting] story_endings` ends ("the North Korea missile test
+    story - ...", "... - for the White House visit story."): such a clause names a news story, when it names one
+    as a heading does (names_a_story: not "Execution Story: ..."). A negated one ("not a news story") names none."""
+    ends = set()
+    for first, last in spans_of(guidelines.story_endings, prompt):
+        after = prompt.words[last - 1].end
+        found = _STORY_CLAUSE_END.match(prompt.text, after)
+        if not found or negation(guidelines).covers(first, prompt.words, prompt.text):
+            continue
+        opening = max((edge.end() for edge in _STORY_CLAUSE_START.finditer(prompt.text, 0, prompt.words[first].start)),
+                      default=0)
+        if names_a_story(guidelines, prompt.text[opening:after]):
+            ends.add(after if prompt.text[after:found.end()].strip() else found.end())
+    return ends
+
+
+# Where a preamble ends: a colon or a full stop before a space, or a line break
+_PREAMBLE_END = re.compile(r"[:.](?=\s)|\n")
+
+
+def preamble_end(guidelines: Guidelines, prompt: Prompt) -> int:
+    """Where a prompt's preamble ends, 0 when it has none: a first sentence that only says what kind of picture to
+    make, each of its words (numbers aside) one of `[rewriting] preamble` ("Lead photo illustration, wire-photo
+    look.", "Need a 16:9 header, editorial, no text.", "Podcast episode artwork: ...")."""
+    if not guidelines.preamble:
+        return 0
+    first = _PREAMBLE_END.search(prompt.text)
+    if not first:
+        return 0
+    inside = [index for index, word in enumerate(prompt.words) if word.end <= first.start()]
+    covered = {index for a, b in spans_of(guidelines.preamble, prompt) for index in range(a, b)}
+    lettered = [index for index in inside if any(c.isalpha() for c in prompt.text[prompt.words[index].start:
+                                                                                   prompt.words[index].end])]
+    if not lettered or not all(index in covered for index in lettered):
+        return 0
+    return first.end()
 
 
 # What ends a news heading: a colon or a full stop before a space (not the weight in "(tanks:1.3)"), a line
 # break, or a dash between spaces
-_HEADING_END = re.compile(r"[:.](?=\s)|\n| [-–—]+ ")
+_HEADING_END = re.compile(r"[:.;](?=\s)|\n| [-–—]+ ")
 # A heading that names a kind of picture describes the picture, not a story ("Trench photo: ...", "Frontline
 # glamour shot: ...", and "Tattoo close-up: ...", found by _CLOSE_UP however it is written)
 _PICTURE_WORDS = frozenset({"photo", "photograph", "picture", "pic", "image", "shot", "portrait",
@@ -481,11 +538,12 @@ def _known_first(guidelines: Guidelines, prompt: Prompt) -> bool:
 
 def _names_in(guidelines: Guidelines, prompt: Prompt, words: list[Word]) -> bool:
     """Whether one of `words` (the first words of `prompt`) is written as a name (_named)."""
-    known = _known_first(guidelines, prompt)
+    opening = prompt.words.index(words[0]) if words else 0
+    known = any(first == opening for first, _ in spans_of(guidelines.names, prompt))
     return any(_named(prompt.text[word.start:word.end], index, known) for index, word in enumerate(words))
 
 
-def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
+def heading_end(guidelines: Guidelines, prompt: Prompt, start: int | None = None) -> int:
     """Where a news heading ends, 0 when the prompt opens with none: a first clause of at most
     `[rewriting] heading_words` words, ended by a colon or a full stop before a space, a line break or a spaced
     dash, with a scene after it ("Detroit plant closures: factory gates chained, ...", "Ambassador expelled from
@@ -497,48 +555,63 @@ def heading_end(guidelines: Guidelines, prompt: Prompt) -> int:
     or a bracket is none."""
     if not guidelines.heading_words:
         return 0
-    first = _HEADING_END.search(prompt.text)
+    if start is None:
+        found = heading_end(guidelines, prompt, 0)
+        after = 0 if found else preamble_end(guidelines, prompt)
+        return heading_end(guidelines, prompt, after) if after else found
+    first = _HEADING_END.search(prompt.text, start)
     # A shorter first clause ended by a comma is a heading when it names something: "Southern Lebanon border, ...",
     # "ECB rate decision, ...", "Poland-Belarus border forest, ..."
-    comma = _NAME_HEADING_END.search(prompt.text) if guidelines.name_heading_words else None
+    comma = _NAME_HEADING_END.search(prompt.text, start) if guidelines.name_heading_words else None
     if comma and (not first or comma.start() < first.start()):
-        inside = [word for word in prompt.words if word.end <= comma.start()]
+        inside = [word for word in prompt.words if start <= word.start and word.end <= comma.start()]
         if 1 <= _counted(prompt, inside) <= guidelines.name_heading_words and _names_in(guidelines, prompt, inside):
             first = comma
     if not first or not _SCENE_WORD.search(prompt.text, first.end()):
         return 0
     end = first.start()
-    inside = [word for word in prompt.words if word.end <= end]
+    inside = [word for word in prompt.words if start <= word.start and word.end <= end]
     # ... and it is written in words: "A I R - S T R I K E on ..." is a word split into letters, not a heading
-    if not 1 <= _counted(prompt, inside) <= guidelines.heading_words or re.search(r"[(\[{<]", prompt.text[:end]) or (
+    if not 1 <= _counted(prompt, inside) <= guidelines.heading_words or re.search(
+            r"[(\[{<]", prompt.text[start:end]) or (
             not any(_SCENE_WORD.search(prompt.text, word.start, word.end) for word in inside)):
         return 0
     # ... unless it names an event too (`[rewriting] subjects`: "Iran nuclear talks illustration: ...", "Bolsonaro
     # coup trial cartoon: ...")
     pictured = any(set(word.readings) & _PICTURE_WORDS for word in inside)
-    if _CLOSE_UP.search(prompt.text, 0, end) or (pictured and not any(
-            prompt.words[first].end <= end for first, _ in spans_of(guidelines.subjects, prompt))):
+    if _CLOSE_UP.search(prompt.text, start, end) or (pictured and not any(
+            start <= prompt.words[first].start and prompt.words[first].end <= end
+            for first, _ in spans_of(guidelines.subjects, prompt))):
         return 0
     # "No Nazi stuff. Well, just ..." and "not a real execution, only a mock one: ..." open with a negation trick
     said = tuple(inside)
     if any(negation(guidelines)._ends_negation(last, said) for last in range(len(said))):
         return 0
-    key = (guidelines.digest or str(id(guidelines)), prompt.text[:end], first is comma)
+    # A first clause ended by a semicolon is a heading when it names something, as one ended by a comma
+    # ("Hungary election campaign rally in Budapest; depict ..."; not "diplomats negotiate a ceasefire; ...")
+    if first.group().startswith(";") and not _names_in(guidelines, prompt, inside):
+        return 0
+    return end if names_a_story(guidelines, prompt.text[start:end], first is comma) else 0
+
+
+def names_a_story(guidelines: Guidelines, text: str, comma: bool = False) -> bool:
+    """Whether a heading, or a clause ending with a story's name, names a story: it does when no refusing rule
+    matches in it (judged on `text` alone), or when it also names a place or a person outside the match
+    ("Stabbing outside Leeds nightclub - ...", "Cartel killings in Sinaloa: ..."), unless it ends at a comma (a
+    shorter heading). One that names nothing ("Execution: ...", "Execution Story: ...") is none."""
+    key = (guidelines.digest or str(id(guidelines)), text, comma)
     if key not in _HEADINGS:
         if len(_HEADINGS) > 1024:
             _HEADINGS.clear()
-        heading = analyse(guidelines, prompt.text[:end])
+        heading = analyse(guidelines, text)
         refused = [match for match in find_matches(guidelines, heading, photorealistic_style=False)
                    if match.rule.action == "block"]
         known = _known_first(guidelines, heading)
-        # A heading that names the place or the people of a crime or an attack ("Stabbing outside Leeds
-        # nightclub - ...", "Cartel killings in Sinaloa: ...") names a story, not a picture: the story's topic,
-        # like a framing's. One that names nothing ("Execution: ...") is no heading
-        _HEADINGS[key] = not refused or (first is not comma and any(
+        _HEADINGS[key] = not refused or (not comma and any(
             _named(heading.text[word.start:word.end], index, known) and heading.text[word.start:word.end].lower()
             not in _TITLE_WORDS and not any(match.start < word.end and word.start < match.end for match in refused)
             for index, word in enumerate(heading.words)))
-    return end if _HEADINGS[key] else 0
+    return _HEADINGS[key]
 
 
 _HEADINGS: dict[tuple[str, str, bool], bool] = {}  # whether a heading names a story, by policy, text and ending

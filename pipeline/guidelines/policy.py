@@ -30,7 +30,8 @@ _GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negatio
 _CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "rules", "scope", "effect"}
 EFFECTS = ("suspend", "remove")
 _REWRITING_KEYS = {"absorb", "keep", "keep_people", "topic_rules", "subjects", "heading_words",
-                  "name_heading_words", "names", "glorifying"}
+                  "name_heading_words", "names", "glorifying", "preamble",
+                  "story_endings"}
 SCOPES = ("prompt", "sentence", "near")
 _ALWAYS_KEYS = {"id", "rationale", "negative_prompt"}
 _GUIDANCE_KEYS = {"safety_concept", "strength"}
@@ -139,6 +140,8 @@ class Guidelines:
     keep_people: tuple[Term, ...] = ()
     names: tuple[Term, ...] = ()
     glorifying: tuple[Term, ...] = ()
+    preamble: tuple[Term, ...] = ()
+    story_endings: tuple[Term, ...] = ()
     topic_rules: tuple[str, ...] = ()
     subjects: tuple[Term, ...] = ()
     heading_words: int = 0
@@ -256,6 +259,9 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         keep_people=check.terms(rewriting, "keep_people", "rewriting.keep_people", True, required=False),
         names=check.terms(rewriting, "names", "rewriting.names", False, required=False),
         glorifying=check.terms(rewriting, "glorifying", "rewriting.glorifying", True, required=False),
+        preamble=check.terms(rewriting, "preamble", "rewriting.preamble", False, required=False),
+        story_endings=check.terms(rewriting, "story_endings", "rewriting.story_endings", False,
+                                  required=False),
         topic_rules=tuple(topic_rules),
         subjects=check.terms(rewriting, "subjects", "rewriting.subjects", True, required=False),
         heading_words=heading_words,
