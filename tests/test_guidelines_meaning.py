@@ -613,3 +613,17 @@ def test_a_framing_after_a_preamble_or_ending_with_a_story_makes_a_news_story(cl
                       encoding="utf-8")
     result, data = check(cli, "a chessboard", "--guidelines", str(policy))
     assert result.exit_code == 2 and "rewriting.story_endings has to be a non-empty list" in result.stderr, result.stderr
+
+
+def test_a_tag_lists_first_items_that_name_a_place_are_its_heading(cli):
+    # From 2026.11.13 a tag list's first items name its story when one of them is a name and none is harmful: the
+    # harmful items after them go, not the whole image
+    result, data = check(cli, "protest, Caracas, opposition, election fraud, national guard shooting protesters in "
+                              "the face, tear gas, golden hour, 35mm")
+    assert data["verdict"] == "rewrite", data
+    assert data["subject"] == "protest, Caracas, opposition, election fraud, tear gas, golden hour, 35mm", data
+    # A list that opens with its harm has no heading, and one that names nothing neither
+    for text in ("soldiers, Bucha, bodies in the street, blood, cinematic",
+                 "protest, opposition, crowd, national guard shooting protesters in the face, golden hour, 35mm"):
+        result, data = check(cli, text)
+        assert result.exit_code == 3 and data["verdict"] == "block", (text, data)

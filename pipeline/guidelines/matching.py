@@ -567,6 +567,11 @@ def heading_end(guidelines: Guidelines, prompt: Prompt, start: int | None = None
         inside = [word for word in prompt.words if start <= word.start and word.end <= comma.start()]
         if 1 <= _counted(prompt, inside) <= guidelines.name_heading_words and _names_in(guidelines, prompt, inside):
             first = comma
+        else:
+            # ... and so are a tag list's first items, when they name something ("protest, Caracas, opposition,
+            # election fraud, ...")
+            comma = _tag_heading(guidelines, prompt, start, first.start() if first else len(prompt.text))
+            first = comma or first
     if not first or not _SCENE_WORD.search(prompt.text, first.end()):
         return 0
     end = first.start()
@@ -592,6 +597,27 @@ def heading_end(guidelines: Guidelines, prompt: Prompt, start: int | None = None
     if first.group().startswith(";") and not _names_in(guidelines, prompt, inside):
         return 0
     return end if names_a_story(guidelines, prompt.text[start:end], first is comma) else 0
+
+
+def _tag_heading(guidelines: Guidelines, prompt: Prompt, start: int, limit: int) -> re.Match | None:
+    """The comma after the first items of a tag list (at least three commas before `limit`, each item of at most
+    `name_heading_words` words, `heading_words` in all) that name something (_names_in) and no harm
+    (names_a_story): the list's heading. None when there is none."""
+    commas = [comma for comma in _NAME_HEADING_END.finditer(prompt.text, start, limit)]
+    if len(commas) < 3:
+        return None
+    found, previous = None, start
+    for comma in commas:
+        item = [word for word in prompt.words if previous <= word.start and word.end <= comma.start()]
+        inside = [word for word in prompt.words if start <= word.start and word.end <= comma.start()]
+        if not 1 <= _counted(prompt, item) <= guidelines.name_heading_words or _counted(
+                prompt, inside) > guidelines.heading_words or not names_a_story(
+                guidelines, prompt.text[start:comma.start()], True):
+            break
+        if _names_in(guidelines, prompt, inside):
+            found = comma
+        previous = comma.end()
+    return found
 
 
 def names_a_story(guidelines: Guidelines, text: str, comma: bool = False) -> bool:
