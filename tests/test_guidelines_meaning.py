@@ -627,3 +627,14 @@ def test_a_tag_lists_first_items_that_name_a_place_are_its_heading(cli):
                  "protest, opposition, crowd, national guard shooting protesters in the face, golden hour, 35mm"):
         result, data = check(cli, text)
         assert result.exit_code == 3 and data["verdict"] == "block", (text, data)
+
+
+def test_a_heading_that_closes_the_prompt_makes_a_news_story(cli):
+    # From 2026.11.13 a short last clause after a colon or a dash that names something is the story's heading too
+    result, data = check(cli, "Bloated corpses washed up along the shore, rebuilt bridge over the wadi in morning "
+                              "light: Derna dam collapse, one year on.")
+    assert data["verdict"] == "rewrite", data
+    assert data["subject"] == "rebuilt bridge over the wadi in morning light: Derna dam collapse, one year on.", data
+    # ... and what is left must still be a picture
+    result, data = check(cli, "Soldiers executing prisoners in a ditch: Bucha")
+    assert result.exit_code == 3 and ("recheck", "fewer than 3 words left") in acted(data, "block"), data

@@ -405,7 +405,8 @@ def removable_rules(guidelines: Guidelines, prompt: Prompt) -> tuple[set[str], l
     """The rules whose matches the prompt's "remove" contexts take out instead of refusing, and those contexts. A
     news heading (heading_end) counts as the news-story contexts' own words."""
     everywhere, _, acted = _suspended(guidelines, prompt, effect="remove")
-    if not acted and (heading_end(guidelines, prompt) or story_clause_ends(guidelines, prompt)):
+    if not acted and (heading_end(guidelines, prompt) or story_clause_ends(guidelines, prompt)
+                      or closing_heading(guidelines, prompt)):
         for context in guidelines.contexts:
             if context.effect == "remove" and context.scope == "prompt":
                 everywhere.update(context.rules)
@@ -597,6 +598,27 @@ def heading_end(guidelines: Guidelines, prompt: Prompt, start: int | None = None
     if first.group().startswith(";") and not _names_in(guidelines, prompt, inside):
         return 0
     return end if names_a_story(guidelines, prompt.text[start:end], first is comma) else 0
+
+
+# What opens a closing heading: a colon or a spaced dash
+_CLOSING_HEADING = re.compile(r":(?=\s)|\s[-–—]+\s")
+
+
+def closing_heading(guidelines: Guidelines, prompt: Prompt) -> bool:
+    """Whether the prompt ends with a news heading after its scene ("Bloated corpses washed up along the shore, ...:
+    Derna dam collapse, one year on."): a last clause after a colon or a spaced dash, of at most `heading_words`
+    words, that names something (_names_in) and names a story as a heading does (names_a_story)."""
+    if not guidelines.heading_words:
+        return False
+    found = None
+    for found in _CLOSING_HEADING.finditer(prompt.text):
+        pass
+    if found is None or not _SCENE_WORD.search(prompt.text, 0, found.start()):
+        return False
+    inside = [word for word in prompt.words if word.start >= found.end()]
+    text = prompt.text[found.end():].strip().rstrip(".!")
+    return 1 <= _counted(prompt, inside) <= guidelines.heading_words and _names_in(guidelines, prompt, inside) and (
+        names_a_story(guidelines, text)) and not re.search(r"[(\[{<]", text)
 
 
 def _tag_heading(guidelines: Guidelines, prompt: Prompt, start: int, limit: int) -> re.Match | None:
