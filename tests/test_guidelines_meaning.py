@@ -638,3 +638,16 @@ def test_a_heading_that_closes_the_prompt_makes_a_news_story(cli):
     # ... and what is left must still be a picture
     result, data = check(cli, "Soldiers executing prisoners in a ditch: Bucha")
     assert result.exit_code == 3 and ("recheck", "fewer than 3 words left") in acted(data, "block"), data
+
+
+def test_armed_forces_and_weapons_named_with_an_event_or_institution_stay_anywhere(cli):
+    # From 2026.11.13 a weapon or troops followed by a word of `[rewriting] subjects` name an event or an institution
+    # wherever they stand, not only in a framing or heading
+    for text in ("Town hall meeting on an army base closure in Ohio, residents at microphones",
+                 "analysts at a think tank discussing North Korea's missile programme around a table",
+                 "D-Day 80th anniversary, veterans at the cemetery, rows of white crosses, a Sherman tank monument"):
+        result, data = check(cli, text)
+        assert data["verdict"] == "allow" and data["subject"] == text, (text, data)
+    # ... but weapons and troops in a scene are rewritten as before
+    result, data = check(cli, "a town hall meeting, soldiers with rifles outside the door")
+    assert data["verdict"] == "rewrite" and "rifles" not in data["subject"], data

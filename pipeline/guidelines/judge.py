@@ -223,8 +223,8 @@ def judge(
     topical = removable_rules(policy, analysed)[0] if story else set()
     rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"
                                   and not (match.start < story and match.rule.id in topical)
-                                  and not (match.start < frame and (match.rule.id in policy.topic_rules
-                                                                    or _names_event(policy, analysed, match)))],
+                                  and not (match.start < frame and match.rule.id in policy.topic_rules)
+                                  and not _names_event(policy, analysed, match)],
                                  text)
     subject, acted = rewrite(text, rewrites)
     acted = removed + acted
