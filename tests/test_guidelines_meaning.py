@@ -651,3 +651,16 @@ def test_armed_forces_and_weapons_named_with_an_event_or_institution_stay_anywhe
     # ... but weapons and troops in a scene are rewritten as before
     result, data = check(cli, "a town hall meeting, soldiers with rifles outside the door")
     assert data["verdict"] == "rewrite" and "rifles" not in data["subject"], data
+
+
+def test_anyone_shown_as_a_clown_or_a_witch_is_demeaned(cli):
+    # From 2026.11.13 rule `depicted-demeaned`: no name needed, and "show her as" counts as "shown as"
+    result, data = check(cli, "Kim Yo-jong statement on South Korean leaflets — show her as a shrieking witch on a "
+                              "broomstick dropping turds over Seoul.")
+    assert data["verdict"] == "rewrite", data
+    assert data["subject"] == "Kim Yo-jong statement on South Korean leaflets — Seoul.", data
+    assert "depicted-demeaned" in [rule for rule, _ in acted(data, "remove")], data
+    result, data = check(cli, "the new central bank governor as a senile clown drooling over a calculator")
+    assert result.exit_code == 3 and "depicted-demeaned" in [rule for rule, _ in acted(data, "block")], data
+    result, data = check(cli, "a clown making children laugh at a hospital ward")
+    assert data["verdict"] == "allow", data

@@ -16,6 +16,7 @@ EXAMPLES = {
     "atrocity": ("a massacre in a village square", "massacre"),
     "dehumanising": ("refugees drawn as cockroaches", "refugees drawn as cockroaches"),
     "depicted-as-animal": ("the mayor shown as a rat in a suit", "shown as a rat"),
+    "depicted-demeaned": ("the central banker as a senile clown", "as a senile"),
     "violence-against-people": ("police shooting at protesters", "shooting at protesters"),
     "attack-on-places": ("shells raining on a school", "shells raining on a school"),
     "hate-symbols": ("a swastika on a wall", "swastika"),

@@ -530,7 +530,7 @@ def _within_clauses(matches: list[Match], text: str) -> list[Match]:
     return kept
 
 
-_LEADING_EDGE = re.compile(rf"[\s,;:.()\[\]!?]*(?:{_JOINING}\s+)?", re.IGNORECASE)
+_LEADING_EDGE = re.compile(rf"[\s,;:.()\[\]!?–—-]*(?:{_JOINING}\s+)?", re.IGNORECASE)
 _TRAILING_EDGE = re.compile(r"[\s,;:.!?]*$")
 _TRAILING_JOIN = re.compile(rf"\s{_JOINING}\s+$|\s[-–—]\s+$", re.IGNORECASE)
 _ARTICLE = re.compile(r"\b(?:a|an|the)\s+$", re.IGNORECASE)
