@@ -431,11 +431,10 @@ def _depicts(prompt: Prompt, after: int) -> bool:
 def frame_end(guidelines: Guidelines, prompt: Prompt, headings: bool = True, start: int | None = None) -> int:
     """Where the framing of a news prompt ends (0 when the prompt has no "remove" context in its first clause, and
     no news heading, or `headings` is False): what it names is the story's topic, not something to depict. After
-    a preamble (preamble_end), the framing or heading that follows it counts as the first clause."""
+    a preamble (preamble_end), the framing or heading that follows it comes first."""
     if start is None:
-        found = frame_end(guidelines, prompt, headings, 0)
-        after = 0 if found else preamble_end(guidelines, prompt)
-        return frame_end(guidelines, prompt, headings, after) if after else found
+        after = preamble_end(guidelines, prompt)
+        return (after and frame_end(guidelines, prompt, headings, after)) or frame_end(guidelines, prompt, headings, 0)
     # (after a preamble, a comma ends the framing too: "... look. For the Kashmir tensions piece, show ...")
     first = (_FRAME_END_AFTER if start else _FRAME_END).search(prompt.text, start)
     # A first clause that ends with a story's name frames the prompt, whatever ends it ("For the Kashmir tensions
@@ -557,9 +556,8 @@ def heading_end(guidelines: Guidelines, prompt: Prompt, start: int | None = None
     if not guidelines.heading_words:
         return 0
     if start is None:
-        found = heading_end(guidelines, prompt, 0)
-        after = 0 if found else preamble_end(guidelines, prompt)
-        return heading_end(guidelines, prompt, after) if after else found
+        after = preamble_end(guidelines, prompt)
+        return (after and heading_end(guidelines, prompt, after)) or heading_end(guidelines, prompt, 0)
     first = _HEADING_END.search(prompt.text, start)
     # A shorter first clause ended by a comma is a heading when it names something: "Southern Lebanon border, ...",
     # "ECB rate decision, ...", "Poland-Belarus border forest, ..."
