@@ -192,7 +192,7 @@ def judge(
     # phrase whose troops or weapons the rules rewrite is judged again, as rewritten and as written)
     # (`story`: where a framing sentence ends; `frame`: that, or where a news heading ends)
     story = frame_end(policy, analysed, headings=False)
-    frame = story or heading_end(policy, analysed)
+    frame = max(story, heading_end(policy, analysed))
     if use_meaning and policy.meaning_clause_threshold is not None and frame:
         given = prompt.strip()
         ruled = [part for match in matches for part in (match.parts or ((match.start, match.end),))]
@@ -219,7 +219,7 @@ def judge(
     # (`[rewriting] topic_rules`: "Russia-Ukraine war enters third winter - ..."); its troops and weapons are
     # rewritten like the scene's
     story = frame_end(policy, analysed, headings=False)
-    frame = story or heading_end(policy, analysed)
+    frame = max(story, heading_end(policy, analysed))
     topical = removable_rules(policy, analysed)[0] if story else set()
     rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"
                                   and not (match.start < story and match.rule.id in topical)
