@@ -507,7 +507,7 @@ def test_anyone_drawn_as_an_animal_is_demeaned_and_the_order_of_the_words_counts
     # From 2026.11.12 (rule depicted-as-animal, an `ordered` near rule): whoever is drawn as vermin, named or not
     result, data = check(cli, "London mayor budget row: Sadiq Khan shown as a rat gnawing through the City Hall budget "
                               "papers.")
-    assert data["verdict"] == "rewrite" and data["subject"] == "London mayor budget row: Sadiq Khan, the City.", data
+    assert data["verdict"] == "rewrite" and data["subject"] == "London mayor budget row: Sadiq Khan, the City Hall.", data
     assert acted(data, "remove") == [("depicted-as-animal", "shown as a rat")]
     result, data = check(cli, "the candidate portrayed as a braying donkey on a cardboard cutout")
     assert result.exit_code == 3 and acted(data, "block") == [("depicted-as-animal", "portrayed as a braying donkey")]
@@ -664,3 +664,11 @@ def test_anyone_shown_as_a_clown_or_a_witch_is_demeaned(cli):
     assert result.exit_code == 3 and "depicted-demeaned" in [rule for rule, _ in acted(data, "block")], data
     result, data = check(cli, "a clown making children laugh at a hospital ward")
     assert data["verdict"] == "allow", data
+
+
+def test_a_removed_clause_leaves_the_settings_it_names(cli):
+    # From 2026.11.13 the settings of a scene ([groups] settings: a flyover, the tram platform, grain silos) stay when
+    # the clause that names them goes, as places do
+    result, data = check(cli, "For the Lyon stabbing story: the attacker plunging a knife into a commuter on the tram "
+                              "platform, blood spraying, CCTV angle.")
+    assert data["subject"] == "For the Lyon stabbing story: the tram platform, CCTV angle.", data
