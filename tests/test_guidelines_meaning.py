@@ -672,3 +672,14 @@ def test_a_removed_clause_leaves_the_settings_it_names(cli):
     result, data = check(cli, "For the Lyon stabbing story: the attacker plunging a knife into a commuter on the tram "
                               "platform, blood spraying, CCTV angle.")
     assert data["subject"] == "For the Lyon stabbing story: the tram platform, CCTV angle.", data
+
+
+def test_a_heading_that_names_whose_troops_keeps_them(cli):
+    # From 2026.11.13 troops named after a people or a group in a heading are the story's subject ("North Korean
+    # troops in Kursk: ..."); soldiers a heading only shows are rewritten as before
+    result, data = check(cli, "North Korean troops in Kursk: columns of North Korean soldiers firing rifles into "
+                              "fleeing Ukrainian villagers, snow stained red.")
+    assert data["verdict"] == "rewrite" and data["subject"].startswith("North Korean troops in Kursk:"), data
+    assert "firing" not in data["subject"] and "red" not in data["subject"], data
+    result, data = check(cli, "Soldiers near Warsaw - a border checkpoint at dusk, a queue of lorries")
+    assert data["subject"].startswith("Chess pawns near Warsaw"), data

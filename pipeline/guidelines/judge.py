@@ -223,7 +223,8 @@ def judge(
     topical = removable_rules(policy, analysed)[0] if story else set()
     rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"
                                   and not (match.start < story and match.rule.id in topical)
-                                  and not (match.start < frame and match.rule.id in policy.topic_rules)
+                                  and not (match.start < frame and (match.rule.id in policy.topic_rules
+                                                                    or _named_force(analysed, match)))
                                   and not _names_event(policy, analysed, match)],
                                  text)
     subject, acted = rewrite(text, rewrites)
@@ -719,6 +720,18 @@ def _names_event(policy: Guidelines, prompt: Prompt, match: Match) -> bool:
     following = [index for index, word in enumerate(prompt.words) if word.start >= match.end][:2]
     near = set(inside + following)
     return any(first in near for first, _ in spans_of(policy.subjects, prompt))
+
+
+def _named_force(prompt: Prompt, match: Match) -> bool:
+    """Whether a match of armed people comes right after a name, in the middle of its sentence: "North Korean
+    troops in Kursk", "RSF fighters take El Fasher" name who the story is about (not "Soldiers near Warsaw")."""
+    if match.rule.id != "troops":
+        return False
+    before = [word for word in prompt.words if word.end <= match.start]
+    if len(before) < 1:
+        return False
+    word = prompt.text[before[-1].start:before[-1].end]
+    return (word[:1].isupper() or word.isupper()) and prompt.text[before[-1].end:match.start] in (" ", "-")
 
 
 def _titled(word: str) -> bool:
