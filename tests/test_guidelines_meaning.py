@@ -644,7 +644,7 @@ def test_armed_forces_and_weapons_named_with_an_event_or_institution_stay_anywhe
     # From 2026.11.13 a weapon or troops followed by a word of `[rewriting] subjects` name an event or an institution
     # wherever they stand, not only in a framing or heading
     for text in ("Town hall meeting on an army base closure in Ohio, residents at microphones",
-                 "analysts at a think tank discussing North Korea's missile programme around a table",
+                 "A missile defence exhibit at the Smithsonian, visitors reading placards",
                  "D-Day 80th anniversary, veterans at the cemetery, rows of white crosses, a Sherman tank monument"):
         result, data = check(cli, text)
         assert data["verdict"] == "allow" and data["subject"] == text, (text, data)

@@ -225,7 +225,8 @@ def judge(
                                   and not (match.start < story and match.rule.id in topical)
                                   and not (match.start < frame and (match.rule.id in policy.topic_rules
                                                                     or _named_force(analysed, match)))
-                                  and not _names_event(policy, analysed, match)],
+                                  and not _names_event(policy, analysed, match,
+                                                       policy.subjects if match.start < frame else policy.institutions)],
                                  text)
     subject, acted = rewrite(text, rewrites)
     acted = removed + acted
@@ -712,14 +713,14 @@ def _framing_depictions(policy: Guidelines, prompt: Prompt, matches: list[Match]
     return depicting
 
 
-def _names_event(policy: Guidelines, prompt: Prompt, match: Match) -> bool:
-    """Whether a word of `[rewriting] subjects` lies inside `match` or within the two words after it: the phrase
-    names an event or an institution ("North Korea's missile test", "Knife amnesty results", "troop withdrawal
-    talks"), not armed people or weapons to draw."""
+def _names_event(policy: Guidelines, prompt: Prompt, match: Match, words: tuple | None = None) -> bool:
+    """Whether a word of `words` (`[rewriting] subjects` unless given) lies inside `match` or within the two words
+    after it: the phrase names an event or an institution ("North Korea's missile test", "Knife amnesty results",
+    "troop withdrawal talks"), not armed people or weapons to draw."""
     inside = [index for index, word in enumerate(prompt.words) if match.start < word.start < match.end]
     following = [index for index, word in enumerate(prompt.words) if word.start >= match.end][:2]
     near = set(inside + following)
-    return any(first in near for first, _ in spans_of(policy.subjects, prompt))
+    return any(first in near for first, _ in spans_of(policy.subjects if words is None else words, prompt))
 
 
 def _named_force(prompt: Prompt, match: Match) -> bool:

@@ -31,7 +31,7 @@ _CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "rules", "scope", "effect"
 EFFECTS = ("suspend", "remove")
 _REWRITING_KEYS = {"absorb", "keep", "keep_people", "topic_rules", "subjects", "heading_words",
                   "name_heading_words", "names", "glorifying", "preamble",
-                  "story_endings"}
+                  "story_endings", "institutions"}
 SCOPES = ("prompt", "sentence", "near")
 _ALWAYS_KEYS = {"id", "rationale", "negative_prompt"}
 _GUIDANCE_KEYS = {"safety_concept", "strength"}
@@ -144,6 +144,7 @@ class Guidelines:
     story_endings: tuple[Term, ...] = ()
     topic_rules: tuple[str, ...] = ()
     subjects: tuple[Term, ...] = ()
+    institutions: tuple[Term, ...] = ()
     heading_words: int = 0
     name_heading_words: int = 0
     language: str = ""
@@ -264,6 +265,7 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
                                   required=False),
         topic_rules=tuple(topic_rules),
         subjects=check.terms(rewriting, "subjects", "rewriting.subjects", True, required=False),
+        institutions=check.terms(rewriting, "institutions", "rewriting.institutions", True, required=False),
         heading_words=heading_words,
         name_heading_words=name_heading_words,
         language=language,
