@@ -216,8 +216,11 @@ def judge(
     # rewritten. (Rewriting the framing's too, "French chess pawns leaving Mali", lost the story's subject in every
     # such development prompt and spared no harm.) An act of violence the framing names went with its clause above.
     # A news heading ("Tanks and soldiers near Warsaw - ...") keeps only the abstract words of conflict
-    # (`[rewriting] topic_rules`: "Russia-Ukraine war enters third winter - ..."); its troops and weapons are
-    # rewritten like the scene's
+    # (`[rewriting] topic_rules`: "Russia-Ukraine war enters third winter - ...") and the troops it names after a
+    # people or a group ("North Korean troops in Kursk: ..."); its other troops and weapons are rewritten like the
+    # scene's. The topic reaches to the later of the framing's and the heading's ends (a preamble that frames can
+    # come before a heading). Anywhere, weapons and troops named with an event or institution stay (`subjects` in
+    # the topic, the narrower `institutions` elsewhere: "an army base closure")
     story = frame_end(policy, analysed, headings=False)
     frame = max(story, heading_end(policy, analysed))
     topical = removable_rules(policy, analysed)[0] if story else set()
