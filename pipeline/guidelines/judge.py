@@ -228,8 +228,8 @@ def judge(
                                   and not (match.start < story and match.rule.id in topical)
                                   and not (match.start < frame and (match.rule.id in policy.topic_rules
                                                                     or _named_force(analysed, match)))
-                                  and not _names_event(policy, analysed, match,
-                                                       policy.subjects if match.start < frame else policy.institutions)],
+                                  and not _names_event(policy, analysed, match, policy.subjects
+                                                       if match.start < frame else policy.institutions)],
                                  text)
     subject, acted = rewrite(text, rewrites)
     acted = removed + acted
