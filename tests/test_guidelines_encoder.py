@@ -237,7 +237,9 @@ def test_a_news_story_loses_the_phrases_whose_meaning_is_harmful(cli, tmp_path):
     assert result.exit_code == 0 and data["verdict"] == "rewrite", data
     (taken,) = acted(data, "remove")
     assert taken[0] == "meaning" and taken[1].startswith("but also show the shooter mid-rampage in the hallway (phrase score")
-    assert data["subject"] == "Hero image for the school shooting in Georgia: a vigil outside the school with teddy bears."
+    # (from 2026.11.13 the setting the phrase named stays, as a place does: [groups] settings)
+    assert data["subject"] == ("Hero image for the school shooting in Georgia: a vigil outside the school with teddy "
+                               "bears, the hallway.")
     assert data["encoder_digest"] == ENCODER_SHA256 and data["meaning_score"] < 0.98
     # The prompt is read as a whole too: without the story's framing the scene is not a news story's, and the
     # phrases are not taken out one by one
