@@ -674,7 +674,7 @@ def test_a_removed_clause_leaves_the_settings_it_names(cli):
     assert data["subject"] == "For the Lyon stabbing story: the tram platform, CCTV angle.", data
 
 
-def test_a_heading_that_names_whose_troops_keeps_them(cli):
+def test_a_heading_that_names_whose_troops_keeps_them(cli, tmp_path):
     # From 2026.11.13 troops named after a people or a group in a heading are the story's subject ("North Korean
     # troops in Kursk: ..."); soldiers a heading only shows are rewritten as before
     result, data = check(cli, "North Korean troops in Kursk: columns of North Korean soldiers firing rifles into "
@@ -683,3 +683,13 @@ def test_a_heading_that_names_whose_troops_keeps_them(cli):
     assert "firing" not in data["subject"] and "red" not in data["subject"], data
     result, data = check(cli, "Soldiers near Warsaw - a border checkpoint at dusk, a queue of lorries")
     assert data["subject"].startswith("Chess pawns near Warsaw"), data
+    # Which rules' matches a name keeps is the policy's `[rewriting] named_rules`; one that is no rewrite rule's id
+    # names its file and key
+    policy = without_list(tmp_path, "no-named.toml", "named_rules")
+    result, data = check(cli, "North Korean troops in Kursk: a snowy road, a checkpoint", "--guidelines", str(policy))
+    assert data["subject"].startswith("North Korean chess pawns in Kursk"), data
+    policy.write_text(policy.read_text(encoding="utf-8").replace("\n[rewriting]\n",
+                                                                 '\n[rewriting]\nnamed_rules = ["nope"]\n'),
+                      encoding="utf-8")
+    result, data = check(cli, "a chessboard", "--guidelines", str(policy))
+    assert result.exit_code == 2 and "rewriting.named_rules has to be a list of the ids" in result.stderr, result.stderr

@@ -227,7 +227,7 @@ def judge(
     rewrites = _without_overlaps([match for match in matches if match.rule.action == "rewrite"
                                   and not (match.start < story and match.rule.id in topical)
                                   and not (match.start < frame and (match.rule.id in policy.topic_rules
-                                                                    or _named_force(analysed, match)))
+                                                                    or _named_force(policy, analysed, match)))
                                   and not _names_event(policy, analysed, match, policy.subjects
                                                        if match.start < frame else policy.institutions)],
                                  text)
@@ -726,10 +726,10 @@ def _names_event(policy: Guidelines, prompt: Prompt, match: Match, words: tuple 
     return any(first in near for first, _ in spans_of(policy.subjects if words is None else words, prompt))
 
 
-def _named_force(prompt: Prompt, match: Match) -> bool:
-    """Whether a match of armed people comes right after a name, in the middle of its sentence: "North Korean
+def _named_force(policy: Guidelines, prompt: Prompt, match: Match) -> bool:
+    """Whether a match of a rule of `[rewriting] named_rules` (armed people) comes right after a name: "North Korean
     troops in Kursk", "RSF fighters take El Fasher" name who the story is about (not "Soldiers near Warsaw")."""
-    if match.rule.id != "troops":
+    if match.rule.id not in policy.named_rules:
         return False
     before = [word for word in prompt.words if word.end <= match.start]
     if len(before) < 1:

@@ -435,10 +435,10 @@ def frame_end(guidelines: Guidelines, prompt: Prompt, headings: bool = True, sta
     if start is None:
         after = preamble_end(guidelines, prompt)
         return (after and frame_end(guidelines, prompt, headings, after)) or frame_end(guidelines, prompt, headings, 0)
-    # (after a preamble, a comma ends the framing too: "... look. For the Kashmir tensions piece, show ...")
+    # (after a preamble, a comma ends the framing too: "... look. For our Kashmir tensions report, show ...")
     first = (_FRAME_END_AFTER if start else _FRAME_END).search(prompt.text, start)
-    # A first clause that ends with a story's name frames the prompt, whatever ends it ("For the Kashmir tensions
-    # piece, show ...")
+    # A first clause that ends with a story's name frames the prompt, whatever ends it ("Hero shot for the North
+    # Korea missile test story - ...")
     named = [at for at in story_clause_ends(guidelines, prompt)
              if start < at <= (first.start() if first else len(prompt.text))]
     if named and _SCENE_WORD.search(prompt.text, min(named)):
@@ -537,7 +537,8 @@ def _known_first(guidelines: Guidelines, prompt: Prompt) -> bool:
 
 
 def _names_in(guidelines: Guidelines, prompt: Prompt, words: list[Word]) -> bool:
-    """Whether one of `words` (the first words of `prompt`) is written as a name (_named)."""
+    """Whether one of `words` (a clause of `prompt`, in order) is written as a name (_named); its first word counts as
+    one when it is one of the policy's `[rewriting] names`."""
     opening = prompt.words.index(words[0]) if words else 0
     known = any(first == opening for first, _ in spans_of(guidelines.names, prompt))
     return any(_named(prompt.text[word.start:word.end], index, known) for index, word in enumerate(words))
@@ -552,7 +553,9 @@ def heading_end(guidelines: Guidelines, prompt: Prompt, start: int | None = None
     matches (judged on the heading alone) is one only when it ends at a colon, full stop, line break or dash and
     names a place or a person outside the match ("Stabbing outside Leeds nightclub - ..."; not "Execution: ...").
     One that names a kind of picture (unless it names an event too: "Alaska summit cartoon: ..."), holds a negation
-    or a bracket is none."""
+    or a bracket is none. A tag list's first items may be one (_tag_heading), and a first clause ended by a
+    semicolon is one when it names something. After a preamble (preamble_end) the heading after it comes first;
+    `start` reads one from there."""
     if not guidelines.heading_words:
         return 0
     if start is None:

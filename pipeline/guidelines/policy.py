@@ -29,7 +29,7 @@ _TOP_KEYS = {"guidelines", "always", "guidance", "image_checks", "styles", "rule
 _GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negations", "language", "max_prompt_chars"}
 _CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "rules", "scope", "effect"}
 EFFECTS = ("suspend", "remove")
-_REWRITING_KEYS = {"absorb", "keep", "keep_people", "topic_rules", "subjects", "heading_words",
+_REWRITING_KEYS = {"absorb", "keep", "keep_people", "topic_rules", "named_rules", "subjects", "heading_words",
                   "name_heading_words", "names", "glorifying", "preamble",
                   "story_endings", "institutions"}
 SCOPES = ("prompt", "sentence", "near")
@@ -143,6 +143,7 @@ class Guidelines:
     preamble: tuple[Term, ...] = ()
     story_endings: tuple[Term, ...] = ()
     topic_rules: tuple[str, ...] = ()
+    named_rules: tuple[str, ...] = ()
     subjects: tuple[Term, ...] = ()
     institutions: tuple[Term, ...] = ()
     heading_words: int = 0
@@ -222,12 +223,12 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100_000:
         check.fail(f"guidelines.max_prompt_chars has to be a whole number from 1 to 100000 but is {limit!r}",
                    "max_prompt_chars")
-    topic_rules = rewriting.get("topic_rules", [])
     rewrite_ids = {rule.id for rule in rules if rule.action == "rewrite"}
-    if not isinstance(topic_rules, list) or not all(isinstance(item, str) and item in rewrite_ids
-                                                    for item in topic_rules):
-        check.fail(f"rewriting.topic_rules has to be a list of the ids of rewrite rules "
-                   f"({', '.join(sorted(rewrite_ids))}) but is {topic_rules!r}", "topic_rules")
+    topic_rules, named_rules = rewriting.get("topic_rules", []), rewriting.get("named_rules", [])
+    for key, value in (("topic_rules", topic_rules), ("named_rules", named_rules)):
+        if not isinstance(value, list) or not all(isinstance(item, str) and item in rewrite_ids for item in value):
+            check.fail(f"rewriting.{key} has to be a list of the ids of rewrite rules "
+                       f"({', '.join(sorted(rewrite_ids))}) but is {value!r}", key)
     heading_words, name_heading_words = rewriting.get("heading_words", 0), rewriting.get("name_heading_words", 0)
     for key, value in (("heading_words", heading_words), ("name_heading_words", name_heading_words)):
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 30:
@@ -264,6 +265,7 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         story_endings=check.terms(rewriting, "story_endings", "rewriting.story_endings", False,
                                   required=False),
         topic_rules=tuple(topic_rules),
+        named_rules=tuple(named_rules),
         subjects=check.terms(rewriting, "subjects", "rewriting.subjects", True, required=False),
         institutions=check.terms(rewriting, "institutions", "rewriting.institutions", True, required=False),
         heading_words=heading_words,
