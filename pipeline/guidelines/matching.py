@@ -531,16 +531,16 @@ def _counted(prompt: Prompt, words: list[Word]) -> int:
     return sum(1 for word in words if prompt.text[word.start:word.end].lower() != "s")
 
 
-def _known_first(guidelines: Guidelines, prompt: Prompt) -> bool:
-    """Whether `prompt` opens with one of the policy's `[rewriting] names`."""
-    return any(first == 0 for first, _ in spans_of(guidelines.names, prompt))
+def _known_first(guidelines: Guidelines, prompt: Prompt, opening: int = 0) -> bool:
+    """Whether the word at `opening` (the prompt's first unless given) opens one of the policy's `[rewriting]
+    names`."""
+    return any(first == opening for first, _ in spans_of(guidelines.names, prompt))
 
 
 def _names_in(guidelines: Guidelines, prompt: Prompt, words: list[Word]) -> bool:
     """Whether one of `words` (a clause of `prompt`, in order) is written as a name (_named); its first word counts as
     one when it is one of the policy's `[rewriting] names`."""
-    opening = prompt.words.index(words[0]) if words else 0
-    known = any(first == opening for first, _ in spans_of(guidelines.names, prompt))
+    known = bool(words) and _known_first(guidelines, prompt, prompt.words.index(words[0]))
     return any(_named(prompt.text[word.start:word.end], index, known) for index, word in enumerate(words))
 
 
