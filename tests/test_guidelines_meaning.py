@@ -442,6 +442,10 @@ def test_a_removed_clause_leaves_the_people_it_opens_with(cli, tmp_path):
     policy = without_list(tmp_path, "no-people.toml", "keep_people")
     result, data = check(cli, sweden, "--guidelines", str(policy))
     assert data["subject"] == "Sweden migration debate - the Riksdag in Stockholm, MPs debating", data
+    # From 2026.11.13 roles count as people too ("riot police", not only "protesters")
+    result, data = check(cli, "Tbilisi protest header: riot police beating a girl's skull open with batons on Rustaveli "
+                              "Avenue, EU flags in the rain.")
+    assert data["subject"] == "Tbilisi protest header: riot police, Rustaveli Avenue, EU flags in the rain.", data
 
 
 def test_a_heading_that_names_a_crime_and_its_place_is_the_story(cli):
