@@ -15,6 +15,9 @@ from pipeline.guidelines.styles import apply_style, merge_negatives
 from pipeline.guidelines.vocabulary import vocabulary
 
 _ARTICLE_BEFORE = re.compile(r"\b(a|an)(\s+)$", re.IGNORECASE)
+# A headline quoted in a framing ("Hero image, 'Kharkiv wakes to another night of glide bombs': ..."): an opening
+# quote after no letter, a closing one before none (an apostrophe inside, "Korea's", is neither)
+_QUOTED = re.compile(r"(?<!\w)['‘\"“](.{3,}?)['’\"”](?!\w)")
 # Rule ids of the judge's own checks (not in the policy file).
 LANGUAGE_RULE = "language-not-english"
 RECHECK_RULE = "recheck"
@@ -270,6 +273,12 @@ def judge(
         if score >= threshold:
             reasons = excused(policy, written)
             verdict = f"score {score:.3f} >= {threshold}"
+            # The sentence head reads a whole prompt, and can be sure of one whose form it has not learnt ("Tags:
+            # fraud, Post Office scandal, village shop, rain"): a prompt the rules left alone is refused only where
+            # the phrase head finds harm in one of its phrases too, at `[meaning] support` or above
+            support = None if reasons or rewrites or removed else _phrase_support(policy, written)
+            if support is not None and support < policy.meaning_support_threshold:
+                reasons = [f"no phrase scores {policy.meaning_support_threshold} or above (highest {support:.3f})"]
             if not reasons:
                 acted.append(RuleAction(MEANING_RULE, "block", verdict, None, "meaning"))
                 return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
@@ -312,6 +321,23 @@ def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, read
     if spans:
         text = _cut(text, spans, _leftovers(policy, prompt))
     return text, taken, read
+
+
+def _phrase_support(policy: Guidelines, prompt: Prompt) -> float | None:
+    """The phrase head's highest score among the prompt's phrases, each word as the rules read it ("s t a b b i n g"
+    is "stabbing"); None when `[meaning] support` is off."""
+    if policy.meaning_support_threshold is None:
+        return None
+    from pipeline.guidelines.meaning import phrase_scores
+
+    text, end = "", 0
+    for word in prompt.words:
+        text += prompt.text[end:word.start] + word.readings[-1]
+        end = word.end
+    text += prompt.text[end:]
+    written = [text[start:end].strip() for start, end in phrases(text)]
+    scores = phrase_scores([phrase for phrase in written if phrase])[0] if any(written) else [0.0]
+    return max(scores)
 
 
 def _judged_again(policy: Guidelines, text: str, chosen) -> tuple[Prompt, list[Match]]:
@@ -698,15 +724,19 @@ def _framing_depictions(policy: Guidelines, prompt: Prompt, matches: list[Match]
     """The rewrite matches in a news story's framing that depict armed people or weapons: those of the topical
     rules other than the policy's `topic_rules` (the abstract words of conflict), unless a word of the policy's
     `subjects` follows within two words and makes the phrase the name of an event or institution ("North Korea's
-    missile test", "the arms deal", "troop withdrawal talks")."""
+    missile test", "the arms deal", "troop withdrawal talks"), or the match lies in a quoted headline."""
     if not frame:
         return []
     found = [match for match in matches if match.rule.action == "rewrite" and match.start < frame
              and match.rule.id in topical and match.rule.id not in policy.topic_rules]
     if not found:
         return []
+    quoted = [(quote.start(1), quote.end(1)) for quote in _QUOTED.finditer(prompt.text, 0, frame)]
     depicting = []
     for match in found:
+        # A quoted headline is the story's name, not a scene to draw
+        if any(start <= match.start and match.end <= end for start, end in quoted):
+            continue
         # A proper name ("the Wagner Group") names an institution, the story's subject, as a country does; a
         # model name in capitals and digits ("HIMARS", "T-90") is hardware
         named = match.start > 0 and all(_titled(prompt.text[word.start:word.end]) for word in prompt.words

@@ -155,6 +155,7 @@ class Guidelines:
     meaning_rewritten_threshold: float | None = None
     meaning_clause_threshold: float | None = None
     meaning_heading_threshold: float | None = None  # `clauses` for the phrases after a news heading (None: `clauses`)
+    meaning_support_threshold: float | None = None  # a phrase's score that a refusing sentence score needs (None: any)
 
     def style(self, name: str | None) -> Style:
         """The named style (the default when None); an unknown name is bad input."""
@@ -213,8 +214,9 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
     rules = _rules(check, raw)
     rewriting = check.table(raw, "rewriting", _REWRITING_KEYS, required=False)
     (classifier_threshold,) = _thresholds(check, raw, "classifier", ("threshold",))
-    meaning_threshold, meaning_rewritten_threshold, meaning_clause_threshold, meaning_heading_threshold = _thresholds(
-        check, raw, "meaning", ("threshold", "rewritten", "clauses", "headings"))
+    (meaning_threshold, meaning_rewritten_threshold, meaning_clause_threshold, meaning_heading_threshold,
+     meaning_support_threshold) = _thresholds(check, raw, "meaning", ("threshold", "rewritten", "clauses", "headings",
+                                                                      "support"))
     language = head.get("language", "")
     if not isinstance(language, str) or language not in ("", "en"):
         check.fail(f"guidelines.language has to be \"en\" (prompts must be English) or \"\" (any) but is {language!r}",
@@ -277,13 +279,13 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         meaning_rewritten_threshold=meaning_rewritten_threshold,
         meaning_clause_threshold=meaning_clause_threshold,
         meaning_heading_threshold=meaning_heading_threshold,
+        meaning_support_threshold=meaning_support_threshold,
     )
 
 
 def _thresholds(check: _Checker, raw: dict, table: str, keys: tuple[str, ...]) -> tuple[float | None, ...]:
-    """A learnt layer's thresholds (`[classifier] threshold`, `[meaning] threshold`, `rewritten`, `clauses` and
-    `headings`), each a
-    probability; None where the key (or the table) is absent: that part of the layer is off."""
+    """A learnt layer's thresholds (`[classifier] threshold`, `[meaning] threshold`, `rewritten`, `clauses`,
+    `headings` and `support`), each a probability; None where the key (or the table) is absent: that part of the layer is off."""
     learned = check.table(raw, table, set(keys), required=False)
     found = []
     for key in keys:
