@@ -715,7 +715,8 @@ def test_the_sentence_head_refuses_only_with_a_phrase_that_supports_it(cli, tmp_
     assert result.exit_code == 3 and acted(data, "block") == [("meaning", f"score {data['meaning_score']:.3f} >= 0.95")]
     policy = variant(tmp_path, "bad-support.toml", "\nsupport = 0.05\n", "\nsupport = 2\n")
     result, data = check(cli, text, "--guidelines", str(policy))
-    assert result.exit_code == 2 and "meaning.support has to be a number between 0 and 1" in result.stderr, result.stderr
+    assert result.exit_code == 2, result.stderr
+    assert "meaning.support has to be a number between 0 and 1" in result.stderr, result.stderr
 
 
 def test_a_quoted_headline_in_the_framing_is_the_stories_name(cli):

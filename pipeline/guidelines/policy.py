@@ -285,7 +285,8 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
 
 def _thresholds(check: _Checker, raw: dict, table: str, keys: tuple[str, ...]) -> tuple[float | None, ...]:
     """A learnt layer's thresholds (`[classifier] threshold`, `[meaning] threshold`, `rewritten`, `clauses`,
-    `headings` and `support`), each a probability; None where the key (or the table) is absent: that part of the layer is off."""
+    `headings` and `support`), each a probability; None where the key (or the table) is absent: that part of the
+    layer is off."""
     learned = check.table(raw, table, set(keys), required=False)
     found = []
     for key in keys:
