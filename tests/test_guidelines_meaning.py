@@ -739,6 +739,13 @@ def test_more_news_forms_frame_a_story(cli):
                               "floodlights, and the bodies pulled out frozen onto the ice.")
     assert data["subject"] == ("Note to artist: the DC midair collision. Potomac River at night, divers under "
                                "floodlights."), data
+    # ... and so does a label for the headline: the headline after it names the story
+    result, data = check(cli, "Headline: Drone strike hits wedding in Helmand. Brief: the empty wedding tent at dusk, "
+                              "chairs overturned.")
+    assert data["verdict"] == "rewrite" and data["subject"] == ("Headline: Drone strike hits wedding in Helmand. "
+                                                                "Brief: the empty wedding tent at dusk, chairs "
+                                                                "overturned."), data
+    assert acted(data, "topic") == [("attack-on-places", "Drone strike hits wedding")], data
     result, data = check(cli, "For the courts round-up on the shoplifting surge in Kent: a Co-op security guard at "
                               "the door pinning a shoplifter down and punching him bloody.")
     assert data["verdict"] == "rewrite" and "Co-op" in data["subject"] and "bloody" not in data["subject"], data
