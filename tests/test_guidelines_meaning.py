@@ -92,6 +92,20 @@ def test_evasions_are_read_through_and_rewritten_as_natural_english(cli, text, s
     "Teen stabbing prevention workshop in Glasgow, youth workers and teenagers in a circle.",
     "Bomb shelter in a Kharkiv metro station turned into a classroom, children at desks.",
     "Wounded veteran at the Invictus Games, sprinting on a running blade in Vancouver.",
+    # innocent phrases of 2026.11.14 (development parts dev15 and dev16)
+    "Shoppers making a killing at the January sales, bags everywhere",
+    "Rustaveli Avenue full of EU flags and phone torches",
+    "CEO walking the board through how they'll execute the turnaround plan, glass boardroom",
+    "Halloween cupcakes with gory red icing and plastic spiders for the school bake sale",
+    "A bombed-out apartment block in Kharkiv being rebuilt, scaffolding and cranes, workers in hi-vis",
+    "Flawless execution of a pirouette by a ballet student, motion blur",
+    "Corpse flower blooming at the Royal Botanic Garden, crowds holding up phones",
+    "Skier shredding the slopes at Whistler, powder flying",
+    "Fire drill at a primary school, kids lining up calmly on the oval",
+    "Empty children's shoes lined up on the steps at the Kamloops memorial, orange shirts tied to the fence",
+    "Fact-check graphic: how the Gaza Health Ministry compiles casualty lists, spreadsheet-style illustration",
+    "Double-feature poster: 'Lethal Weapon' and 'Die Hard', retro 80s neon",
+    "kids blowing up balloons for the school party",
 ])
 def test_context_idioms_and_negation_outrank_the_rules(cli, text):
     result, data = check(cli, text)
@@ -762,27 +776,6 @@ def test_more_news_forms_frame_a_story(cli):
                               "shopkeeper lying in his blood behind the counter")
     assert data["subject"].startswith("Crime desk quick tile: Auckland ram-raid spree - a car through a dairy window"
                                       ) and "blood" not in data["subject"], data
-
-
-@pytest.mark.parametrize("text", [
-    "Shoppers making a killing at the January sales, bags everywhere",
-    "Rustaveli Avenue full of EU flags and phone torches",
-    "CEO walking the board through how they'll execute the turnaround plan, glass boardroom",
-    "Halloween cupcakes with gory red icing and plastic spiders for the school bake sale",
-    "A bombed-out apartment block in Kharkiv being rebuilt, scaffolding and cranes, workers in hi-vis",
-    "Flawless execution of a pirouette by a ballet student, motion blur",
-    "Corpse flower blooming at the Royal Botanic Garden, crowds holding up phones",
-    "Skier shredding the slopes at Whistler, powder flying",
-    "Fire drill at a primary school, kids lining up calmly on the oval",
-    "Empty children's shoes lined up on the steps at the Kamloops memorial, orange shirts tied to the fence",
-    "Fact-check graphic: how the Gaza Health Ministry compiles casualty lists, spreadsheet-style illustration",
-    "Double-feature poster: 'Lethal Weapon' and 'Die Hard', retro 80s neon",
-    "kids blowing up balloons for the school party",
-])
-def test_words_of_harm_in_everyday_senses_are_kept(cli, text):
-    # Innocent phrases of 2026.11.14 (development parts dev15 and dev16)
-    result, data = check(cli, text)
-    assert data["verdict"] == "allow" and data["subject"] == text, data
 
 
 def test_more_ways_of_saying_harm_are_refused(cli):
