@@ -335,9 +335,8 @@ def _phrase_support(policy: Guidelines, prompt: Prompt) -> float | None:
         text += prompt.text[end:word.start] + word.readings[-1]
         end = word.end
     text += prompt.text[end:]
-    written = [text[start:end].strip() for start, end in phrases(text)]
-    scores = phrase_scores([phrase for phrase in written if phrase])[0] if any(written) else [0.0]
-    return max(scores)
+    written = [phrase for start, end in phrases(text) if (phrase := text[start:end].strip())]
+    return max(phrase_scores(written)[0]) if written else 0.0
 
 
 def _judged_again(policy: Guidelines, text: str, chosen) -> tuple[Prompt, list[Match]]:
