@@ -69,6 +69,18 @@ def test_inflections_share_a_stem_but_innocent_words_do_not():
     assert stem("warsaw") != stem("war") and stem("warm") != stem("war")
 
 
+def test_a_silent_e_makes_another_word():
+    # "rate" is not "rat" and "rap" is not "rape": a short word doubles its last letter before -ed and -ing
+    assert stem("rate") == stem("rates") == stem("rated") == stem("rating") != stem("rat")
+    assert stem("rat") == stem("rats") == stem("ratted")
+    assert stem("rape") == stem("raped") == stem("raping") != stem("rap") == stem("rapping")
+    assert stem("hate") == stem("hated") != stem("hat")
+    assert stem("bleed") == stem("bleeding") == stem("bleeds")
+    assert stem("gases") == stem("gas")
+    # the shipped classifier's features were made with every final "e" dropped
+    assert stem("rate", silent_e=False) == stem("rat", silent_e=False)
+
+
 def test_spans_point_into_the_original_text():
     text = "Ｔｈｅ s0l\u200bdiers at W a r"
     found = words(text)

@@ -22,6 +22,7 @@ from functools import lru_cache
 from importlib import resources
 
 from pipeline.guidelines.matching import Prompt, negation, overlaps, spans_of
+from pipeline.guidelines.normalise import Word, base
 from pipeline.guidelines.policy import Guidelines, Term
 from pipeline.output.files import bytes_sha256
 
@@ -47,6 +48,11 @@ def _concepts(guidelines: Guidelines) -> tuple[_Concept, ...]:
     return _CONCEPTS[key]
 
 
+def _trained_base(word: Word) -> str:
+    """The word's last distinct base, as the shipped weights were trained: with every final "e" dropped."""
+    return list(dict.fromkeys(base(reading, silent_e=False) for reading in word.readings))[-1]
+
+
 def features(prompt: Prompt, guidelines: Guidelines) -> set[str]:
     """The features present in an analysed prompt: "w:" words and word pairs, "b:" inflectional bases, "r:" the
     policy's rules and `near` groups and "x:" its contexts whose terms occur, neither negated ("no weapons") nor
@@ -54,7 +60,7 @@ def features(prompt: Prompt, guidelines: Guidelines) -> set[str]:
     tokens = [word.readings[-1] for word in prompt.words]
     found = {"w:" + token for token in tokens}
     found.update(f"w:{one} {two}" for one, two in zip(tokens, tokens[1:]))
-    found.update("b:" + word.stems[-1] for word in prompt.words)
+    found.update("b:" + _trained_base(word) for word in prompt.words)
     negated = negation(guidelines)
     for name, terms, unless in _concepts(guidelines):
         spans = [span for span in spans_of(terms, prompt)

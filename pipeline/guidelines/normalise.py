@@ -80,11 +80,17 @@ _NOT_PLURAL = frozenset({"news", "series", "species", "means", "politics", "econ
                          "bias", "chaos", "canvas", "atlas", "lens", "always", "perhaps", "across", "towards"})
 
 
+# One short vowel closed by one consonant: before "-ed" and "-ing" such a word doubles it ("rat", "ratted"), and
+# with a silent "e" after it is another word ("rate", "rated").
+_SHORT_SYLLABLE = re.compile(r"[^aeiouy]*[aeiou][^aeiouwxy]")
+
+
 @lru_cache(maxsize=16384)
-def base(word: str) -> str:
+def base(word: str, silent_e: bool = True) -> str:
     """The inflectional base of a canonical word: plurals, "-ed" and "-ing" forms share it ("tanks", "tanked"
     -> "tank"; "bodies" -> "body"), but derived words keep their own ("reporter" is not "report", "severed" is
-    not "several", "executive" is not "execute")."""
+    not "several", "executive" is not "execute"). With `silent_e` false, a final "e" is always dropped ("rate"
+    and "rat" share "rat"), as the shipped classifier's features were made."""
     if len(word) >= 3 and word.endswith("s") and word[-2].isdigit():
         return word[:-1]  # a model number in the plural: "AK-47s", "FAB-500s", "M16s"
     if len(word) <= 3 or not word.isalpha() or word in _NOT_PLURAL:
@@ -93,17 +99,25 @@ def base(word: str) -> str:
         return word[:-3] + "y"
     if word.endswith("ied") and len(word) > 4:
         return word[:-3] + "y"
+    if silent_e and word.endswith("eed"):
+        return word  # "bleed", "speed", "need": no "-ed" ending
     for suffix in ("ing", "ed"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             root = word[: -len(suffix)]
             if len(root) > 2 and root[-1] == root[-2] and root[-1] not in "lsz":
-                root = root[:-1]
+                root = root[:-1]  # "ratted", "tapping": a short word doubles its last letter
+                if silent_e:
+                    return root
+            if silent_e and _SHORT_SYLLABLE.fullmatch(root):
+                return root + "e"  # "rated", "taping", "hated": undoubled, so the word ends in a silent "e"
             return root[:-1] if root.endswith("e") and len(root) > 3 else root
-    if word.endswith(("sses", "ches", "shes", "xes", "zzes")):
+    if word.endswith(("sses", "ches", "shes", "xes", "zzes")) or (word.endswith("ses") and word[:-2] in _NOT_PLURAL):
         return word[:-2]
     if word.endswith("s") and not word.endswith(("ss", "us", "is")):
         word = word[:-1]
-    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+    if word.endswith("e") and len(word) > 3 and not (silent_e and _SHORT_SYLLABLE.fullmatch(word[:-1])):
+        return word[:-1]
+    return word  # "rate" is not "rat", "hate" not "hat", "tape" not "tap"
 
 
 def readings(raw: str) -> tuple[str, ...]:

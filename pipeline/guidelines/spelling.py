@@ -7,7 +7,7 @@ word is never read as another ("swore" stays "swore", "tang" stays "tang").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from rapidfuzz import process
@@ -36,9 +36,15 @@ class Lexicon:
     exact: frozenset[str]
     spellings: tuple[str, ...]
     forms: frozenset[str] = frozenset()
+    # The term word each inflected spelling comes from, where its own base is another: "stabed" (a misspelt
+    # "stabbed") is "stab", though "rated" is "rate", not "rat".
+    stem_of: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def knows(self, reading: str) -> bool:
         return reading in self.exact or base(reading) in self.stems
+
+    def stem(self, spelling: str) -> str:
+        return self.stem_of.get(spelling) or base(spelling)
 
 
 def inflections(word: str) -> set[str]:
@@ -55,10 +61,15 @@ def inflections(word: str) -> set[str]:
 
 def build_lexicon(inflected: set[str], exact: set[str]) -> Lexicon:
     spellings = set(exact)
-    for word in inflected:
-        spellings |= inflections(word)
+    stem_of: dict[str, str] = {}
+    for word in sorted(inflected):
+        for form in inflections(word):
+            spellings.add(form)
+            if form.endswith(("ed", "ing")) and base(form) == base(word) + "e" and form not in exact:
+                stem_of.setdefault(form, base(word))
     usable = sorted(word for word in spellings if len(word) >= MIN_FUZZY_LENGTH - 1 and word.isalpha())
-    return Lexicon(frozenset(base(word) for word in inflected), frozenset(exact), tuple(usable), frozenset(spellings))
+    return Lexicon(frozenset(base(word) for word in inflected), frozenset(exact), tuple(usable), frozenset(spellings),
+                   stem_of)
 
 
 def _real_word(reading: str) -> bool:
@@ -103,7 +114,7 @@ def _join(found: list[Word], index: int, text: str, lexicon: Lexicon) -> tuple[W
         # Words that are all English do not make a word that is not: "a red smear" is not "ared smear"
         if all(_real_word(piece) for piece in pieces) and not (_real_word(reading) or _real_word(base(reading))):
             continue
-        return Word((reading,), (base(reading),), run[0].start, run[-1].end), size
+        return Word((reading,), (lexicon.stem(reading),), run[0].start, run[-1].end), size
     return None
 
 
@@ -118,7 +129,7 @@ def _correct(word: Word, lexicon: Lexicon) -> Word:
     if not extra:
         return word
     readings = tuple(dict.fromkeys(word.readings + tuple(extra)))
-    return replace(word, readings=readings, stems=tuple(dict.fromkeys(word.stems + tuple(map(base, extra)))))
+    return replace(word, readings=readings, stems=tuple(dict.fromkeys(word.stems + tuple(map(lexicon.stem, extra)))))
 
 
 @lru_cache(maxsize=8192)
