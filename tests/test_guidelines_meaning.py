@@ -126,6 +126,13 @@ def test_a_news_story_loses_its_graphic_detail_not_its_image(cli):
     assert acted(data, "remove") == [("gore-bodies", "bodies floating")]
 
 
+@pytest.mark.parametrize("detail", ["(bodies in the rubble:1.4)", "((bodies in the rubble))", "[bodies in the rubble]"])
+def test_a_weighted_detail_goes_with_its_brackets_and_weight(cli, detail):
+    result, data = check(cli, f"For the story on the Kyiv memorial: (candles:1.2), {detail}, mourners (soft light)")
+    assert result.exit_code == 0 and data["verdict"] == "rewrite"
+    assert data["subject"] == "For the story on the Kyiv memorial: (candles:1.2), mourners (soft light)"
+
+
 def test_a_hate_symbol_is_taken_out_of_a_news_story_and_refused_elsewhere(cli):
     result, data = check(cli, "Hero image for an article on the election: a swastika painted on a poster")
     assert result.exit_code == 0 and data["subject"] == "Hero image for an article on the election"

@@ -527,14 +527,14 @@ def _cut(text: str, spans: list[tuple[int, int]], remnants: tuple[tuple[int, int
         if pieces and pieces[-1].endswith((".", "!", "?", ";", ":", ",")) and piece[:1].isalnum():
             piece = " " + piece
         pieces.append(piece)
-    tidy = re.sub(r"\s+", " ", "".join(pieces))
+    tidy = _balanced(re.sub(r"\s+", " ", "".join(pieces)))
     tidy = re.sub(r"\s+([,;:.!?])", r"\1", tidy)
     tidy = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", tidy)
     tidy = re.sub(r"[,;:]\s*([.!?])", r"\1", tidy)
     tidy = re.sub(r"[,;:]\s*([-–—]+\s)", r" \1", tidy)  # "Modi, Trump, - for the ... story": no comma before a dash
     tidy = re.sub(r"(\w[.!?])\s*\.(?=\s|$)", r"\1", tidy)  # a sentence taken out leaves no second full stop
     tidy = re.sub(r"(^|[,;:]\s*)(?:and|with|while|whilst|as|plus|but|then)\s+", r"\1", tidy, flags=re.IGNORECASE)
-    return re.sub(r"^[\s,;:.]+|[\s,;:]+$", "", _balanced(tidy))
+    return re.sub(r"^[\s,;:.]+|[\s,;:]+$", "", tidy)
 
 
 def _clause_of(edges: list[int], position: int) -> int:
@@ -789,7 +789,7 @@ def _story_matches(policy: Guidelines, prompt: Prompt, photorealistic_style: boo
 
 
 def _balanced(text: str) -> str:
-    """`text` without brackets left unpaired or empty by a removal ("( ((x))" -> "((x))")."""
+    """`text` without brackets left unpaired or empty by a removal ("( ((x))" -> "((x))", "(:1.4)" -> "")."""
     pairs = {")": "(", "]": "["}
     keep = [True] * len(text)
     stack: list[int] = []
@@ -805,7 +805,7 @@ def _balanced(text: str) -> str:
         keep[index] = False
     text = "".join(char for char, kept in zip(text, keep) if kept)
     while True:
-        emptied = re.sub(r"[(\[]\s*[)\]]", "", text)
+        emptied = re.sub(r"[(\[]\s*(?::\s*[\d.]*\s*)?[)\]]", "", text)
         if emptied == text:
             return re.sub(r"\s{2,}", " ", text)
         text = emptied
