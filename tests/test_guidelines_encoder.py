@@ -14,7 +14,8 @@ from conftest import REPO, generate_json, run_pipeline
 from test_guidelines_meaning import acted, check
 
 ENCODER_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-MEANING_TABLE = "[meaning]\nthreshold = 0.95\nrewritten = 0.98\nclauses = 0.8\nheadings = 0.5\nsupport = 0.05\n"
+MEANING_TABLE = ("[meaning]\nthreshold = 0.95\nrewritten = 0.98\nclauses = 0.8\nheadings = 0.5\nsupport = 0.05\n"
+                 "lists = 0.8\n")
 
 
 def test_the_numpy_encoder_is_the_transformers_model():

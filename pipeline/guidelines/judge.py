@@ -275,10 +275,14 @@ def judge(
             verdict = f"score {score:.3f} >= {threshold}"
             # The sentence head reads a whole prompt, and can be sure of one whose form it has not learnt ("Tags:
             # fraud, Post Office scandal, village shop, rain"): a prompt the rules left alone is refused only where
-            # the phrase head finds harm in one of its phrases too, at `[meaning] support` or above
+            # the phrase head finds harm in one of its phrases too, at `[meaning] support` or above; in a list of
+            # short items ("Tags: Samoa, tsunami memorial, Lalomanu, 2009"), which is no sentence, at `lists`
             support = None if reasons or rewrites or removed else _phrase_support(policy, written)
-            if support is not None and support < policy.meaning_support_threshold:
-                reasons = [f"no phrase scores {policy.meaning_support_threshold} or above (highest {support:.3f})"]
+            needed = policy.meaning_support_threshold
+            if policy.meaning_list_threshold is not None and _a_list(text):
+                needed = policy.meaning_list_threshold
+            if support is not None and support < needed:
+                reasons = [f"no phrase scores {needed} or above (highest {support:.3f})"]
             if not reasons:
                 acted.append(RuleAction(MEANING_RULE, "block", verdict, None, "meaning"))
                 return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
@@ -337,6 +341,13 @@ def _phrase_support(policy: Guidelines, prompt: Prompt) -> float | None:
     text += prompt.text[end:]
     written = [phrase for start, end in phrases(text) if (phrase := text[start:end].strip())]
     return max(phrase_scores(written)[0]) if written else 0.0
+
+
+def _a_list(text: str) -> bool:
+    """Whether `text` is a list of short items ("Tags: Samoa, tsunami memorial, Lalomanu, 2009, calm sea"): at
+    least four phrases, most of them of at most three words."""
+    lengths = sorted(len(_CONTENT.findall(text, a, b)) for a, b in phrases(text))
+    return len(lengths) >= 4 and lengths[len(lengths) // 2] <= 3
 
 
 def _judged_again(policy: Guidelines, text: str, chosen) -> tuple[Prompt, list[Match]]:

@@ -156,6 +156,7 @@ class Guidelines:
     meaning_clause_threshold: float | None = None
     meaning_heading_threshold: float | None = None  # `clauses` for the phrases after a news heading (None: `clauses`)
     meaning_support_threshold: float | None = None  # a phrase's score that a refusing sentence score needs (None: any)
+    meaning_list_threshold: float | None = None  # `support` for a list of short items (None: `support`)
 
     def style(self, name: str | None) -> Style:
         """The named style (the default when None); an unknown name is bad input."""
@@ -215,8 +216,8 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
     rewriting = check.table(raw, "rewriting", _REWRITING_KEYS, required=False)
     (classifier_threshold,) = _thresholds(check, raw, "classifier", ("threshold",))
     (meaning_threshold, meaning_rewritten_threshold, meaning_clause_threshold, meaning_heading_threshold,
-     meaning_support_threshold) = _thresholds(check, raw, "meaning", ("threshold", "rewritten", "clauses", "headings",
-                                                                      "support"))
+     meaning_support_threshold, meaning_list_threshold) = _thresholds(
+        check, raw, "meaning", ("threshold", "rewritten", "clauses", "headings", "support", "lists"))
     language = head.get("language", "")
     if not isinstance(language, str) or language not in ("", "en"):
         check.fail(f"guidelines.language has to be \"en\" (prompts must be English) or \"\" (any) but is {language!r}",
@@ -280,13 +281,14 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         meaning_clause_threshold=meaning_clause_threshold,
         meaning_heading_threshold=meaning_heading_threshold,
         meaning_support_threshold=meaning_support_threshold,
+        meaning_list_threshold=meaning_list_threshold,
     )
 
 
 def _thresholds(check: _Checker, raw: dict, table: str, keys: tuple[str, ...]) -> tuple[float | None, ...]:
     """A learnt layer's thresholds (`[classifier] threshold`, `[meaning] threshold`, `rewritten`, `clauses`,
-    `headings` and `support`), each a probability; None where the key (or the table) is absent: that part of the
-    layer is off."""
+    `headings`, `support` and `lists`), each a probability; None where the key (or the table) is absent: that part
+    of the layer is off."""
     learned = check.table(raw, table, set(keys), required=False)
     found = []
     for key in keys:
