@@ -285,15 +285,17 @@ def photorealistic(prompt: Prompt, guidelines: Guidelines) -> bool:
 
 
 def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
-               ) -> tuple[set[str], set[tuple[str, int]], list[str]]:
-    """Rules the prompt's contexts of `effect` name: everywhere, or in given sentences; and those contexts. A
-    negated context word does not count ("no candles, just the shooter")."""
+               ) -> tuple[set[str], set[tuple[str, int]], list[str], set[str]]:
+    """Rules the prompt's contexts of `effect` name: everywhere, or in given sentences; those contexts; and the
+    rules named by a context that excuses acts shown being done to people too (`acts`). A negated context word
+    does not count ("no candles, just the shooter")."""
     negation = _prepared(guidelines)[0]
     everywhere: set[str] = set()
     in_sentence: set[tuple[str, int]] = set()
     near_words: set[tuple[str, int]] = set()
     acted: list[str] = []
     claimed: list[tuple[int, int]] | None = None
+    acts: set[str] = set()
     for context in guidelines.contexts:
         if context.effect != effect:
             continue
@@ -310,6 +312,8 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
         if not places:
             continue
         acted.append(context.id)
+        if context.acts:
+            acts.update(context.rules)
         for rule_id in context.rules:
             if context.scope == "prompt":
                 everywhere.add(rule_id)
@@ -319,7 +323,7 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
                 near_words.update((rule_id, index) for first, last in places
                                   for index in _near(prompt, first, last))
     in_sentence.update((rule_id, -1 - index) for rule_id, index in near_words)
-    return everywhere, in_sentence, acted
+    return everywhere, in_sentence, acted, acts
 
 
 # What ends a phrase for a context of scope "near": "lawmakers debating tank purchases" is one phrase, and "the
@@ -381,17 +385,18 @@ def find_matches(guidelines: Guidelines, prompt: Prompt, *, photorealistic_style
     (a news story's framing, which names its topic)."""
     negation, _, absorb = _prepared(guidelines)
     photo = photorealistic_style or photorealistic(prompt, guidelines)
-    everywhere, in_sentence, _ = _suspended(guidelines, prompt)
+    everywhere, in_sentence, _, acts = _suspended(guidelines, prompt)
     starts = {word.start: index for index, word in enumerate(prompt.words)}
     matches: list[Match] = []
     for rule in guidelines.rules:
-        if (rule.photorealistic_only and not photo) or rule.id in everywhere:
+        if rule.photorealistic_only and not photo:
             continue
         seen = set()
         for match in sorted(rule_matches(rule, prompt, negation, absorb), key=lambda m: (m.start, -m.end)):
             index = starts.get(match.start)
-            if index is not None and ((rule.id, prompt.sentences[index]) in in_sentence
-                                      or (rule.id, -1 - index) in in_sentence):
+            if (rule.id in everywhere or index is not None and ((rule.id, prompt.sentences[index]) in in_sentence
+                                                                or (rule.id, -1 - index) in in_sentence)
+                    ) and (rule.id in acts or not _an_act(guidelines, rule, prompt, match)):
                 continue
             if match.start < topic_end and rule.id in topic_rules:
                 continue
@@ -401,10 +406,48 @@ def find_matches(guidelines: Guidelines, prompt: Prompt, *, photorealistic_style
     return matches
 
 
+# Words that make the "-ing" word after them a noun ("the shooting", "a stabbing", "survivors of the bombing")
+_DETERMINERS = frozenset("the a an this that these those its their his her our of after before since".split())
+# ... and those that make a participle after them an act being done ("being beaten", "getting stabbed")
+_BEING = frozenset("being getting".split())
+# ... and the nouns that make it a noun too ("shooting victims", "the bombing anniversary")
+_AFTERMATH = frozenset("victim victims survivor survivors family families relatives anniversary suspect suspects"
+                       .split())
+
+
+def _an_act(guidelines: Guidelines, rule: Rule, prompt: Prompt, match: Match) -> bool:
+    """Whether a violent rule's match is an act being done to people ("police beating an old woman", "an old woman
+    being beaten"), which no context's words excuse: a vigil names a tragedy, but a beating at a vigil is shown."""
+    if rule.category != "violence" or len(match.parts) < 2:
+        return False
+    # one of its parts ends in people (`[rewriting] keep_people`): "an old woman", "the marchers", "him"
+    people = {base(term.words[-1]) for term in guidelines.keep_people} | {"him", "her", "them"}
+    ends = {word.end: word for word in prompt.words}
+    if not any(end in ends and ends[end].stems[-1] in people for _, end in match.parts):
+        return False
+    starts = {word.start: index for index, word in enumerate(prompt.words)}
+    parts = sorted(match.parts)
+    for number, (start, _) in enumerate(parts):
+        index = starts.get(start)
+        if index is None:
+            continue
+        word = prompt.words[index].readings[-1]
+        before = prompt.words[index - 1].readings[-1] if index else ""
+        if before in _BEING and word.endswith(("ed", "en")):
+            return True
+        if word.endswith("ing") and before not in _DETERMINERS and number < len(parts) - 1:
+            following = prompt.text[parts[number][1]:parts[number + 1][0]]
+            after = starts.get(parts[number + 1][0])
+            if (not _PHRASE_END.search(following) and after is not None
+                    and prompt.words[after].readings[-1] not in _AFTERMATH):
+                return True
+    return False
+
+
 def removable_rules(guidelines: Guidelines, prompt: Prompt) -> tuple[set[str], list[str]]:
     """The rules whose matches the prompt's "remove" contexts take out instead of refusing, and those contexts. A
     news heading (heading_end) counts as the news-story contexts' own words."""
-    everywhere, _, acted = _suspended(guidelines, prompt, effect="remove")
+    everywhere, _, acted, _ = _suspended(guidelines, prompt, effect="remove")
     if not acted and (heading_end(guidelines, prompt) or story_clause_ends(guidelines, prompt)
                       or closing_heading(guidelines, prompt)):
         for context in guidelines.contexts:

@@ -27,7 +27,7 @@ _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 _TOP_KEYS = {"guidelines", "always", "guidance", "image_checks", "styles", "rules", "contexts", "emoji", "rewriting", "groups",
              "classifier", "meaning"}
 _GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negations", "language", "max_prompt_chars"}
-_CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "rules", "scope", "effect"}
+_CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "rules", "scope", "effect", "acts"}
 EFFECTS = ("suspend", "remove")
 _REWRITING_KEYS = {"absorb", "keep", "keep_people", "topic_rules", "named_rules", "subjects", "heading_words",
                   "name_heading_words", "names", "glorifying", "preamble",
@@ -96,6 +96,9 @@ class Context:
     rules: tuple[str, ...]
     scope: str
     effect: str = "suspend"
+    # Whether it excuses an act shown being done to people ("police beating an old woman at the vigil"): a
+    # vigil names a tragedy without showing it, and lends no words to one shown
+    acts: bool = True
 
 
 @dataclass(frozen=True)
@@ -419,8 +422,11 @@ def _contexts(check: _Checker, raw: dict, rule_ids: set[str]) -> tuple[Context, 
         effect = entry.get("effect", "suspend")
         if effect not in EFFECTS:
             check.fail(f"{where}.effect has to be one of {', '.join(EFFECTS)} but is {effect!r}", anchor)
+        acts = entry.get("acts", True)
+        if not isinstance(acts, bool):
+            check.fail(f"{where}.acts has to be true or false but is {acts!r}", anchor)
         contexts.append(Context(context_id, check.text(entry, "rationale", f"{where}.rationale", anchor=anchor),
-                                terms, tuple(named), scope, effect))
+                                terms, tuple(named), scope, effect, acts))
     return tuple(contexts)
 
 
