@@ -789,6 +789,17 @@ def test_an_act_shown_at_a_vigil_borrows_no_words(cli, tmp_path):
     assert result.exit_code == 2 and "contexts" in result.stderr and "acts has to be true or false" in result.stderr
 
 
+def test_a_phrase_that_lost_its_joining_word_is_still_read(cli):
+    # Until 2026.11.15 a cut elsewhere took the "and" off the last phrase, and the phrase head no longer knew it as
+    # one of the prompt's own phrases: the burned passengers stayed in the picture
+    result, data = check(cli, "HEADLINE: Plane crash at Pokhara kills all 72 on board\nBRIEF: the Seti river gorge "
+                              "at midday, wreckage on the ledge, smoke, and burned passengers still strapped into "
+                              "their seats in the foreground. Annapurna haze.")
+    assert result.exit_code == 0 and data["verdict"] == "rewrite", data
+    assert "burned passengers" not in data["subject"] and "Seti river gorge" in data["subject"], data
+    assert any(rule == "meaning" and matched.startswith("burned passengers") for rule, matched in acted(data))
+
+
 def test_a_list_of_short_items_needs_a_phrase_at_lists(cli, tmp_path):
     # From 2026.11.15 a list of short items is no sentence: the sentence head refuses it only when one of its items
     # scores `[meaning] lists` on the phrase head (a story's tags scored 0.962, their highest item 0.155)

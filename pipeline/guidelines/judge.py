@@ -199,8 +199,8 @@ def judge(
     if use_meaning and policy.meaning_clause_threshold is not None and frame:
         given = prompt.strip()
         ruled = [part for match in matches for part in (match.parts or ((match.start, match.end),))]
-        readable = {given[a:b].strip() for a, b in phrases(given)} - {
-            text[a:b].strip() for a, b in phrases(text) if overlaps((a, b), ruled)}
+        readable = {_phrase_key(given[a:b]) for a, b in phrases(given)} - {
+            _phrase_key(text[a:b]) for a, b in phrases(text) if overlaps((a, b), ruled)}
         # A heading is weaker evidence of a news story than a framing sentence ("Morning commute: ..." can dress a
         # harmful scene): the phrases after it are read at `[meaning] headings`, where the policy sets it
         limit = policy.meaning_clause_threshold
@@ -312,7 +312,7 @@ def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, read
     spans, taken, read = [], [], ()
     candidates = [(start, end, text[start:end].strip()) for start, end in phrases(text, frame + 1)]
     candidates = [(start, end, written) for start, end, written in candidates
-                  if written in readable and not _negated(policy, written)]
+                  if _phrase_key(written) in readable and not _negated(policy, written)]
     if not candidates:
         return text, taken, read
     scores, head, encoder = phrase_scores([written for _, _, written in candidates])
@@ -325,6 +325,12 @@ def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, read
     if spans:
         text = _cut(text, spans, _leftovers(policy, prompt))
     return text, taken, read
+
+
+def _phrase_key(phrase: str) -> str:
+    """A phrase as written, without the joining word a cut's tidying takes off its front ("and burned passengers
+    ..." is "burned passengers ..." once a clause before it is gone)."""
+    return _JOINING_FRONT.sub("", phrase.strip())
 
 
 def _phrase_support(policy: Guidelines, prompt: Prompt) -> float | None:
@@ -500,6 +506,11 @@ def _acting_parts(match: Match, clause_starts: list[int], remnants: tuple[tuple[
     return acting or parts
 
 
+# The words that join a phrase to the one before it: a cut that leaves one at a phrase's front takes it off
+_JOINING_FRONT_WORDS = "and|with|while|whilst|as|plus|but|then"
+_JOINING_FRONT = re.compile(r"^(?:" + _JOINING_FRONT_WORDS + r")\s+", re.IGNORECASE)
+
+
 def _cut(text: str, spans: list[tuple[int, int]], remnants: tuple[tuple[int, int], ...]) -> str:
     """`text` without `spans`, tidied; the `remnants` inside a span stay in its place."""
     merged: list[list[int]] = []
@@ -544,7 +555,7 @@ def _cut(text: str, spans: list[tuple[int, int]], remnants: tuple[tuple[int, int
     tidy = re.sub(r"[,;:]\s*([.!?])", r"\1", tidy)
     tidy = re.sub(r"[,;:]\s*([-–—]+\s)", r" \1", tidy)  # "Modi, Trump, - for the ... story": no comma before a dash
     tidy = re.sub(r"(\w[.!?])\s*\.(?=\s|$)", r"\1", tidy)  # a sentence taken out leaves no second full stop
-    tidy = re.sub(r"(^|[,;:]\s*)(?:and|with|while|whilst|as|plus|but|then)\s+", r"\1", tidy, flags=re.IGNORECASE)
+    tidy = re.sub(r"(^|[,;:]\s*)(?:" + _JOINING_FRONT_WORDS + r")\s+", r"\1", tidy, flags=re.IGNORECASE)
     return re.sub(r"^[\s,;:.]+|[\s,;:]+$", "", tidy)
 
 
