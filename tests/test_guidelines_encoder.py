@@ -14,7 +14,7 @@ from conftest import REPO, generate_json, run_pipeline
 from test_guidelines_meaning import acted, check
 
 ENCODER_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-MEANING_TABLE = ("[meaning]\nthreshold = 0.95\nrewritten = 0.98\nclauses = 0.8\nheadings = 0.5\nsupport = 0.05\n"
+MEANING_TABLE = ("[meaning]\nthreshold = 0.9\nrewritten = 0.98\nclauses = 0.8\nheadings = 0.5\nsupport = 0.1\n"
                  "lists = 0.8\n")
 
 
@@ -52,7 +52,7 @@ def refused_by_meaning(result, data):
     assert result.exit_code == 3 and data["verdict"] == "block", data
     # A prompt that lost a phrase first (a news heading's scene: "the interrogation room afterwards: ...") is read
     # at the stricter `rewritten` threshold, like any prompt the guidelines changed
-    threshold = 0.98 if acted(data, "remove") else 0.95
+    threshold = 0.98 if acted(data, "remove") else 0.9
     assert acted(data, "block") == [("meaning", f"score {data['meaning_score']:.3f} >= {threshold}")]
     assert data["meaning_score"] >= threshold
     assert len(data["meaning_digest"]) == 64 and data["encoder_digest"] == ENCODER_SHA256
@@ -84,7 +84,7 @@ def test_harm_said_in_ordinary_words_is_refused_by_its_meaning(cli, tmp_path):
 def test_pictures_of_symbols_and_news_keep_their_meaning(cli, text):
     result, data = check(cli, text)
     assert result.exit_code == 0 and data["verdict"] == "allow", data
-    assert data["meaning_score"] < 0.95 and data["encoder_digest"] == ENCODER_SHA256
+    assert data["meaning_score"] < 0.9 and data["encoder_digest"] == ENCODER_SHA256
 
 
 def test_a_negated_term_or_an_innocent_phrase_excuses_the_prompt_from_the_meaning_layer(cli):
@@ -95,9 +95,9 @@ def test_a_negated_term_or_an_innocent_phrase_excuses_the_prompt_from_the_meanin
                          ("no weapons, no soldiers and no blood, just an empty field at the border", "negation")):
         result, data = check(cli, text)
         assert result.exit_code == 0 and data["verdict"] == "allow", data
-        assert data["meaning_score"] >= 0.95
+        assert data["meaning_score"] >= 0.9
         (excuse,) = [rule["matched"] for rule in data["rules"] if rule["action"] == "excused"]
-        assert excuse == f"score {data['meaning_score']:.3f} >= 0.95, excused by {reason}"
+        assert excuse == f"score {data['meaning_score']:.3f} >= 0.9, excused by {reason}"
 
 
 def test_a_prompt_of_fewer_than_three_words_is_not_read_for_meaning(cli):
@@ -183,7 +183,7 @@ def test_the_record_carries_the_scores_and_digests(cli, tmp_path):
     data = generate_json(cli, "--prompt", "a chessboard at dusk in winter", "--seed", "1", "--steps", "2", "--out", tmp_path)
     guidelines = json.loads(Path(data["images"][0]["record"]).read_text())["guidelines"]
     assert guidelines["encoder_digest"] == ENCODER_SHA256 and len(guidelines["meaning_digest"]) == 64
-    assert 0 <= guidelines["meaning_score"] < 0.95
+    assert 0 <= guidelines["meaning_score"] < 0.9
     assert len(guidelines["classifier_digest"]) == 64 and guidelines["classifier_score"] is not None
 
 
