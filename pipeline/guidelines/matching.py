@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from pipeline.guidelines.normalise import Word, base, words
 from pipeline.guidelines.policy import Guidelines, Rule, Term
@@ -415,13 +416,19 @@ _AFTERMATH = frozenset("victim victims survivor survivors family families relati
                        .split())
 
 
+@lru_cache(maxsize=4)
+def _people(keep_people: tuple[Term, ...]) -> frozenset[str]:
+    """The bases of the last words of `[rewriting] keep_people`, and the pronouns of people."""
+    return frozenset({base(term.words[-1]) for term in keep_people} | {"him", "her", "them"})
+
+
 def _an_act(guidelines: Guidelines, rule: Rule, prompt: Prompt, match: Match) -> bool:
     """Whether a violent rule's match is an act being done to people ("police beating an old woman", "an old woman
     being beaten"), which no context's words excuse: a vigil names a tragedy, but a beating at a vigil is shown."""
     if rule.category != "violence" or len(match.parts) < 2:
         return False
     # one of its parts ends in people (`[rewriting] keep_people`): "an old woman", "the marchers", "him"
-    people = {base(term.words[-1]) for term in guidelines.keep_people} | {"him", "her", "them"}
+    people = _people(guidelines.keep_people)
     ends = {word.end: word for word in prompt.words}
     if not any(end in ends and ends[end].stems[-1] in people for _, end in match.parts):
         return False
