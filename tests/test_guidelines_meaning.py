@@ -58,6 +58,9 @@ def without_list(tmp_path, name, key, line=""):
     ("Cargo 200 bags stacked in a truck at Rostov", "gore-bodies"),
     ("detectives giving the suspect the phone-book treatment", "violence-against-people"),
     ("Saint Tarrant mural with a halo", "hate-symbols"),
+    # innocent phrases narrowed to their sense in 2026.11.15 ("slayed her audition", not "slayed her")
+    ("soldiers slayed her family in front of her", "gore-bodies"),
+    ("militia counter-attack on the refugee camp, people fleeing", "attack-on-places"),
 ])
 def test_harmful_scenes_are_refused_whatever_the_wording(cli, text, rule):
     result, data = check(cli, text)
