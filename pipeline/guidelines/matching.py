@@ -424,7 +424,8 @@ def _people(keep_people: tuple[Term, ...]) -> frozenset[str]:
 
 def _an_act(guidelines: Guidelines, rule: Rule, prompt: Prompt, match: Match) -> bool:
     """Whether a violent rule's match is an act being done to people ("police beating an old woman", "an old woman
-    being beaten"), which no context's words excuse: a vigil names a tragedy, but a beating at a vigil is shown."""
+    being beaten"), which a context with `acts = false` does not excuse: a vigil names a tragedy, but a beating at
+    a vigil is shown."""
     if rule.category != "violence" or len(match.parts) < 2:
         return False
     # one of its parts ends in people (`[rewriting] keep_people`): "an old woman", "the marchers", "him"
