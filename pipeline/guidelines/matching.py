@@ -397,7 +397,7 @@ def find_matches(guidelines: Guidelines, prompt: Prompt, *, photorealistic_style
             index = starts.get(match.start)
             if (rule.id in everywhere or index is not None and ((rule.id, prompt.sentences[index]) in in_sentence
                                                                 or (rule.id, -1 - index) in in_sentence)
-                    ) and (rule.id in acts or not _an_act(guidelines, rule, prompt, match)):
+                    ) and (rule.id in acts or not _an_act(guidelines, rule, prompt, match, starts)):
                 continue
             if match.start < topic_end and rule.id in topic_rules:
                 continue
@@ -422,10 +422,10 @@ def _people(keep_people: tuple[Term, ...]) -> frozenset[str]:
     return frozenset({base(term.words[-1]) for term in keep_people} | {"him", "her", "them"})
 
 
-def _an_act(guidelines: Guidelines, rule: Rule, prompt: Prompt, match: Match) -> bool:
+def _an_act(guidelines: Guidelines, rule: Rule, prompt: Prompt, match: Match, starts: dict[int, int]) -> bool:
     """Whether a violent rule's match is an act being done to people ("police beating an old woman", "an old woman
     being beaten"), which a context with `acts = false` does not excuse: a vigil names a tragedy, but a beating at
-    a vigil is shown."""
+    a vigil is shown. `starts`: each word's index by where it starts, as find_matches keeps it."""
     if rule.category != "violence" or len(match.parts) < 2:
         return False
     # one of its parts ends in people (`[rewriting] keep_people`): "an old woman", "the marchers", "him"
@@ -433,7 +433,6 @@ def _an_act(guidelines: Guidelines, rule: Rule, prompt: Prompt, match: Match) ->
     ends = {word.end: word for word in prompt.words}
     if not any(end in ends and ends[end].stems[-1] in people for _, end in match.parts):
         return False
-    starts = {word.start: index for index, word in enumerate(prompt.words)}
     parts = sorted(match.parts)
     for number, (start, _) in enumerate(parts):
         index = starts.get(start)
