@@ -36,14 +36,14 @@ def test_check_prompt_allow(cli):
 
 
 def test_check_prompt_rewrite(cli):
-    result, data = check(cli, "s0ldiers and tanks near Warsaw", "--style", "watercolour")
+    result, data = check(cli, "soldiers and t4nks near Warsaw", "--style", "watercolour")
     assert result.exit_code == 0
     assert data["verdict"] == "rewrite"
     assert data["prompt"].startswith("chess pawns and chess rooks near Warsaw, watercolour painting")
     assert data["rules"][:2] == [
-        {"id": "troops", "action": "rewrite", "category": "weapons-war", "matched": "s0ldiers",
+        {"id": "troops", "action": "rewrite", "category": "weapons-war", "matched": "soldiers",
          "replacement": "chess pawns"},
-        {"id": "military-hardware", "action": "rewrite", "category": "weapons-war", "matched": "tanks",
+        {"id": "military-hardware", "action": "rewrite", "category": "weapons-war", "matched": "t4nks",
          "replacement": "chess rooks"},
     ]
 

@@ -92,7 +92,7 @@ def test_a_negated_term_or_an_innocent_phrase_excuses_the_prompt_from_the_meanin
     # recorded, with what excused it. (Contexts do not: see docs/guidelines.md, Known limits, for the false
     # positives that leaves, such as "deminers in protective gear clearing landmines from a field".)
     for text, reason in (("the voters gave the party a bloody nose", "gore-bodies:unless"),
-                         ("no weapons, no soldiers and no blood, just an empty field at the border", "negation")):
+                         ("no guns, no blood, no bodies, just a quiet street in Bucha at dawn", "negation")):
         result, data = check(cli, text)
         assert result.exit_code == 0 and data["verdict"] == "allow", data
         assert data["meaning_score"] >= 0.9
