@@ -105,6 +105,9 @@ def _join(found: list[Word], index: int, text: str, lexicon: Lexicon) -> tuple[W
         # A possessive or a contraction ("what's", "the sniper's") is two words, as the policy's terms write it
         if any(b.readings[-1] == "s" and text[a.end : b.start] in _APOSTROPHES for a, b in zip(run, run[1:])):
             continue
+        # ... and so is the "s" it ends with: "New Year's as the blocks come down" holds no "SAS"
+        if run[0].readings[-1] == "s" and text[run[0].start - 1 : run[0].start] in _APOSTROPHES:
+            continue
         pieces = [word.readings[-1] for word in run]
         reading = "".join(pieces)
         if not reading.isalpha() or reading not in lexicon.forms or reading in _FUNCTION_WORDS:
