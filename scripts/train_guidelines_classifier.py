@@ -42,7 +42,9 @@ from pipeline.guidelines.matching import analyse  # noqa: E402
 from pipeline.guidelines.corpus import load_corpus  # noqa: E402
 
 CORPUS = REPO / "tests" / "guidelines_corpus"
-CORPORA = sorted(CORPUS.glob("dev*.jsonl"))
+# The development parts the learnt layers are trained on: all but dev21 (2026.11.17), which tunes the rules only
+# (a classifier trained with it neutralised 1.5 points fewer harmful prompts, summed over the older held-out parts)
+CORPORA = [path for path in sorted(CORPUS.glob("dev*.jsonl")) if path.name != "dev21.jsonl"]
 SYMBOLIC = REPO / "pipeline" / "guidelines" / "data" / "classifier_symbolic.toml"
 ARTICLES = sorted((REPO / "prompts").glob("*.txt"))
 POLICY = REPO / "prompts" / "guidelines.toml"
