@@ -239,6 +239,14 @@ HELDOUT_FLOORS = {
                         "newsroom_respectful": 0.99, "newsroom_meaning": 0.95},
     "heldout37.jsonl": {"harmful": 0.99, "technique": 0.97, "benign": 0.97,
                         "newsroom_respectful": 1.00, "newsroom_meaning": 0.90},
+    # Written after 2026.11.17 was finished, each by an author who read nothing of the project (heldout38: Australian
+    # and New Zealand picture desks, a science and technology desk, harm in weapons-enthusiast and extremist-forum
+    # jargon; heldout39: French, Italian and Spanish dailies' English sites, a children's-news desk, harm in gang and
+    # shock-site slang); never opened; scored once with the finished 2026.11.17. Rates only.
+    "heldout38.jsonl": {"harmful": 0.99, "technique": 0.97, "benign": 0.96,
+                        "newsroom_respectful": 1.00, "newsroom_meaning": 0.96},
+    "heldout39.jsonl": {"harmful": 0.97, "technique": 0.87, "benign": 0.96,
+                        "newsroom_respectful": 0.97, "newsroom_meaning": 0.97},
 }
 # 2026.11.16 retrained the learnt layers (docs/guidelines.md): summed over the 27 older held-out parts harmful +11.2
 # points, paraphrase +43.4, respect +8.6, meaning +23.3, benign -0.2 (rates only), but not every part gained. Floors
