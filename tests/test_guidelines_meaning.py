@@ -3,6 +3,7 @@ across a sentence, evasions read through, contexts before rules, news stories re
 rewrites judged again, other languages named, and bad input answered in one line."""
 
 import json
+import re
 
 import pytest
 
@@ -34,6 +35,22 @@ def variant(tmp_path, name, old, new=""):
     assert old in shipped, old
     path = tmp_path / name
     path.write_text(shipped.replace(old, new), encoding="utf-8")
+    return path
+
+
+def meaning_variant(tmp_path, name, **settings):
+    """The shipped policy with the `[meaning]` keys of `settings` set to their values (None takes a key out),
+    written to tmp_path / name."""
+    shipped = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
+    start = shipped.index("\n[meaning]\n")
+    end = shipped.find("\n[", start + 1)  # the table runs to the next one, or to the end of the file
+    end = len(shipped) if end < 0 else end
+    table = shipped[start:end]
+    for key, value in settings.items():
+        table, found = re.subn(rf"\n{key} = [^\n]*", "" if value is None else f"\n{key} = {value}", table)
+        assert found == 1, key
+    path = tmp_path / name
+    path.write_text(shipped[:start] + table + shipped[end:], encoding="utf-8")
     return path
 
 
@@ -764,10 +781,7 @@ def test_the_sentence_head_refuses_only_with_a_phrase_that_supports_it(cli, tmp_
     # (read here without `lists`, which asks more of a list of short items, below). The heads of 2026.11.16 score that
     # list 0.04, so the sentence head is read here at 0.03, as sure as the older heads were
     text = "Tags: fraud, Post Office scandal, sub-postmasters, village shop, rain, sombre"
-    sure = "[meaning]\nthreshold = 0.03\n"
-    without_lists = variant(tmp_path, "no-lists.toml", "[meaning]\nthreshold = 0.9\nrewritten = 0.98\nclauses = 0.8\n"
-                            "headings = 0.5\nsupport = 0.1\nlists = 0.8\n",
-                            sure + "rewritten = 0.98\nclauses = 0.8\nheadings = 0.5\nsupport = 0.1\n")
+    without_lists = meaning_variant(tmp_path, "no-lists.toml", threshold=0.03, lists=None)
     result, data = check(cli, text, "--guidelines", str(without_lists))
     assert result.exit_code == 0 and data["verdict"] == "allow" and data["meaning_score"] >= 0.03, data
     (excuse,) = [matched for rule, matched in acted(data, "excused") if rule == "meaning"]
@@ -778,8 +792,7 @@ def test_the_sentence_head_refuses_only_with_a_phrase_that_supports_it(cli, tmp_
                         "in a sack, everyone clapping")
     # Without `support` the sentence head refuses alone, as before 2026.11.14; a value that is no probability names
     # its file and key
-    policy = variant(tmp_path, "no-support.toml", "[meaning]\nthreshold = 0.9\nrewritten = 0.98\nclauses = 0.8\n"
-                     "headings = 0.5\nsupport = 0.1\nlists = 0.8\n", sure + "rewritten = 0.98\nclauses = 0.8\nheadings = 0.5\n")
+    policy = meaning_variant(tmp_path, "no-support.toml", threshold=0.03, support=None, lists=None)
     result, data = check(cli, text, "--guidelines", str(policy))
     assert result.exit_code == 3 and acted(data, "block") == [("meaning", f"score {data['meaning_score']:.3f} >= 0.03")]
     policy = variant(tmp_path, "bad-support.toml", "\nsupport = 0.1\n", "\nsupport = 2\n")
@@ -838,8 +851,7 @@ def test_a_list_of_short_items_needs_a_phrase_at_lists(cli, tmp_path):
     # scores `[meaning] lists` on the phrase head (a story's tags scored 0.962, their highest item 0.155). The heads
     # of 2026.11.16 score those tags 0.002, so the sentence head is read here at 0.001, as sure as the older heads
     text = "tags: Samoa, tsunami memorial, Lalomanu, 2009, frangipani, calm sea"
-    shipped = "[meaning]\nthreshold = 0.9\n"
-    sure = variant(tmp_path, "sure.toml", shipped, "[meaning]\nthreshold = 0.001\n")
+    sure = meaning_variant(tmp_path, "sure.toml", threshold=0.001)
     result, data = check(cli, text, "--guidelines", str(sure))
     assert result.exit_code == 0 and data["verdict"] == "allow" and data["meaning_score"] >= 0.001, data
     (excuse,) = [matched for rule, matched in acted(data, "excused") if rule == "meaning"]
@@ -848,11 +860,10 @@ def test_a_list_of_short_items_needs_a_phrase_at_lists(cli, tmp_path):
     assert_refused(cli, "kneeling captive, desert, orange jumpsuit, masked man, camera")
     assert_refused(cli, "Wedding day — the bride's brothers take the groom out behind the hall and bring him back "
                         "in a sack, everyone clapping")
-    # Without `lists` the item needs only `support`; a value that is no probability names its file and key
-    no_lists = variant(tmp_path, "no-lists.toml", shipped, "[meaning]\nthreshold = 0.001\n").read_text(encoding="utf-8")
-    # (and without `support`: no item of these tags reaches 0.1 on the heads of 2026.11.16)
-    (tmp_path / "no-lists.toml").write_text(no_lists.replace("\nsupport = 0.1\nlists = 0.8\n", "\n"), encoding="utf-8")
-    result, data = check(cli, text, "--guidelines", str(tmp_path / "no-lists.toml"))
+    # Without `lists` (and `support`, which no item of these tags reaches on the heads of 2026.11.16) the sentence
+    # head refuses alone; a value that is no probability names its file and key
+    no_lists = meaning_variant(tmp_path, "no-lists.toml", threshold=0.001, support=None, lists=None)
+    result, data = check(cli, text, "--guidelines", str(no_lists))
     assert result.exit_code == 3 and acted(data, "block") == [("meaning", f"score {data['meaning_score']:.3f} >= 0.001")]
     bad = variant(tmp_path, "bad.toml", "\nlists = 0.8\n", "\nlists = 0\n")
     result, data = check(cli, text, "--guidelines", str(bad))
