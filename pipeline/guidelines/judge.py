@@ -101,7 +101,9 @@ def judge(
     """Judge `prompt` under `guidelines` (the shipped policy when None) and build the final prompts.
 
     1. check the prompt (not empty, within the policy's size) and its language;
-    2. match the rules, with the prompt's contexts taken into account;
+    2. match the rules, with the prompt's contexts taken into account (a refusal for words alone, outside a news
+       story, is overruled where the classifier and the meaning layer read the prompt and each of its phrases as
+       harmless: `[meaning] overrule` and `overrule_phrases`);
     3. block, or rewrite each matched phrase into the policy's symbolic vocabulary (a news story loses its harmful
        details instead: the clauses the rules refuse, and the phrases the meaning layer's phrase head reads as
        harmful where no rule acts, `[meaning] clauses`);
@@ -110,7 +112,8 @@ def judge(
        threshold or above (`use_classifier=False` leaves this step out, to measure the rules alone);
     6. and so is one whose meaning, read by a sentence encoder, the policy's meaning head scores at its
        threshold or above (`[meaning] threshold` for a prompt the rules left alone, `rewritten` for one they
-       rewrote, judged as written less what a news story lost; `use_meaning=False` leaves this step out).
+       rewrote, judged as written less what a news story lost, or `rewritten_agreed` outside a news story where the
+       phrase head agrees; `use_meaning=False` leaves this step out).
     """
     policy = guidelines if guidelines is not None else load_guidelines()
     # 1. Check the input
@@ -145,6 +148,16 @@ def judge(
         common["style"] = chosen.name
         matches = find_matches(policy, analysed, photorealistic_style=False)
     blocks = [match for match in matches if match.rule.action == "block"]
+    # A prompt the rules refuse for its words, outside a news story, is not refused for them when the meaning layer
+    # reads it as harmless, whole and phrase by phrase ("startup team executing their go-to-market plan", "bloody
+    # cranesbill flowering on the Burren"): the rules' refusal is overruled, and recorded as excused
+    overruled: list[RuleAction] = []
+    if blocks and use_meaning and not restyled:
+        overruled, read = _overruled(policy, analysed, blocks)
+        common.update(read)
+        if overruled:
+            matches = [match for match in matches if match.rule.action != "block"]
+            blocks = []
     # 3. Block; or, in a news story, take out the harmful detail; then rewrite
     removed: list[RuleAction] = []
     if blocks:
@@ -235,13 +248,14 @@ def judge(
                                                        if match.start < frame else policy.institutions)],
                                  text)
     subject, acted = rewrite(text, rewrites)
-    acted = removed + acted
+    acted = overruled + removed + acted
     written = analysed  # the prompt as written, less the phrases taken out: what step 6 reads
     # 4. Judge the result again
     if rewrites or removed:
         analysed = framed(policy, analyse(policy, subject))
         left = _story_matches(policy, analysed, chosen.photorealistic, removable_rules(policy, analysed)[0]
                               ) if frame else find_matches(policy, analysed, photorealistic_style=chosen.photorealistic)
+        left = [match for match in left if not any(match.rule.id == action.id for action in overruled)]
         if left:
             acted += [RuleAction(RECHECK_RULE, "block", f"{m.matched} ({m.rule.id})", None, m.rule.category)
                       for m in left]
@@ -259,35 +273,54 @@ def judge(
             return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
     # 6. The meaning layer, for harm said in words no list names ("left him lifeless on the pavement"): a prompt
     # the rules left alone is refused at the policy's `[meaning] threshold`; one they rewrote, when the prompt as
-    # written reaches `rewritten` (swapping the words of a harmful scene leaves the scene). A negated term or a
-    # rule's innocent phrase ("without any soldiers", "a bloody nose") excuses the prompt, as it does for the rules:
-    # the score is recorded, with what excused it. The layer reads the prompt as written, less the phrases taken
-    # out of a news story (they are not drawn). A prompt of fewer than MIN_CONTENT_WORDS words gives the encoder
-    # no sentence to read ("../../CON")
-    threshold = policy.meaning_rewritten_threshold if rewrites or removed else policy.meaning_threshold
-    if use_meaning and threshold is not None and len(_CONTENT.findall(text)) >= MIN_CONTENT_WORDS:
+    # written reaches `rewritten` (swapping the words of a harmful scene leaves the scene), or, outside a news story
+    # (whose sentence score is low, harm and all), `rewritten_agreed` where the phrase head finds harm in one of its
+    # phrases without the words the rules rewrote, at `rewritten_phrases` or above ("a sol-dier with his leg
+    # t-o-r-n o-f-f": the soldier drawn as a chess pawn, the leg still torn off). A negated term or a rule's innocent phrase ("without any soldiers", "a
+    # bloody nose") excuses the prompt, as it does for the rules: the score is recorded, with what excused it. The
+    # layer reads the prompt as written, less the phrases taken out of a news story (they are not drawn). A prompt of
+    # fewer than MIN_CONTENT_WORDS words gives the encoder no sentence to read ("../../CON")
+    rewritten = bool(rewrites or removed)
+    threshold = policy.meaning_rewritten_threshold if rewritten else policy.meaning_threshold
+    agreed = policy.meaning_rewritten_agreed if rewritten and policy.meaning_rewritten_phrases is not None and not (
+        removed or frame_end(policy, written)) else None
+    bars = [bar for bar in (threshold, agreed) if bar is not None]
+    if use_meaning and bars and len(_CONTENT.findall(text)) >= MIN_CONTENT_WORDS:
         from pipeline.guidelines.meaning import meaning_score
 
         score, head, encoder = meaning_score(text)
         common.update(meaning_digest=head.digest, encoder_digest=encoder.digest, meaning_score=score)
-        if score >= threshold:
+        if score >= min(bars):
             reasons = excused(policy, written)
-            verdict = f"score {score:.3f} >= {threshold}"
-            # The sentence head reads a whole prompt, and can be sure of one whose form it has not learnt ("Tags:
-            # fraud, Post Office scandal, village shop, rain"): a prompt the rules left alone is refused only where
-            # the phrase head finds harm in one of its phrases too, at `[meaning] support` or above; in a list of
-            # short items ("Tags: Samoa, tsunami memorial, Lalomanu, 2009"), which is no sentence, at `lists`
-            support = None if reasons or rewrites or removed else _phrase_support(policy, written)
-            needed = policy.meaning_support_threshold
-            if policy.meaning_list_threshold is not None and _a_list(text):
-                needed = policy.meaning_list_threshold
-            if support is not None and support < needed:
-                reasons = [f"no phrase scores {needed} or above (highest {support:.3f})"]
-            if not reasons:
+            if threshold is not None and score >= threshold:
+                verdict = f"score {score:.3f} >= {threshold}"
+                # The sentence head reads a whole prompt, and can be sure of one whose form it has not learnt
+                # ("Tags: fraud, Post Office scandal, village shop, rain"): a prompt the rules left alone is refused
+                # only where the phrase head finds harm in one of its phrases too, at `[meaning] support` or above;
+                # in a list of short items ("Tags: Samoa, tsunami memorial, Lalomanu, 2009"), which is no sentence,
+                # at `lists`
+                support = None if reasons or rewritten else _phrase_support(policy, written)
+                needed = policy.meaning_support_threshold
+                if policy.meaning_list_threshold is not None and _a_list(text):
+                    needed = policy.meaning_list_threshold
+                if support is not None and support < needed:
+                    reasons = [f"no phrase scores {needed} or above (highest {support:.3f})"]
+                refused = not reasons
+            else:  # a rewritten prompt at `rewritten_agreed`: refused where a phrase reaches `rewritten_phrases`
+                # without the words the rules rewrote (their harm is gone: "two T-90 tanks at the border")
+                support = _highest_phrase_score(written, [part for match in rewrites
+                                                          for part in (match.parts or ((match.start, match.end),))])
+                verdict = (f"score {score:.3f} >= {agreed}, phrase score {support:.3f} >= "
+                           f"{policy.meaning_rewritten_phrases}")
+                refused = support >= policy.meaning_rewritten_phrases and not reasons
+                if support < policy.meaning_rewritten_phrases:
+                    reasons = []  # under the bar: nothing to excuse
+            if refused:
                 acted.append(RuleAction(MEANING_RULE, "block", verdict, None, "meaning"))
                 return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
-            acted.append(RuleAction(MEANING_RULE, "excused", f"{verdict}, excused by {', '.join(reasons)}", None,
-                                    "meaning"))
+            if reasons:
+                acted.append(RuleAction(MEANING_RULE, "excused", f"{verdict}, excused by {', '.join(reasons)}", None,
+                                        "meaning"))
     acted.append(RuleAction(policy.always_id, "always", "", policy.always_negative))
     return Judgement(
         "rewrite" if rewrites or removed or restyled else "allow",
@@ -333,16 +366,56 @@ def _phrase_key(phrase: str) -> str:
     return _JOINING_FRONT.sub("", phrase.strip())
 
 
+def _overruled(policy: Guidelines, prompt: Prompt, blocks: list[Match]) -> tuple[list[RuleAction], dict]:
+    """The rules' refusals of `prompt` (`blocks`) overruled by the meaning layer, each recorded as excused, or none;
+    with the scores read. A prompt is overruled when it has no news framing or heading (the sentence head scores
+    news stories low, harm and all), it has MIN_OVERRULE_WORDS words or more, the classifier scores it under its
+    threshold, the sentence head under `[meaning] overrule` and the phrase head every one of its phrases under
+    `overrule_phrases`."""
+    low, phrase_low = policy.meaning_overrule_threshold, policy.meaning_overrule_support
+    if (low is None or phrase_low is None or frame_end(policy, prompt)
+            or len(_CONTENT.findall(prompt.text)) < MIN_OVERRULE_WORDS):
+        return [], {}
+    # Words the classifier too reads as harmful are not the rules' words alone (and the encoder is not loaded)
+    read: dict = {}
+    if policy.classifier_threshold is not None:
+        from pipeline.guidelines.classifier import classifier
+
+        model = classifier()
+        read.update(classifier_digest=model.digest, classifier_score=round(model.score(prompt, policy), 4))
+        if read["classifier_score"] >= policy.classifier_threshold:
+            return [], read
+    from pipeline.guidelines.meaning import meaning_score
+
+    score, head, encoder = meaning_score(prompt.text)
+    read.update(meaning_digest=head.digest, encoder_digest=encoder.digest, meaning_score=score)
+    if score >= low:
+        return [], read
+    highest = _highest_phrase_score(prompt)
+    if highest >= phrase_low:
+        return [], read
+    because = f"overruled: sentence score {score:.3f} < {low}, no phrase scores {phrase_low} or above " \
+              f"(highest {highest:.3f})"
+    return [RuleAction(match.rule.id, "excused", f"{match.matched} ({because})", None, match.rule.category)
+            for match in blocks], read
+
+
 def _phrase_support(policy: Guidelines, prompt: Prompt) -> float | None:
-    """The phrase head's highest score among the prompt's phrases, each word as the rules read it ("s t a b b i n g"
-    is "stabbing"); None when `[meaning] support` is off."""
+    """The phrase head's highest score among the prompt's phrases (_highest_phrase_score); None when
+    `[meaning] support` is off."""
     if policy.meaning_support_threshold is None:
         return None
+    return _highest_phrase_score(prompt)
+
+
+def _highest_phrase_score(prompt: Prompt, without: list[tuple[int, int]] = ()) -> float:
+    """The phrase head's highest score among the prompt's phrases, each word as the rules read it ("s t a b b i n g"
+    is "stabbing"), and the words within the spans `without` left out."""
     from pipeline.guidelines.meaning import phrase_scores
 
     text, end = "", 0
     for word in prompt.words:
-        text += prompt.text[end:word.start] + word.readings[-1]
+        text += prompt.text[end:word.start] + ("" if overlaps((word.start, word.end), without) else word.readings[-1])
         end = word.end
     text += prompt.text[end:]
     written = [phrase for start, end in phrases(text) if (phrase := text[start:end].strip())]
@@ -448,6 +521,9 @@ _SENTENCE_EDGE = re.compile(r"^[;:.()\[\]!?]$")
 _CONTENT = re.compile(r"[^\W\d_]{3,}")
 # A prompt left with fewer words than this after taking out a harmful detail has lost its subject: refused.
 MIN_CONTENT_WORDS = 3
+# A prompt of fewer words gives the encoder too little to overrule the rules with ("shells raining on a school"
+# scores 0.006; no development prompt the layer overruled had fewer than six)
+MIN_OVERRULE_WORDS = 6
 # How many times the clauses of a news prompt's harmful details are taken out, each time from what is left
 REMOVAL_PASSES = 3
 _TOO_SHORT = RuleAction(RECHECK_RULE, "block", f"fewer than {MIN_CONTENT_WORDS} words left", None, "")
