@@ -276,10 +276,11 @@ def judge(
     # written reaches `rewritten` (swapping the words of a harmful scene leaves the scene), or, outside a news story
     # (whose sentence score is low, harm and all), `rewritten_agreed` where the phrase head finds harm in one of its
     # phrases without the words the rules rewrote, at `rewritten_phrases` or above ("a sol-dier with his leg
-    # t-o-r-n o-f-f": the soldier drawn as a chess pawn, the leg still torn off). A negated term or a rule's innocent phrase ("without any soldiers", "a
-    # bloody nose") excuses the prompt, as it does for the rules: the score is recorded, with what excused it. The
-    # layer reads the prompt as written, less the phrases taken out of a news story (they are not drawn). A prompt of
-    # fewer than MIN_CONTENT_WORDS words gives the encoder no sentence to read ("../../CON")
+    # t-o-r-n o-f-f": the soldier drawn as a chess pawn, the leg still torn off). A negated term or a rule's
+    # innocent phrase ("without any soldiers", "a bloody nose") excuses the prompt, as it does for the rules: the
+    # score is recorded, with what excused it. The layer reads the prompt as written, less the phrases taken out of
+    # a news story (they are not drawn). A prompt of fewer than MIN_CONTENT_WORDS words gives the encoder no
+    # sentence to read ("../../CON")
     rewritten = bool(rewrites or removed)
     threshold = policy.meaning_rewritten_threshold if rewritten else policy.meaning_threshold
     agreed = policy.meaning_rewritten_agreed if rewritten and policy.meaning_rewritten_phrases is not None and not (

@@ -161,7 +161,7 @@ class Guidelines:
     meaning_support_threshold: float | None = None  # a phrase's score that a refusing sentence score needs (None: any)
     meaning_list_threshold: float | None = None  # `support` for a list of short items (None: `support`)
     meaning_rewritten_agreed: float | None = None  # `rewritten` where the phrase head agrees at `rewritten_phrases`
-    meaning_rewritten_phrases: float | None = None
+    meaning_rewritten_phrases: float | None = None  # a phrase's score, without the rewritten words, that it needs
     meaning_overrule_threshold: float | None = None  # a sentence score under which the rules' refusal is overruled
     meaning_overrule_support: float | None = None  # ... when no phrase scores this or above (None: overrule is off)
 
@@ -301,8 +301,7 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
 def _thresholds(check: _Checker, raw: dict, table: str, keys: tuple[str, ...]) -> tuple[float | None, ...]:
     """A learnt layer's thresholds (`[classifier] threshold`, `[meaning] threshold`, `rewritten`, `clauses`,
     `headings`, `support`, `lists`, `rewritten_agreed`, `rewritten_phrases`, `overrule` and `overrule_phrases`),
-    each a probability; None where the key (or the table) is absent: that part
-    of the layer is off."""
+    each a probability; None where the key (or the table) is absent: that part of the layer is off."""
     learned = check.table(raw, table, set(keys), required=False)
     found = []
     for key in keys:
