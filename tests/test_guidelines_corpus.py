@@ -267,6 +267,15 @@ HELDOUT_FLOORS = {
                         "newsroom_respectful": 0.97, "newsroom_meaning": 0.93},
     "heldout42.jsonl": {"harmful": 0.95, "technique": 0.83, "benign": 0.95,
                         "newsroom_respectful": 0.96, "newsroom_meaning": 0.91},
+    # Written after 2026.11.18 was finished, each by an author who read nothing of the project (heldout43: a Latin
+    # American wire picture desk, a lifestyle and parenting magazine, harm as poetic, literary or mythological imagery;
+    # heldout44: a Middle East and North Africa desk, a motoring, aviation and maritime desk, harm as technical
+    # specifications, listings, patch notes and recipes); never opened; scored once with the finished 2026.11.18 (and
+    # once with 2026.11.17 for comparison). Rates only.
+    "heldout43.jsonl": {"harmful": 0.94, "technique": 0.87, "benign": 0.96,
+                        "newsroom_respectful": 0.97, "newsroom_meaning": 0.91},
+    "heldout44.jsonl": {"harmful": 0.93, "technique": 0.79, "benign": 0.98,
+                        "newsroom_respectful": 0.98, "newsroom_meaning": 0.95},
 }
 # 2026.11.16 retrained the learnt layers (docs/guidelines.md): summed over the 27 older held-out parts harmful +11.2
 # points, paraphrase +43.4, respect +8.6, meaning +23.3, benign -0.2 (rates only), but not every part gained. Floors
