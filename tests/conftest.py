@@ -19,10 +19,10 @@ os.environ.setdefault("PIPELINE_THREADS", "1")
 os.environ.setdefault("PIPELINE_RENDITIONS", "none")
 
 
-# The labelled corpora's scoring (tests/test_guidelines_corpus.py, about five minutes of one core) starts in the
+# The labelled corpora's scoring (tests/test_guidelines_corpus.py, about nine minutes of one core) starts in the
 # background as soon as the session knows it will run, and that module's tests run last: the other tests run on one
-# core, the scoring on the other.
-SCORING = pytest.StashKey[list]()
+# core, the scoring on the other, and on both once the other tests are done.
+SCORING = pytest.StashKey[object]()
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -31,17 +31,15 @@ def pytest_collection_modifyitems(session, config, items):
     if not corpus:
         return
     items[:] = [item for item in items if item not in corpus] + corpus
-    # Alone, the corpora are scored two processes at a time; beside other tests, in one
+    # Alone, the corpora are scored two chunks at a time; beside other tests, one (a second worker joins later)
     alone = all(item.module.__name__ == "test_guidelines_corpus" for item in items)
     config.stash[SCORING] = corpus[0].module.start_scoring(2 if alone else 1)
 
 
 def pytest_sessionfinish(session, exitstatus):
-    for process, out in session.config.stash.get(SCORING, []):
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        out.unlink(missing_ok=True)
+    scoring = session.config.stash.get(SCORING, None)
+    if scoring is not None:
+        scoring.stop()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -289,37 +290,95 @@ def corpus_names() -> list[str]:
     return sorted(DEV_FLOORS) + sorted(HELDOUT_FLOORS)
 
 
-def start_scoring(processes: int) -> list[tuple[subprocess.Popen, Path]]:
-    """Start `pipeline check-prompt --corpus FILE ... --json` on every corpus, in `processes` processes that share
-    the corpora by size, each writing its JSON to a file of its own (tests/conftest.py starts this when the session
-    is collected, so the scoring runs beside the other tests; this module's tests run last)."""
-    groups: list[list[str]] = [[] for _ in range(processes)]
-    sizes = [0] * processes
-    for name in sorted(corpus_names(), key=lambda name: -(CORPUS / name).stat().st_size):
-        smaller = sizes.index(min(sizes))
-        groups[smaller].append(name)
-        sizes[smaller] += (CORPUS / name).stat().st_size
-    started = []
-    for group in groups:
-        out = Path(tempfile.mkstemp(prefix="corpus-", suffix=".json")[1])
-        corpora = [str(arg) for name in group for arg in ("--corpus", CORPUS / name)]
-        with out.open("wb") as stdout:
-            started.append((subprocess.Popen([sys.executable, "-m", "pipeline", "check-prompt", *corpora, "--json"],
-                                             stdout=stdout, stderr=subprocess.PIPE, env=subprocess_env()), out))
-    return started
+class Scoring:
+    """The corpora scored by `pipeline check-prompt --corpus FILE ... --json` in chunks of about equal size, each
+    chunk a process writing its JSON to a file of its own; each worker (a thread) runs one chunk at a time until
+    none is left. tests/conftest.py starts one worker when the session is collected, so the scoring runs on one core
+    beside the other tests; the `reports` fixture adds one when they are done (this module's tests run last), so the
+    chunks left are scored on both cores."""
+
+    def __init__(self, chunks: int = 12):
+        bins: list[list[str]] = [[] for _ in range(chunks)]
+        sizes = [0] * chunks
+        for name in sorted(corpus_names(), key=lambda name: -(CORPUS / name).stat().st_size):
+            smaller = sizes.index(min(sizes))
+            bins[smaller].append(name)
+            sizes[smaller] += (CORPUS / name).stat().st_size
+        self.pending = [group for _, group in sorted(zip(sizes, bins), reverse=True) if group]
+        self.lock = threading.Lock()
+        self.workers: list[threading.Thread] = []
+        self.running: list[subprocess.Popen] = []
+        self.done: list[tuple[int, bytes, Path]] = []
+        self.stopped = False
+
+    def add_worker(self) -> None:
+        worker = threading.Thread(target=self._work, daemon=True)
+        worker.start()
+        self.workers.append(worker)
+
+    def _work(self) -> None:
+        while True:
+            with self.lock:
+                if not self.pending or self.stopped:
+                    return
+                group = self.pending.pop(0)
+                out = Path(tempfile.mkstemp(prefix="corpus-", suffix=".json")[1])
+                corpora = [str(arg) for name in group for arg in ("--corpus", CORPUS / name)]
+                try:
+                    with out.open("wb") as stdout:
+                        process = subprocess.Popen([sys.executable, "-m", "pipeline", "check-prompt", *corpora,
+                                                    "--json"], stdout=stdout, stderr=subprocess.PIPE,
+                                                   env=subprocess_env())
+                except OSError as error:
+                    self.done.append((1, str(error).encode(), out))
+                    continue
+                self.running.append(process)
+            _, stderr = process.communicate()
+            with self.lock:
+                self.done.append((process.returncode, stderr, out))
+
+    def reports(self) -> dict:
+        """Every corpus's report, once every chunk is scored."""
+        for worker in self.workers:
+            worker.join(timeout=1200)
+        found = {}
+        for returncode, stderr, out in self.done:
+            assert returncode == 0, stderr.decode(errors="replace")
+            found.update({Path(report["corpus"]).name: report
+                          for report in json.loads(out.read_text(encoding="utf-8"))})
+            out.unlink()
+        return found
+
+    def stop(self) -> None:
+        """Stop what still runs (the session ended early) and remove the files written."""
+        with self.lock:
+            self.stopped = True
+            for process in self.running:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+            for _, _, out in self.done:
+                out.unlink(missing_ok=True)
+
+
+def start_scoring(workers: int) -> Scoring:
+    """The corpora's scoring, started with `workers` workers."""
+    scoring = Scoring()
+    for _ in range(workers):
+        scoring.add_worker()
+    return scoring
 
 
 @pytest.fixture(scope="module")
 def reports(request):
-    """Every corpus's report, from the scoring started with the session (or now, when it was not)."""
-    started = request.config.stash.get(SCORING, None) or start_scoring(2)
-    found = {}
-    for process, out in started:
-        _, stderr = process.communicate(timeout=1200)
-        assert process.returncode == 0, stderr.decode(errors="replace")
-        found.update({Path(report["corpus"]).name: report for report in json.loads(out.read_text(encoding="utf-8"))})
-        out.unlink()
-    return found
+    """Every corpus's report, from the scoring started with the session (or now, when it was not); the other tests
+    are done, so a second worker joins the first."""
+    scoring = request.config.stash.get(SCORING, None)
+    if scoring is None:
+        scoring = start_scoring(2)
+    elif len(scoring.workers) < 2:
+        scoring.add_worker()
+    return scoring.reports()
 
 
 def rates(reports, name):
