@@ -262,11 +262,8 @@ def judge(
             return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
     # 5. The classifier, for what the lists do not name (a prompt they rewrote was seen, and judged again)
     if use_classifier and policy.classifier_threshold is not None and not (rewrites or removed):
-        from pipeline.guidelines.classifier import classifier
-
-        model = classifier()
-        score = round(model.score(analysed, policy), 4)
-        common.update(classifier_digest=model.digest, classifier_score=score)
+        common.update(_classifier_read(policy, analysed))
+        score = common["classifier_score"]
         if score >= policy.classifier_threshold:
             acted.append(RuleAction(CLASSIFIER_RULE, "block", f"score {score:.2f} >= {policy.classifier_threshold}",
                                     None, "classifier"))
@@ -287,10 +284,8 @@ def judge(
         removed or frame_end(policy, written)) else None
     bars = [bar for bar in (threshold, agreed) if bar is not None]
     if use_meaning and bars and len(_CONTENT.findall(text)) >= MIN_CONTENT_WORDS:
-        from pipeline.guidelines.meaning import meaning_score
-
-        score, head, encoder = meaning_score(text)
-        common.update(meaning_digest=head.digest, encoder_digest=encoder.digest, meaning_score=score)
+        common.update(_meaning_read(text))
+        score = common["meaning_score"]
         if score >= min(bars):
             reasons = excused(policy, written)
             if threshold is not None and score >= threshold:
@@ -380,16 +375,11 @@ def _overruled(policy: Guidelines, prompt: Prompt, blocks: list[Match]) -> tuple
     # Words the classifier too reads as harmful are not the rules' words alone (and the encoder is not loaded)
     read: dict = {}
     if policy.classifier_threshold is not None:
-        from pipeline.guidelines.classifier import classifier
-
-        model = classifier()
-        read.update(classifier_digest=model.digest, classifier_score=round(model.score(prompt, policy), 4))
+        read = _classifier_read(policy, prompt)
         if read["classifier_score"] >= policy.classifier_threshold:
             return [], read
-    from pipeline.guidelines.meaning import meaning_score
-
-    score, head, encoder = meaning_score(prompt.text)
-    read.update(meaning_digest=head.digest, encoder_digest=encoder.digest, meaning_score=score)
+    read.update(_meaning_read(prompt.text))
+    score = read["meaning_score"]
     if score >= low:
         return [], read
     highest = _highest_phrase_score(prompt)
@@ -399,6 +389,22 @@ def _overruled(policy: Guidelines, prompt: Prompt, blocks: list[Match]) -> tuple
               f"(highest {highest:.3f})"
     return [RuleAction(match.rule.id, "excused", f"{match.matched} ({because})", None, match.rule.category)
             for match in blocks], read
+
+
+def _classifier_read(policy: Guidelines, prompt: Prompt) -> dict:
+    """The shipped classifier's score of the analysed `prompt`, with its digest, as a Judgement records them."""
+    from pipeline.guidelines.classifier import classifier
+
+    model = classifier()
+    return dict(classifier_digest=model.digest, classifier_score=round(model.score(prompt, policy), 4))
+
+
+def _meaning_read(text: str) -> dict:
+    """The meaning head's score of `text`, with the head's and the encoder's digests, as a Judgement records them."""
+    from pipeline.guidelines.meaning import meaning_score
+
+    score, head, encoder = meaning_score(text)
+    return dict(meaning_digest=head.digest, encoder_digest=encoder.digest, meaning_score=score)
 
 
 def _phrase_support(policy: Guidelines, prompt: Prompt) -> float | None:
