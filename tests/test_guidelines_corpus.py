@@ -335,6 +335,9 @@ class Scoring:
                 self.running.append(process)
             _, stderr = process.communicate()
             with self.lock:
+                if self.stopped:  # killed by stop(), which has removed the files already written
+                    out.unlink(missing_ok=True)
+                    return
                 self.done.append((process.returncode, stderr, out))
 
     def reports(self) -> dict:
