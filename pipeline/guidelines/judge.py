@@ -152,8 +152,9 @@ def judge(
     # reads it as harmless, whole and phrase by phrase ("startup team executing their go-to-market plan", "bloody
     # cranesbill flowering on the Burren"): the rules' refusal is overruled, and recorded as excused
     overruled: list[RuleAction] = []
+    reads: dict[tuple[str, str], dict] = {}  # the learnt layers' scores by text: an overruled prompt is read once
     if blocks and use_meaning and not restyled:
-        overruled, read = _overruled(policy, analysed, blocks)
+        overruled, read = _overruled(policy, analysed, blocks, reads)
         common.update(read)
         if overruled:
             matches = [match for match in matches if match.rule.action != "block"]
@@ -262,7 +263,7 @@ def judge(
             return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
     # 5. The classifier, for what the lists do not name (a prompt they rewrote was seen, and judged again)
     if use_classifier and policy.classifier_threshold is not None and not (rewrites or removed):
-        common.update(_classifier_read(policy, analysed))
+        common.update(_classifier_read(policy, analysed, reads))
         score = common["classifier_score"]
         if score >= policy.classifier_threshold:
             acted.append(RuleAction(CLASSIFIER_RULE, "block", f"score {score:.2f} >= {policy.classifier_threshold}",
@@ -284,7 +285,7 @@ def judge(
         removed or frame_end(policy, written)) else None
     bars = [bar for bar in (threshold, agreed) if bar is not None]
     if use_meaning and bars and len(_CONTENT.findall(text)) >= MIN_CONTENT_WORDS:
-        common.update(_meaning_read(text))
+        common.update(_meaning_read(text, reads))
         score = common["meaning_score"]
         if score >= min(bars):
             reasons = excused(policy, written)
@@ -362,7 +363,8 @@ def _phrase_key(phrase: str) -> str:
     return _JOINING_FRONT.sub("", phrase.strip())
 
 
-def _overruled(policy: Guidelines, prompt: Prompt, blocks: list[Match]) -> tuple[list[RuleAction], dict]:
+def _overruled(policy: Guidelines, prompt: Prompt, blocks: list[Match], reads: dict
+               ) -> tuple[list[RuleAction], dict]:
     """The rules' refusals of `prompt` (`blocks`) overruled by the meaning layer, each recorded as excused, or none;
     with the scores read. A prompt is overruled when it has no news framing or heading (the sentence head scores
     news stories low, harm and all), it has MIN_OVERRULE_WORDS words or more, the classifier scores it under its
@@ -375,10 +377,10 @@ def _overruled(policy: Guidelines, prompt: Prompt, blocks: list[Match]) -> tuple
     # Words the classifier too reads as harmful are not the rules' words alone (and the encoder is not loaded)
     read: dict = {}
     if policy.classifier_threshold is not None:
-        read = _classifier_read(policy, prompt)
+        read = dict(_classifier_read(policy, prompt, reads))
         if read["classifier_score"] >= policy.classifier_threshold:
             return [], read
-    read.update(_meaning_read(prompt.text))
+    read.update(_meaning_read(prompt.text, reads))
     score = read["meaning_score"]
     if score >= low:
         return [], read
@@ -391,20 +393,27 @@ def _overruled(policy: Guidelines, prompt: Prompt, blocks: list[Match]) -> tuple
             for match in blocks], read
 
 
-def _classifier_read(policy: Guidelines, prompt: Prompt) -> dict:
-    """The shipped classifier's score of the analysed `prompt`, with its digest, as a Judgement records them."""
-    from pipeline.guidelines.classifier import classifier
+def _classifier_read(policy: Guidelines, prompt: Prompt, reads: dict) -> dict:
+    """The shipped classifier's score of the analysed `prompt`, with its digest, as a Judgement records them (kept in
+    `reads` by the prompt's text, and taken from there when that text was read before)."""
+    if ("classifier", prompt.text) not in reads:
+        from pipeline.guidelines.classifier import classifier
 
-    model = classifier()
-    return dict(classifier_digest=model.digest, classifier_score=round(model.score(prompt, policy), 4))
+        model = classifier()
+        reads["classifier", prompt.text] = dict(classifier_digest=model.digest,
+                                                classifier_score=round(model.score(prompt, policy), 4))
+    return reads["classifier", prompt.text]
 
 
-def _meaning_read(text: str) -> dict:
-    """The meaning head's score of `text`, with the head's and the encoder's digests, as a Judgement records them."""
-    from pipeline.guidelines.meaning import meaning_score
+def _meaning_read(text: str, reads: dict) -> dict:
+    """The meaning head's score of `text`, with the head's and the encoder's digests, as a Judgement records them
+    (kept in `reads` by the text, and taken from there when it was read before)."""
+    if ("meaning", text) not in reads:
+        from pipeline.guidelines.meaning import meaning_score
 
-    score, head, encoder = meaning_score(text)
-    return dict(meaning_digest=head.digest, encoder_digest=encoder.digest, meaning_score=score)
+        score, head, encoder = meaning_score(text)
+        reads["meaning", text] = dict(meaning_digest=head.digest, encoder_digest=encoder.digest, meaning_score=score)
+    return reads["meaning", text]
 
 
 def _phrase_support(policy: Guidelines, prompt: Prompt) -> float | None:
