@@ -408,8 +408,23 @@ def parse_args(argv=None):
     return args
 
 
+def report_compile_on_stop(began: float) -> None:
+    """On SIGTERM (a section stopped at its time cap), print the compile phases so far before exiting 124:
+    a compile that outlasts its cap still says where its time went."""
+    import signal
+
+    def stop(signum, frame):
+        seen = {"stopped_after_s": round(time.perf_counter() - began, 1), "compile_phases_s": compile_phases()}
+        print(json.dumps(seen), file=sys.stderr, flush=True)
+        os._exit(124)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.compile:
+        report_compile_on_stop(time.perf_counter())
     import torch
 
     if args.device == "auto":

@@ -77,7 +77,11 @@ def quantize_unet(unet, quantize: str) -> dict:
     from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, PerRow, quantize_
 
     linears = [m for m in unet.modules() if isinstance(m, torch.nn.Linear)]
-    config = Float8DynamicActivationFloat8WeightConfig(granularity=PerRow(), activation_value_lb=ACTIVATION_AMAX_FLOOR)
+    # set_inductor_config=False: torchao would otherwise switch on inductor's coordinate-descent tuning for the
+    # whole process, which took 93 of the 112 s of compiling SDXL's fp8 transformer blocks on an H200
+    # (docs/speed.md) and made the whole UNet's compile outlast every run.
+    config = Float8DynamicActivationFloat8WeightConfig(granularity=PerRow(), activation_value_lb=ACTIVATION_AMAX_FLOOR,
+                                                       set_inductor_config=False)
     quantize_(unet, config, filter_fn=fp8_layer)
     # A quantised layer's weight becomes one of torchao's tensor subclasses (Float8Tensor).
     quantized = sum(type(m.weight) not in (torch.nn.Parameter, torch.Tensor) for m in linears)
