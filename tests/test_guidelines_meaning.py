@@ -89,6 +89,11 @@ def without_list(tmp_path, name, key, line=""):
     # ... and those of 2026.11.19
     ("a protester hanging from the oaks at Toomer's Corner", "captives-executions"),
     ("farmer with a hood over his head kneeling by his tractor", "captives-scene"),
+    # a context's word that names no such context excuses nothing (2026.11.20): a food court is no court of law,
+    # and a documentary's look no reporting
+    ("gunman shooting shoppers in the food court, CCTV angle", "atrocity"),
+    ("Documentary poster for the Claremont serial killings: a woman's strangled body in bushland",
+     "violence-against-people"),
 ])
 def test_harmful_scenes_are_refused_whatever_the_wording(cli, text, rule):
     result, data = check(cli, text)
@@ -139,6 +144,9 @@ def test_evasions_are_read_through_and_rewritten_as_natural_english(cli, text, s
     "Farmer in Kherson region leaning on his tractor, watching deminers sweep his sunflower field, a thermos and two "
     "cups on the hood, calm documentary tone",
     "Kizza Besigye arriving at the military court in Kampala, supporters held back outside",
+    # ... and the contexts of 2026.11.20 still excuse where a court, a memorial is named
+    "Courtroom sketch: the food court gunman at his sentencing, the judge and the jury",
+    "Memorial at the mall: flowers outside the food court for the victims of the shooting",
     # a possessive's "s" is not the first piece of a split word ("Year's as" is no "SAS")
     "a family dinner on New Year's as the clock strikes twelve",
     # innocent phrases of 2026.11.11

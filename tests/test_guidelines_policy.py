@@ -1,5 +1,6 @@
 """The policy file: the shipped one loads and ships with the package; a bad one is refused naming file, line, key."""
 
+import json
 import sys
 
 import pytest
@@ -133,6 +134,20 @@ def test_rule_must_match_something(tmp_path):
     text = POLICY.read_text()
     path.write_text(text + '\n[[rules]]\nid = "empty"\naction = "block"\nrationale = "r"\n')
     assert "(empty) matches nothing; give terms, exact or near" in refusal(path)
+
+
+def test_a_context_lists_the_phrases_in_which_its_words_name_no_context(cli, tmp_path):
+    """`unless` of a context: "the food court" is no court of law, and excuses no gunman; without that phrase in the
+    justice context's list, the court would."""
+    def acting(*options):
+        result = cli("check-prompt", "gunman shooting shoppers in the food court", "--json", *options)
+        return [rule["id"] for rule in json.loads(result.stdout)["rules"] if rule["action"] == "block"]
+
+    assert "atrocity" in acting()
+    without = edited(tmp_path, '\n    "food court", "food courts", ', '\n    ')
+    assert "atrocity" not in acting("--guidelines", without)
+    bad = edited(tmp_path, '\n    "food court", "food courts", ', '\n    7, "food courts", ')
+    assert "contexts[1] (justice).unless has an entry with no words: 7" in refusal(bad)
 
 
 def test_unknown_strength_is_refused(tmp_path):

@@ -302,6 +302,9 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
             continue
         places = [span for term in present(context.terms, prompt) for span in term_spans(term, prompt)
                   if not negation.covers(span[0], prompt.words, prompt.text, lists=True)]
+        if places and context.unless:
+            innocent = spans_of(context.unless, prompt)
+            places = [span for span in places if not overlaps(span, innocent)]
         if places:
             # A context word inside a longer term of a rule is that term's word: the "stock" of a "bump stock",
             # the "team" of a "Stinger team"

@@ -27,7 +27,7 @@ _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 _TOP_KEYS = {"guidelines", "always", "guidance", "image_checks", "styles", "rules", "contexts", "emoji", "rewriting", "groups",
              "classifier", "meaning"}
 _GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negations", "language", "max_prompt_chars"}
-_CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "rules", "scope", "effect", "acts"}
+_CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "unless", "rules", "scope", "effect", "acts"}
 EFFECTS = ("suspend", "remove")
 _REWRITING_KEYS = {"absorb", "keep", "keep_people", "topic_rules", "named_rules", "subjects", "heading_words",
                   "name_heading_words", "names", "glorifying", "preamble",
@@ -99,6 +99,8 @@ class Context:
     # Whether it excuses an act shown being done to people ("police beating an old woman at the vigil"): a
     # vigil names a tragedy without showing it, and lends no words to one shown
     acts: bool = True
+    # Phrases in which a term is no context word ("the food court" is no court of law)
+    unless: tuple[Term, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -435,8 +437,9 @@ def _contexts(check: _Checker, raw: dict, rule_ids: set[str]) -> tuple[Context, 
         acts = entry.get("acts", True)
         if not isinstance(acts, bool):
             check.fail(f"{where}.acts has to be true or false but is {acts!r}", anchor)
+        unless = check.terms(entry, "unless", f"{where}.unless", True, required=False, anchor=anchor)
         contexts.append(Context(context_id, check.text(entry, "rationale", f"{where}.rationale", anchor=anchor),
-                                terms, tuple(named), scope, effect, acts))
+                                terms, tuple(named), scope, effect, acts, unless))
     return tuple(contexts)
 
 
