@@ -558,11 +558,13 @@ def preamble_end(guidelines: Guidelines, prompt: Prompt) -> int:
 # What ends a news heading: a colon or a full stop before a space (not the weight in "(tanks:1.3)"), a line
 # break, or a dash between spaces
 _HEADING_END = re.compile(r"[:.;](?=\s)|\n| [-–—]+ ")
-# A heading that names a kind of picture describes the picture, not a story ("Trench photo: ...", "Frontline
-# glamour shot: ...", and "Tattoo close-up: ...", found by _CLOSE_UP however it is written)
+# A heading that names a kind of picture, or a look, describes the picture, not a story ("Trench photo: ...",
+# "Frontline glamour shot: ...", "black site aesthetic: ...", and "Tattoo close-up: ...", found by _CLOSE_UP
+# however it is written)
 _PICTURE_WORDS = frozenset({"photo", "photograph", "picture", "pic", "image", "shot", "portrait",
                             "poster", "wallpaper", "painting", "drawing", "render", "illustration", "artwork", "art",
-                            "scene", "snapshot", "frame", "still", "meme", "cartoon", "sketch", "photoshoot"})
+                            "scene", "snapshot", "frame", "still", "meme", "cartoon", "sketch", "photoshoot",
+                            "aesthetic", "aesthetics", "vibe", "vibes", "energy", "mood", "moodboard", "pov"})
 _CLOSE_UP = re.compile(r"close[- ]?up", re.I)
 _NAME_HEADING_END = re.compile(r",(?=\s)")
 
