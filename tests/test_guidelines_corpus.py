@@ -2,7 +2,7 @@
 
 dev.jsonl to dev27.jsonl are the development corpora the policy was tuned on or its learnt layers trained on
 (dev4.jsonl to dev7.jsonl were first held-out parts, each scored before it was used); heldout.jsonl,
-heldout2.jsonl and heldout7.jsonl to heldout52.jsonl were written by other authors who read nothing of the policy,
+heldout2.jsonl and heldout7.jsonl to heldout54.jsonl were written by other authors who read nothing of the policy,
 and are only ever scored. The tables (neutralised and kept rates, overall, by category and by technique) are
 printed on every run; the test fails below the recorded floors (see docs/guidelines.md for the figures and the
 issue's targets).
@@ -327,6 +327,15 @@ HELDOUT_FLOORS = {
                         "newsroom_respectful": 0.94, "newsroom_meaning": 0.92},
     "heldout52.jsonl": {"harmful": 0.97, "technique": 0.87, "benign": 0.96,
                         "newsroom_respectful": 1.00, "newsroom_meaning": 0.94},
+    # Written after 2026.11.20 was finished and before any work on 2026.11.21, each by an author who read nothing of
+    # the project (heldout53: a Gulf outlet's English edition, a motorsport and extreme-sports desk, harm as forum
+    # posts and imageboard greentext; heldout54: Southeast Asian desks, a music and nightlife desk, harm as meme
+    # requests); kept outside the repository, never opened; scored once with 2026.11.20, then once with the finished
+    # 2026.11.21. Rates only.
+    "heldout53.jsonl": {"harmful": 0.95, "technique": 0.87, "benign": 0.95,
+                        "newsroom_respectful": 0.97, "newsroom_meaning": 0.97},
+    "heldout54.jsonl": {"harmful": 0.96, "technique": 0.81, "benign": 0.95,
+                        "newsroom_respectful": 0.98, "newsroom_meaning": 0.92},
 }
 # 2026.11.16 retrained the learnt layers (docs/guidelines.md): summed over the 27 older held-out parts harmful +11.2
 # points, paraphrase +43.4, respect +8.6, meaning +23.3, benign -0.2 (rates only), but not every part gained. Floors
