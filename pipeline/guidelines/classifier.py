@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from pipeline.guidelines.matching import Prompt, negation, overlaps, spans_of
+from pipeline.guidelines.matching import Prompt, negation, outside, spans_of
 from pipeline.guidelines.normalise import Word, base
 from pipeline.guidelines.policy import Guidelines, Term
 from pipeline.output.files import bytes_sha256
@@ -65,10 +65,7 @@ def features(prompt: Prompt, guidelines: Guidelines) -> set[str]:
     for name, terms, unless in _concepts(guidelines):
         spans = [span for span in spans_of(terms, prompt)
                  if not negated.covers(span[0], prompt.words, prompt.text, lists=True)]
-        if spans and unless:
-            innocent = spans_of(unless, prompt)
-            spans = [span for span in spans if not overlaps(span, innocent)]
-        if spans:
+        if outside(spans, unless, prompt):
             found.add(name)
     return found
 

@@ -107,6 +107,14 @@ def overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(a < span[1] and span[0] < b for a, b in spans)
 
 
+def outside(spans: list[tuple[int, int]], innocent: tuple[Term, ...], prompt: Prompt) -> list[tuple[int, int]]:
+    """The `spans` that share no word with an `innocent` phrase of the prompt (a rule's or a context's `unless`)."""
+    if not spans or not innocent:
+        return spans
+    found = spans_of(innocent, prompt)
+    return [span for span in spans if not overlaps(span, found)]
+
+
 def _forms(word: Word, inflected: bool) -> tuple[str, ...]:
     return word.stems if inflected else word.readings
 
@@ -302,9 +310,7 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
             continue
         places = [span for term in present(context.terms, prompt) for span in term_spans(term, prompt)
                   if not negation.covers(span[0], prompt.words, prompt.text, lists=True)]
-        if places and context.unless:
-            innocent = spans_of(context.unless, prompt)
-            places = [span for span in places if not overlaps(span, innocent)]
+        places = outside(places, context.unless, prompt)
         if places:
             # A context word inside a longer term of a rule is that term's word: the "stock" of a "bump stock",
             # the "team" of a "Stinger team"
@@ -353,11 +359,7 @@ def rule_term_spans(guidelines: Guidelines, prompt: Prompt) -> list[tuple[int, i
     """Where the terms of the policy's rules occur (innocent `unless` phrases left out)."""
     spans = []
     for rule in guidelines.rules:
-        found = spans_of(rule.terms, prompt)
-        if found and rule.unless:
-            innocent = spans_of(rule.unless, prompt)
-            found = [span for span in found if not overlaps(span, innocent)]
-        spans.extend(found)
+        spans.extend(outside(spans_of(rule.terms, prompt), rule.unless, prompt))
     return spans
 
 

@@ -367,9 +367,7 @@ def _rules(check: _Checker, raw: dict) -> tuple[Rule, ...]:
         terms = check.terms(entry, "terms", f"{where}.terms", True, required=False, anchor=anchor)
         terms += check.terms(entry, "exact", f"{where}.exact", False, required=False, anchor=anchor)
         near = _near(check, entry, where, anchor)
-        unless = check.terms(entry, "unless", f"{where}.unless", True, required=False, anchor=anchor)
-        # A one-word innocent phrase is a spelling, not a stem: "tanked" must not excuse every "tank".
-        unless = tuple(Term(term.text, term.words, False) if len(term.words) == 1 else term for term in unless)
+        unless = _innocent(check, entry, where, anchor)
         unless += check.terms(entry, "unless_exact", f"{where}.unless_exact", False, required=False, anchor=anchor)
         if not terms and near is None:
             check.fail(f"{where} matches nothing; give terms, exact or near", anchor)
@@ -437,10 +435,17 @@ def _contexts(check: _Checker, raw: dict, rule_ids: set[str]) -> tuple[Context, 
         acts = entry.get("acts", True)
         if not isinstance(acts, bool):
             check.fail(f"{where}.acts has to be true or false but is {acts!r}", anchor)
-        unless = check.terms(entry, "unless", f"{where}.unless", True, required=False, anchor=anchor)
+        unless = _innocent(check, entry, where, anchor)
         contexts.append(Context(context_id, check.text(entry, "rationale", f"{where}.rationale", anchor=anchor),
                                 terms, tuple(named), scope, effect, acts, unless))
     return tuple(contexts)
+
+
+def _innocent(check: _Checker, entry: dict, where: str, anchor: str) -> tuple[Term, ...]:
+    """A rule's or a context's `unless` phrases. A one-word innocent phrase is a spelling, not a stem: "tanked"
+    must not excuse every "tank"."""
+    unless = check.terms(entry, "unless", f"{where}.unless", True, required=False, anchor=anchor)
+    return tuple(Term(term.text, term.words, False) if len(term.words) == 1 else term for term in unless)
 
 
 def _groups(check: _Checker, raw: dict) -> dict[str, list[str]]:
