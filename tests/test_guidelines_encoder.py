@@ -203,8 +203,12 @@ def test_the_weights_are_kept_mapped_in_the_cache_and_a_damaged_copy_is_replaced
     (flat,) = cache.glob("encoder-*.npy")
     assert flat.stat().st_size > 80_000_000 and list(cache.glob("encoder-*.json"))
     assert score() == first  # maps the copy
+    former = [flat.with_name(flat.name.replace("-t.npy", suffix)) for suffix in (".npy", ".json")]
+    for path in former:  # an earlier version's copy, in row order: removed when the copy is written again
+        path.write_bytes(b"former copy")
     flat.write_bytes(flat.read_bytes()[:1000])  # damaged: read from the safetensors file again, and rewritten
     assert score() == first and flat.stat().st_size > 80_000_000
+    assert not any(path.exists() for path in former)
     (head,) = cache.glob("meaning-*.npz")
     size = head.stat().st_size
     head.write_bytes(b"not an archive")  # damaged: read from meaning.json again, and rewritten

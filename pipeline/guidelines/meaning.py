@@ -158,34 +158,51 @@ def _gelu(x):
 def _tensors(path: Path, digest: str) -> dict:
     """The encoder's tensors by name: memory-mapped from a flat float32 copy kept beside the policy cache (named by
     the weights' SHA-256, written on first use), so a process maps 90 MB instead of copying it; read from the
-    safetensors file when there is no cache folder, or the copy is missing or damaged (then written again)."""
+    safetensors file when there is no cache folder, or the copy is missing or damaged (then written again). The dense
+    layers' matrices are kept transposed (`_by_column`): `x @ weight.T` then reads memory in order, about a sixth
+    faster, with the same results to the bit (checked on every corpus prompt when this was made)."""
     from safetensors import safe_open
 
     folder = policy_cache.folder()
     flat = layout_file = None
     if folder is not None:
-        flat, layout_file = folder / f"encoder-{digest[:24]}.npy", folder / f"encoder-{digest[:24]}.json"
+        flat, layout_file = folder / f"encoder-{digest[:24]}-t.npy", folder / f"encoder-{digest[:24]}-t.json"
         try:
             layout = json.loads(layout_file.read_text())
             data = np.load(flat, mmap_mode="r")
             if data.dtype == np.float32 and data.shape == (layout["size"],):
-                return {name: data[start:start + math.prod(shape)].reshape(shape)
+                return {name: _shaped(name, data[start:start + math.prod(shape)], shape)
                         for name, (start, shape) in layout["tensors"].items()}
         except (OSError, ValueError, KeyError, TypeError):  # not there yet, or damaged: read and written again
             pass
     with safe_open(str(path), framework="np") as tensors:
         found = {name.removeprefix("bert."): tensors.get_tensor(name) for name in tensors.keys()}
-    found = {name: array for name, array in found.items() if array.dtype == np.float32}
+    found = {name: _shaped(name, np.ascontiguousarray(array.T if _by_column(name, array.shape) else array).ravel(),
+                           list(array.shape))
+             for name, array in found.items() if array.dtype == np.float32}
     if flat is not None:
         tensors_at, start = {}, 0
         for name, array in found.items():
             tensors_at[name] = (start, list(array.shape))
             start += array.size
         buffer = io.BytesIO()
-        np.save(buffer, np.concatenate([array.ravel() for array in found.values()]))
+        np.save(buffer, np.concatenate([array.ravel(order="A") for array in found.values()]))
         if policy_cache.keep(flat, buffer.getvalue()):  # the layout last: without it the copy is not read
             policy_cache.keep(layout_file, json.dumps({"size": start, "tensors": tensors_at}).encode())
+            for former in (folder / f"encoder-{digest[:24]}.npy", folder / f"encoder-{digest[:24]}.json"):
+                former.unlink(missing_ok=True)  # the copy in row order that earlier versions kept
     return found
+
+
+def _by_column(name: str, shape) -> bool:
+    """Whether a tensor is a dense layer's matrix, kept column by column (the word and position tables are read by
+    row)."""
+    return len(shape) == 2 and not name.startswith("embeddings.")
+
+
+def _shaped(name: str, data, shape: list[int]):
+    """A tensor of `shape` over its flat `data`, read column by column where `_by_column`."""
+    return data.reshape(shape[::-1]).T if _by_column(name, shape) else data.reshape(shape)
 
 
 def _verified_digest(path: Path) -> str:
