@@ -48,6 +48,14 @@ def test_check_prompt_rewrite(cli):
     ]
 
 
+def test_a_news_prompt_written_in_lines_keeps_them_when_a_detail_is_taken_out(cli):
+    # A line break ends a clause and a phrase: the dead child goes with its clause, and the lines stay lines
+    result, data = check(cli, "--style", "none", "Floods in Sindh\nBrief: villages under water, rescuers in boats, "
+                         "and a dead child floating by the roof.\nWide shot, 16:9.")
+    assert result.exit_code == 0 and data["verdict"] == "rewrite"
+    assert data["subject"] == "Floods in Sindh\nBrief: villages under water, rescuers in boats.\nWide shot, 16:9."
+
+
 def test_check_prompt_block_exits_3_naming_the_rule(cli):
     result, data = check(cli, "a b u r n i n g flag")
     assert result.exit_code == 3

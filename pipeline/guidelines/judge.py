@@ -525,15 +525,15 @@ def _illustrated(policy: Guidelines, analysed: Prompt, matches: list[Match]) -> 
 
 # The words that join clauses and phrases.
 _JOINING = r"(?:and|with|while|whilst|as|where|showing|including|plus|but|then|amid|among|beside|behind|in front of)"
-# Where a clause starts or ends: punctuation, or a joining word.
-_CLAUSE_EDGE = re.compile(rf"[,;:.()\[\]!?]|(?<!drawn)(?<!shown)(?<!depicted)(?<!portrayed)(?<!painted)(?<!rendered)"
+# Where a clause starts or ends: punctuation, a line break, or a joining word.
+_CLAUSE_EDGE = re.compile(rf"[,;:.()\[\]!?\n]|(?<!drawn)(?<!shown)(?<!depicted)(?<!portrayed)(?<!painted)(?<!rendered)"
                           rf"\s{_JOINING}\s|\s[-–—]\s", re.IGNORECASE)
-# Where a phrase starts or ends: punctuation only. A hate symbol takes its whole phrase with it ("a torchlit march
-# with Nazi salutes" goes as a whole, not only "with Nazi salutes").
-_PHRASE_EDGE = re.compile(r"[,;:.()\[\]!?]")
+# Where a phrase starts or ends: punctuation or a line break only. A hate symbol takes its whole phrase with it ("a
+# torchlit march with Nazi salutes" goes as a whole, not only "with Nazi salutes").
+_PHRASE_EDGE = re.compile(r"[,;:.()\[\]!?\n]")
 WHOLE_PHRASE_CATEGORIES = frozenset({"hate-symbols"})
 _BELONGING = re.compile(r"\s(?:with|while|whilst|as)\s", re.IGNORECASE)
-_SENTENCE_EDGE = re.compile(r"^[;:.()\[\]!?]$")
+_SENTENCE_EDGE = re.compile(r"^[;:.()\[\]!?\n]$")
 _CONTENT = re.compile(r"[^\W\d_]{3,}")
 # A prompt left with fewer words than this after taking out a harmful detail has lost its subject: refused.
 MIN_CONTENT_WORDS = 3
@@ -572,9 +572,9 @@ def remove_clauses(text: str, matches: list[Match], frame: int = 0, remnants: tu
         while after and _BELONGING.fullmatch(after[0].group()):
             after.pop(0)
         right = after[0] if after else None
-        if left is None or _SENTENCE_EDGE.match(left.group().strip() or " "):
+        if left is None or _SENTENCE_EDGE.match(left.group().strip(" \t") or " "):
             start = left.end() if left else 0
-            end = right.end() if right and not _SENTENCE_EDGE.match(right.group().strip() or " ") else (
+            end = right.end() if right and not _SENTENCE_EDGE.match(right.group().strip(" \t") or " ") else (
                 right.start() if right else len(text))
         else:
             start, end = left.start(), right.start() if right else len(text)
@@ -641,13 +641,15 @@ def _cut(text: str, spans: list[tuple[int, int]], remnants: tuple[tuple[int, int
         if pieces and pieces[-1].endswith((".", "!", "?", ";", ":", ",")) and piece[:1].isalnum():
             piece = " " + piece
         pieces.append(piece)
-    tidy = _balanced(re.sub(r"\s+", " ", "".join(pieces)))
-    tidy = re.sub(r"\s+([,;:.!?])", r"\1", tidy)
+    # ... and a prompt written in lines keeps them (one line break where a cut leaves several, and no comma before it)
+    tidy = _balanced(re.sub(r"\s+", lambda space: "\n" if "\n" in space.group() else " ", "".join(pieces)))
+    tidy = re.sub(r"[ \t]*[,;:]?[ \t]*\n[ \t]*", "\n", tidy)
+    tidy = re.sub(r"[ \t]+([,;:.!?])", r"\1", tidy)
     tidy = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", tidy)
     tidy = re.sub(r"[,;:]\s*([.!?])", r"\1", tidy)
     tidy = re.sub(r"[,;:]\s*([-–—]+\s)", r" \1", tidy)  # "Modi, Trump, - for the ... story": no comma before a dash
     tidy = re.sub(r"(\w[.!?])\s*\.(?=\s|$)", r"\1", tidy)  # a sentence taken out leaves no second full stop
-    tidy = re.sub(r"(^|[,;:]\s*)(?:" + _JOINING_FRONT_WORDS + r")\s+", r"\1", tidy, flags=re.IGNORECASE)
+    tidy = re.sub(r"(^|[,;:]\s*|\n)(?:" + _JOINING_FRONT_WORDS + r")\s+", r"\1", tidy, flags=re.IGNORECASE)
     return re.sub(r"^[\s,;:.]+|[\s,;:]+$", "", tidy)
 
 

@@ -336,9 +336,9 @@ def _suspended(guidelines: Guidelines, prompt: Prompt, effect: str = "suspend"
     return everywhere, in_sentence, acted, acts
 
 
-# What ends a phrase for a context of scope "near": "lawmakers debating tank purchases" is one phrase, and "the
-# National Assembly, with a howitzer parked outside" two
-_PHRASE_END = re.compile(r"[,;:.()\[\]!?]")
+# What ends a phrase for a context of scope "near" (punctuation or a line break): "lawmakers debating tank
+# purchases" is one phrase, and "the National Assembly, with a howitzer parked outside" two
+_PHRASE_END = re.compile(r"[,;:.()\[\]!?\n]")
 
 
 def _near(prompt: Prompt, first: int, last: int) -> range:
