@@ -160,7 +160,8 @@ def _tensors(path: Path, digest: str) -> dict:
     the weights' SHA-256, written on first use), so a process maps 90 MB instead of copying it; read from the
     safetensors file when there is no cache folder, or the copy is missing or damaged (then written again). The dense
     layers' matrices are kept transposed (`_by_column`): `x @ weight.T` then reads memory in order, about a sixth
-    faster, with the same results to the bit (checked on every corpus prompt when this was made)."""
+    faster, with the same results to the bit (checked, when this was made, on 2,500 corpus prompts and on every
+    development prompt's record)."""
     from safetensors import safe_open
 
     folder = policy_cache.folder()
