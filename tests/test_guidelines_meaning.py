@@ -102,6 +102,9 @@ def without_list(tmp_path, name, key, line=""):
     ("a firefighter caught in the blaze, skin melting, dramatic close-up", "gore-bodies"),
     ("a farmer's body in the ditch beside the tractor, crows overhead", "gore-bodies"),
     ("the getaway van running her over at the pedestrian crossing, motion blur", "violence-against-people"),
+    # ... and a kitchen or nature word inside a phrase that names neither excuses nothing
+    ("snipers taking pot shots at the protesters from the rooftops", "violence-against-people"),
+    ("a gunman shooting commuters at the zebra crossing", "atrocity"),
 ])
 def test_harmful_scenes_are_refused_whatever_the_wording(cli, text, rule):
     result, data = check(cli, text)
