@@ -177,17 +177,18 @@ def _tensors(path: Path, digest: str) -> dict:
         except (OSError, ValueError, KeyError, TypeError):  # not there yet, or damaged: read and written again
             pass
     with safe_open(str(path), framework="np") as tensors:
-        found = {name.removeprefix("bert."): tensors.get_tensor(name) for name in tensors.keys()}
-    found = {name: _shaped(name, np.ascontiguousarray(array.T if _by_column(name, array.shape) else array).ravel(),
-                           list(array.shape))
-             for name, array in found.items() if array.dtype == np.float32}
+        read = {name.removeprefix("bert."): tensors.get_tensor(name) for name in tensors.keys()}
+    # Each tensor as stored (flat, in the order `_shaped` reads it back), and its shape
+    stored = {name: (_flat(name, array), list(array.shape))
+              for name, array in read.items() if array.dtype == np.float32}
+    found = {name: _shaped(name, data, shape) for name, (data, shape) in stored.items()}
     if flat is not None:
         tensors_at, start = {}, 0
-        for name, array in found.items():
-            tensors_at[name] = (start, list(array.shape))
-            start += array.size
+        for name, (data, shape) in stored.items():
+            tensors_at[name] = (start, shape)
+            start += data.size
         buffer = io.BytesIO()
-        np.save(buffer, np.concatenate([array.ravel(order="A") for array in found.values()]))
+        np.save(buffer, np.concatenate([data for data, _ in stored.values()]))
         if policy_cache.keep(flat, buffer.getvalue()):  # the layout last: without it the copy is not read
             policy_cache.keep(layout_file, json.dumps({"size": start, "tensors": tensors_at}).encode())
             for former in (folder / f"encoder-{digest[:24]}.npy", folder / f"encoder-{digest[:24]}.json"):
@@ -199,6 +200,11 @@ def _by_column(name: str, shape) -> bool:
     """Whether a tensor is a dense layer's matrix, kept column by column (the word and position tables are read by
     row)."""
     return len(shape) == 2 and not name.startswith("embeddings.")
+
+
+def _flat(name: str, array):
+    """A tensor's values in the order they are stored: column by column where `_by_column`, else row by row."""
+    return np.ascontiguousarray(array.T if _by_column(name, array.shape) else array).ravel()
 
 
 def _shaped(name: str, data, shape: list[int]):
