@@ -35,6 +35,16 @@ def test_check_prompt_allow(cli):
     assert data["guidelines_version"] == VERSION
 
 
+def test_a_subjects_closing_full_stop_does_not_stand_before_the_styles_comma(cli):
+    _, data = check(cli, "A quiet harbour at dawn, fishing boats.")
+    assert data["subject"] == "A quiet harbour at dawn, fishing boats."
+    assert data["prompt"].startswith("A quiet harbour at dawn, fishing boats, realistic high-definition photograph")
+    _, data = check(cli, "A quiet harbour at dawn in the U.S.")
+    assert data["prompt"].startswith("A quiet harbour at dawn in the U.S., realistic high-definition photograph")
+    _, data = check(cli, "A quiet harbour at dawn, fishing boats.", "--style", "none")
+    assert data["prompt"] == "A quiet harbour at dawn, fishing boats."
+
+
 def test_check_prompt_rewrite(cli):
     result, data = check(cli, "soldiers and t4nks near Warsaw", "--style", "watercolour")
     assert result.exit_code == 0

@@ -156,7 +156,7 @@ def outcome(prompt: str, policy) -> str:
 
 def intact(prompt: str, policy) -> bool:
     judgement = judge(prompt, guidelines=policy)
-    return judgement.verdict == "allow" and judgement.prompt.startswith(prompt)
+    return judgement.verdict == "allow" and judgement.subject == prompt
 
 
 def test_suite_is_large_enough():

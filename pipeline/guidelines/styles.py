@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 from pipeline.guidelines.policy import PROMPT_FIELD, Style
 
 
 def apply_style(style: Style, subject: str) -> str:
-    """The positive prompt: the style's template with the subject first (no other text is interpreted)."""
+    """The positive prompt: the style's template with the subject first (no other text is interpreted). Where the
+    template goes on with a comma, the subject's closing punctuation goes ("a harbour at dawn, realistic ...", not
+    "a harbour at dawn., realistic ..."; an abbreviation such as "U.S." keeps its full stop)."""
+    if style.template.partition(PROMPT_FIELD)[2].startswith(","):
+        subject = _CLOSING.sub("", subject) or subject
     return style.template.replace(PROMPT_FIELD, subject, 1)
+
+
+# A subject's closing punctuation, where it is no abbreviation's full stop ("U.S.")
+_CLOSING = re.compile(r"(?<![A-Z]\.[A-Z])\s*[.;:,]+\s*$")
 
 
 def merge_negatives(*parts: str | None) -> str:
