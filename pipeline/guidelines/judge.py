@@ -302,6 +302,13 @@ def judge(
                     needed = policy.meaning_list_threshold
                 if support is not None and support < needed:
                     reasons = [f"no phrase scores {needed} or above (highest {support:.3f})"]
+                # ... and, where the policy asks for more, the classifier reads harm in its words or the phrase
+                # head is sure of a phrase: the sentence head alone can be sure of a vivid harmless scene ("Tacos al
+                # pastor carved off the trompo ..." scored 0.964, its words 0.003)
+                elif support is not None and not _agreed(policy, common.get("classifier_score"), support):
+                    reasons = [f"words score {common.get('classifier_score', 0):.3f} < {policy.meaning_support_words}"
+                               f" and no phrase scores {policy.meaning_support_phrases} or above (highest "
+                               f"{support:.3f})"]
                 refused = not reasons
             else:  # a rewritten prompt at `rewritten_agreed`: refused where a phrase reaches `rewritten_phrases`
                 # without the words the rules rewrote (their harm is gone: "two T-90 tanks at the border")
@@ -436,6 +443,15 @@ def _highest_phrase_score(prompt: Prompt, without: list[tuple[int, int]] = ()) -
     text += prompt.text[end:]
     written = [phrase for start, end in phrases(text) if (phrase := text[start:end].strip())]
     return max(phrase_scores(written)[0]) if written else 0.0
+
+
+def _agreed(policy: Guidelines, words: float | None, phrase: float) -> bool:
+    """Whether a refusing sentence score is borne out as `[meaning] support_words` and `support_phrases` ask: the
+    classifier's score of the prompt (`words`) at `support_words`, or the phrase head's highest at `support_phrases`;
+    True where the policy sets neither, or where the classifier did not read the prompt."""
+    if policy.meaning_support_words is None or policy.meaning_support_phrases is None or words is None:
+        return True
+    return words >= policy.meaning_support_words or phrase >= policy.meaning_support_phrases
 
 
 def _a_list(text: str) -> bool:

@@ -427,14 +427,32 @@ def _people(keep_people: tuple[Term, ...]) -> frozenset[str]:
     return frozenset({base(term.words[-1]) for term in keep_people} | {"him", "her", "them"})
 
 
+# Participles that end in neither "-ed" nor "-en" ("being shot", "getting hit")
+_IRREGULAR_PARTICIPLES = frozenset("shot hit cut struck hung slain thrown run knifed burnt dragged".split())
+
+
+def _participle(word: str) -> bool:
+    return word.endswith(("ed", "en")) or word in _IRREGULAR_PARTICIPLES
+
+
 def _an_act(guidelines: Guidelines, rule: Rule, prompt: Prompt, match: Match, starts: dict[int, int]) -> bool:
     """Whether a violent rule's match is an act being done to people ("police beating an old woman", "an old woman
     being beaten"), which a context with `acts = false` does not excuse: a vigil names a tragedy, but a beating at
     a vigil is shown. `starts`: each word's index by where it starts, as find_matches keeps it."""
-    if rule.category != "violence" or len(match.parts) < 2:
+    if rule.category != "violence":
+        return False
+    people = _people(guidelines.keep_people)
+    # people, then "being" or "getting" and a participle: "the men being shot at the edge of the pit", wherever the
+    # rule's term starts ("being shot" or "men being shot")
+    words, begin = prompt.words, starts.get(match.start)
+    if begin is not None and any(
+            words[index].readings[-1] in _BEING and words[index - 1].stems[-1] in people
+            and _participle(words[index + 1].readings[-1])
+            for index in range(max(begin, 1), len(words) - 1) if words[index].start < match.end):
+        return True
+    if len(match.parts) < 2:
         return False
     # one of its parts ends in people (`[rewriting] keep_people`): "an old woman", "the marchers", "him"
-    people = _people(guidelines.keep_people)
     ends = {word.end: word for word in prompt.words}
     if not any(end in ends and ends[end].stems[-1] in people for _, end in match.parts):
         return False
@@ -445,7 +463,7 @@ def _an_act(guidelines: Guidelines, rule: Rule, prompt: Prompt, match: Match, st
             continue
         word = prompt.words[index].readings[-1]
         before = prompt.words[index - 1].readings[-1] if index else ""
-        if before in _BEING and word.endswith(("ed", "en")):
+        if before in _BEING and _participle(word):
             return True
         if word.endswith("ing") and before not in _DETERMINERS and number < len(parts) - 1:
             following = prompt.text[parts[number][1]:parts[number + 1][0]]
@@ -526,6 +544,8 @@ def story_clause_ends(guidelines: Guidelines, prompt: Prompt) -> set[int]:
     for first, last in spans_of(guidelines.story_endings, prompt):
         after = prompt.words[last - 1].end
         found = _STORY_CLAUSE_END.match(prompt.text, after)
+        if not found:
+            after, found = _story_qualified(prompt, last)
         if not found or negation(guidelines).covers(first, prompt.words, prompt.text):
             continue
         opening = max((edge.end() for edge in _STORY_CLAUSE_START.finditer(prompt.text, 0, prompt.words[first].start)),
@@ -533,6 +553,30 @@ def story_clause_ends(guidelines: Guidelines, prompt: Prompt) -> set[int]:
         if names_a_story(guidelines, prompt.text[opening:after]):
             ends.add(after if prompt.text[after:found.end()].strip() else found.end())
     return ends
+
+
+# Words that open what a story's name says of it ("the mining economy story from the Kakamega gold fields: ...")
+_STORY_QUALIFIERS = frozenset({"from", "on", "about", "in", "at", "over", "after"})
+# What ends a story's name with its qualifier: a colon, a full stop, a line break or a spaced dash (not a comma)
+_QUALIFIED_END = re.compile(r"[:.;](?=\s)|\n|\s[-–—]+\s|[:.]$")
+# The most words a qualifier holds, its first among them
+QUALIFIER_WORDS = 7
+
+
+def _story_qualified(prompt: Prompt, after: int) -> tuple[int, re.Match | None]:
+    """Where a story's name ends when a short qualifier follows its last word (the word before `after`): a word of
+    _STORY_QUALIFIERS opening at most QUALIFIER_WORDS words, up to a colon, full stop, line break or spaced dash
+    ("For the mining economy story from the Kakamega gold fields: ..."); with the match of that end (None when
+    there is no such qualifier)."""
+    words = prompt.words
+    if after >= len(words) or prompt.text[words[after].start:words[after].end].lower() not in _STORY_QUALIFIERS:
+        return 0, None
+    end = _QUALIFIED_END.search(prompt.text, words[after].end)
+    inside = [word for word in words[after:] if end and word.end <= end.start()]
+    if not end or len(inside) > QUALIFIER_WORDS or _STORY_CLAUSE_START.search(prompt.text, words[after].end,
+                                                                              end.start()):
+        return 0, None
+    return inside[-1].end, _STORY_CLAUSE_END.match(prompt.text, inside[-1].end)
 
 
 # Where a preamble ends: a colon or a full stop before a space, or a line break
@@ -624,13 +668,21 @@ def heading_end(guidelines: Guidelines, prompt: Prompt, start: int | None = None
     comma = _NAME_HEADING_END.search(prompt.text, start) if guidelines.name_heading_words else None
     if comma and (not first or comma.start() < first.start()):
         inside = [word for word in prompt.words if start <= word.start and word.end <= comma.start()]
-        if 1 <= _counted(prompt, inside) <= guidelines.name_heading_words and _names_in(guidelines, prompt, inside):
-            first = comma
-        else:
+        if not (1 <= _counted(prompt, inside) <= guidelines.name_heading_words and _names_in(guidelines, prompt,
+                                                                                              inside)):
             # ... and so are a tag list's first items, when they name something ("protest, Caracas, opposition,
             # election fraud, ...")
             comma = _tag_heading(guidelines, prompt, start, first.start() if first else len(prompt.text))
-            first = comma or first
+        # A comma heading that names no story (a refusing rule matches in it) can be the first part of a longer
+        # one, ended by a full stop or a colon: "Garissa University attack, 10 years. Classroom ..."
+        return (comma and _heading(guidelines, prompt, start, comma, True)) or _heading(guidelines, prompt, start,
+                                                                                        first, False)
+    return _heading(guidelines, prompt, start, first, False)
+
+
+def _heading(guidelines: Guidelines, prompt: Prompt, start: int, first: re.Match | None, comma: bool) -> int:
+    """heading_end() for the first clause from `start` to `first` (a match of _HEADING_END, or of
+    _NAME_HEADING_END where `comma`), 0 when that clause is no heading."""
     if not first or not _SCENE_WORD.search(prompt.text, first.end()):
         return 0
     end = first.start()
@@ -655,7 +707,7 @@ def heading_end(guidelines: Guidelines, prompt: Prompt, start: int | None = None
     # ("Hungary election campaign rally in Budapest; depict ..."; not "diplomats negotiate a ceasefire; ...")
     if first.group().startswith(";") and not _names_in(guidelines, prompt, inside):
         return 0
-    return end if names_a_story(guidelines, prompt.text[start:end], first is comma) else 0
+    return end if names_a_story(guidelines, prompt.text[start:end], comma) else 0
 
 
 # What opens a closing heading: a colon or a spaced dash

@@ -162,6 +162,10 @@ class Guidelines:
     meaning_heading_threshold: float | None = None  # `clauses` for the phrases after a news heading (None: `clauses`)
     meaning_support_threshold: float | None = None  # a phrase's score that a refusing sentence score needs (None: any)
     meaning_list_threshold: float | None = None  # `support` for a list of short items (None: `support`)
+    # A refusing sentence score of a prompt the rules left alone also needs the classifier's score at `support_words`
+    # or a phrase's at `support_phrases` (None: neither is needed)
+    meaning_support_words: float | None = None
+    meaning_support_phrases: float | None = None
     meaning_rewritten_agreed: float | None = None  # `rewritten` where the phrase head agrees at `rewritten_phrases`
     meaning_rewritten_phrases: float | None = None  # a phrase's score, without the rewritten words, that it needs
     meaning_overrule_threshold: float | None = None  # a sentence score under which the rules' refusal is overruled
@@ -226,9 +230,10 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
     (classifier_threshold,) = _thresholds(check, raw, "classifier", ("threshold",))
     (meaning_threshold, meaning_rewritten_threshold, meaning_clause_threshold, meaning_heading_threshold,
      meaning_support_threshold, meaning_list_threshold, meaning_rewritten_agreed, meaning_rewritten_phrases,
-     meaning_overrule_threshold, meaning_overrule_support) = _thresholds(
+     meaning_overrule_threshold, meaning_overrule_support, meaning_support_words, meaning_support_phrases) = _thresholds(
         check, raw, "meaning", ("threshold", "rewritten", "clauses", "headings", "support", "lists",
-                                "rewritten_agreed", "rewritten_phrases", "overrule", "overrule_phrases"))
+                                "rewritten_agreed", "rewritten_phrases", "overrule", "overrule_phrases",
+                                "support_words", "support_phrases"))
     language = head.get("language", "")
     if not isinstance(language, str) or language not in ("", "en"):
         check.fail(f"guidelines.language has to be \"en\" (prompts must be English) or \"\" (any) but is {language!r}",
@@ -297,12 +302,15 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         meaning_rewritten_phrases=meaning_rewritten_phrases,
         meaning_overrule_threshold=meaning_overrule_threshold,
         meaning_overrule_support=meaning_overrule_support,
+        meaning_support_words=meaning_support_words,
+        meaning_support_phrases=meaning_support_phrases,
     )
 
 
 def _thresholds(check: _Checker, raw: dict, table: str, keys: tuple[str, ...]) -> tuple[float | None, ...]:
     """A learnt layer's thresholds (`[classifier] threshold`, `[meaning] threshold`, `rewritten`, `clauses`,
-    `headings`, `support`, `lists`, `rewritten_agreed`, `rewritten_phrases`, `overrule` and `overrule_phrases`),
+    `headings`, `support`, `lists`, `rewritten_agreed`, `rewritten_phrases`, `overrule`, `overrule_phrases`,
+    `support_words` and `support_phrases`),
     each a probability; None where the key (or the table) is absent: that part of the layer is off."""
     learned = check.table(raw, table, set(keys), required=False)
     found = []
