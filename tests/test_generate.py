@@ -36,8 +36,8 @@ def test_article_prompt_title_and_record(cli, tmp_path):
     text = ARTICLE.read_text()
     assert record["prompt"] == text.split("\n$$$")[0].strip()
     assert record["title"] == "Escalating Tensions: South Korea’s Alarm Over North Korea and Russia"
-    assert record["prompt"] in record["final_prompt"]
-    assert record["final_prompt"].startswith(record["prompt"][:40])
+    # the prompt comes first, its closing full stop giving way to the style's comma
+    assert record["final_prompt"].startswith(record["prompt"].removesuffix(".") + ", ")
     assert path.parent == tmp_path
     assert path.name.startswith("escalating-tensions-south-koreas-alarm-over-north-korea-and-11-")
     assert path.with_suffix(".json").is_file()

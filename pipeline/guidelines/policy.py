@@ -230,7 +230,8 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
     (classifier_threshold,) = _thresholds(check, raw, "classifier", ("threshold",))
     (meaning_threshold, meaning_rewritten_threshold, meaning_clause_threshold, meaning_heading_threshold,
      meaning_support_threshold, meaning_list_threshold, meaning_rewritten_agreed, meaning_rewritten_phrases,
-     meaning_overrule_threshold, meaning_overrule_support, meaning_support_words, meaning_support_phrases) = _thresholds(
+     meaning_overrule_threshold, meaning_overrule_support, meaning_support_words,
+     meaning_support_phrases) = _thresholds(
         check, raw, "meaning", ("threshold", "rewritten", "clauses", "headings", "support", "lists",
                                 "rewritten_agreed", "rewritten_phrases", "overrule", "overrule_phrases",
                                 "support_words", "support_phrases"))
