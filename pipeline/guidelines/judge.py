@@ -305,10 +305,9 @@ def judge(
                 # ... and, where the policy asks for more, the classifier reads harm in its words or the phrase
                 # head is sure of a phrase: the sentence head alone can be sure of a vivid harmless scene ("Tacos al
                 # pastor carved off the trompo ..." scored 0.964, its words 0.003)
-                elif support is not None and not _agreed(policy, common.get("classifier_score"), support):
-                    reasons = [f"words score {common.get('classifier_score', 0):.3f} < {policy.meaning_support_words}"
-                               f" and no phrase scores {policy.meaning_support_phrases} or above (highest "
-                               f"{support:.3f})"]
+                elif support is not None and not _agreed(policy, words := common.get("classifier_score"), support):
+                    reasons = [f"words score {words:.3f} < {policy.meaning_support_words} and no phrase scores "
+                               f"{policy.meaning_support_phrases} or above (highest {support:.3f})"]
                 refused = not reasons
             else:  # a rewritten prompt at `rewritten_agreed`: refused where a phrase reaches `rewritten_phrases`
                 # without the words the rules rewrote (their harm is gone: "two T-90 tanks at the border")

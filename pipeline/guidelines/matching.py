@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import takewhile
 
 from pipeline.guidelines.normalise import Word, base, words
 from pipeline.guidelines.policy import Guidelines, Rule, Term
@@ -572,9 +573,10 @@ def _story_qualified(prompt: Prompt, after: int) -> tuple[int, re.Match | None]:
     if after >= len(words) or prompt.text[words[after].start:words[after].end].lower() not in _STORY_QUALIFIERS:
         return 0, None
     end = _QUALIFIED_END.search(prompt.text, words[after].end)
-    inside = [word for word in words[after:] if end and word.end <= end.start()]
-    if not end or len(inside) > QUALIFIER_WORDS or _STORY_CLAUSE_START.search(prompt.text, words[after].end,
-                                                                              end.start()):
+    if not end or _STORY_CLAUSE_START.search(prompt.text, words[after].end, end.start()):
+        return 0, None
+    inside = list(takewhile(lambda word: word.end <= end.start(), words[after:]))
+    if len(inside) > QUALIFIER_WORDS:
         return 0, None
     return inside[-1].end, _STORY_CLAUSE_END.match(prompt.text, inside[-1].end)
 
