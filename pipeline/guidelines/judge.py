@@ -113,7 +113,9 @@ def judge(
     6. and so is one whose meaning, read by a sentence encoder, the policy's meaning head scores at its
        threshold or above (`[meaning] threshold` for a prompt the rules left alone, `rewritten` for one they
        rewrote, judged as written less what a news story lost, or `rewritten_agreed` outside a news story where the
-       phrase head agrees; `use_meaning=False` leaves this step out).
+       phrase head agrees; `use_meaning=False` leaves this step out);
+    7. outside a news story, a phrase the phrase head is sure of (`[meaning] unframed`) is taken out of what the
+       steps above let through.
     """
     policy = guidelines if guidelines is not None else load_guidelines()
     # 1. Check the input
@@ -324,6 +326,24 @@ def judge(
             if reasons:
                 acted.append(RuleAction(MEANING_RULE, "excused", f"{verdict}, excused by {', '.join(reasons)}", None,
                                         "meaning"))
+    # 7. Outside a news story, a phrase the phrase head is sure of (`[meaning] unframed`) is taken out, like a news
+    # story's harmful detail: a prompt of several phrases that the steps above let through can still carry one
+    # harmful detail in words no list names (", and Jorge Glas being dragged by his hair across the floor"). The
+    # phrase head can be as sure of a harmless phrase ("flexing his biceps in the mirror" 0.998), which then goes:
+    # letting a rule's innocent phrase in the prompt ("guns out at the gym") stop this step cost more harmful
+    # prompts than it saved harmless ones (docs/guidelines.md)
+    if (use_meaning and policy.meaning_unframed_threshold is not None and not frame
+            and len(phrases(subject)) >= UNFRAMED_PHRASES):
+        final = framed(policy, analyse(policy, subject))
+        subject, taken, read = _remove_harmful_phrases(policy, final, 0, None, policy.meaning_unframed_threshold)
+        if read:
+            common.update(meaning_digest=read[0], encoder_digest=read[1])
+        if taken:
+            acted += taken
+            removed += taken
+            if len(_CONTENT.findall(subject)) < MIN_CONTENT_WORDS or any(
+                    match.rule.action == "block" for match in _judged_again(policy, subject, chosen)[1]):
+                return Judgement("block", "", "", rules=tuple(restyled + acted + [_TOO_SHORT]), **common)
     acted.append(RuleAction(policy.always_id, "always", "", policy.always_negative))
     return Judgement(
         "rewrite" if rewrites or removed or restyled else "allow",
@@ -335,7 +355,7 @@ def judge(
     )
 
 
-def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, readable: set[str], limit: float
+def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, readable: set[str] | None, limit: float
                             ) -> tuple[str, list[RuleAction], tuple[str, str]]:
     """A news prompt without the phrases after its framing (from punctuation to punctuation; those in `readable`,
     and not negated) that the meaning layer's phrase head scores at `limit` or above ("the shooter
@@ -346,9 +366,9 @@ def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, read
 
     text = prompt.text
     spans, taken, read = [], [], ()
-    candidates = [(start, end, text[start:end].strip()) for start, end in phrases(text, frame + 1)]
+    candidates = [(start, end, text[start:end].strip()) for start, end in phrases(text, frame + 1 if frame else 0)]
     candidates = [(start, end, written) for start, end, written in candidates
-                  if _phrase_key(written) in readable and not _negated(policy, written)]
+                  if (readable is None or _phrase_key(written) in readable) and not _negated(policy, written)]
     if not candidates:
         return text, taken, read
     scores, head, encoder = phrase_scores([written for _, _, written in candidates])
@@ -557,6 +577,9 @@ MIN_CONTENT_WORDS = 3
 MIN_OVERRULE_WORDS = 6
 # How many times the clauses of a news prompt's harmful details are taken out, each time from what is left
 REMOVAL_PASSES = 3
+# The phrases a prompt with no framing or heading needs before `[meaning] unframed` reads them one by one (one phrase
+# alone is the whole prompt, which the sentence head reads)
+UNFRAMED_PHRASES = 2
 _TOO_SHORT = RuleAction(RECHECK_RULE, "block", f"fewer than {MIN_CONTENT_WORDS} words left", None, "")
 
 
@@ -646,6 +669,13 @@ def _cut(text: str, spans: list[tuple[int, int]], remnants: tuple[tuple[int, int
             tail = _TRAILING_JOIN.search(text, start, end) or _TRAILING_EDGE.search(text[:end])
             # ... but not "as", which would make one name stand for another ("Kim Jong-un as Putin")
             edge = re.sub(r"\bas\s+$", ", ", edge, flags=re.IGNORECASE)
+            # ... and a joining word the edge and the first remnant both hold is said once after a dash ("— and the
+            # man"; after a comma the tidying below takes the first off)
+            joined = re.search(rf"\b{_JOINING}\s+$", edge, flags=re.IGNORECASE)
+            if joined and not (text[:start] + edge[:joined.start()]).rstrip().endswith((",", ";", ":")) and left[
+                    0].lower().startswith(
+                    joined.group().strip().lower() + " "):
+                edge = edge[:joined.start()]
             kept.append(edge + ", ".join(left) + tail.group())
         position = end
     kept.append(text[position:])

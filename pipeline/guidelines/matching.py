@@ -108,12 +108,21 @@ def overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(a < span[1] and span[0] < b for a, b in spans)
 
 
+def excused_by(span: tuple[int, int], innocent: list[tuple[int, int]]) -> bool:
+    """Whether a term at `span` shares a word with an innocent phrase (`unless`) that it does not hold whole and
+    more: "shot" in "shot by Annie Leibovitz" is innocent, but "shot by police" is a longer term that holds the
+    innocent "shot by", and wins."""
+    return any(a < span[1] and span[0] < b and not (span[0] <= a and b <= span[1] and (a, b) != span)
+               for a, b in innocent)
+
+
 def outside(spans: list[tuple[int, int]], innocent: tuple[Term, ...], prompt: Prompt) -> list[tuple[int, int]]:
-    """The `spans` that share no word with an `innocent` phrase of the prompt (a rule's or a context's `unless`)."""
+    """The `spans` that an `innocent` phrase of the prompt (a rule's or a context's `unless`) does not excuse
+    (excused_by)."""
     if not spans or not innocent:
         return spans
     found = spans_of(innocent, prompt)
-    return [span for span in spans if not overlaps(span, found)]
+    return [span for span in spans if not excused_by(span, found)]
 
 
 def _forms(word: Word, inflected: bool) -> tuple[str, ...]:
@@ -230,7 +239,7 @@ def rule_matches(rule: Rule, prompt: Prompt, negation: Negation, absorb: frozens
         for first, last in term_spans(term, prompt):
             if negation.covers(first, found, text, lists=rule.action == "rewrite"):
                 continue
-            if overlaps((first, last), innocent):
+            if excused_by((first, last), innocent):
                 continue
             plural = _is_plural(term, found[last - 1])
             if rule.action == "rewrite":
@@ -255,7 +264,7 @@ def _near_matches(rule: Rule, prompt: Prompt, negation: Negation, innocent: list
 
     def spans(terms: tuple[Term, ...]) -> list[tuple[Term, tuple[int, int]]]:
         return [(term, span) for term in present(terms, prompt) for span in term_spans(term, prompt)
-                if not overlaps(span, innocent) and not negation.covers(span[0], found, text)]
+                if not excused_by(span, innocent) and not negation.covers(span[0], found, text)]
 
     firsts, seconds = spans(near.first), spans(near.second)
     thirds = spans(near.third) if near.third else None
@@ -380,7 +389,7 @@ def excused(guidelines: Guidelines, prompt: Prompt) -> list[str]:
             reasons.append("negation")
         if rule.unless:
             innocent = spans_of(rule.unless, prompt)
-            if any(overlaps(span, innocent) for span in found):
+            if any(excused_by(span, innocent) for span in found):
                 reasons.append(f"{rule.id}:unless")
     return list(dict.fromkeys(reasons))
 

@@ -170,6 +170,7 @@ class Guidelines:
     meaning_rewritten_phrases: float | None = None  # a phrase's score, without the rewritten words, that it needs
     meaning_overrule_threshold: float | None = None  # a sentence score under which the rules' refusal is overruled
     meaning_overrule_support: float | None = None  # ... when no phrase scores this or above (None: overrule is off)
+    meaning_unframed_threshold: float | None = None  # `clauses` for a prompt with no framing or heading (None: off)
 
     def style(self, name: str | None) -> Style:
         """The named style (the default when None); an unknown name is bad input."""
@@ -231,10 +232,10 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
     (meaning_threshold, meaning_rewritten_threshold, meaning_clause_threshold, meaning_heading_threshold,
      meaning_support_threshold, meaning_list_threshold, meaning_rewritten_agreed, meaning_rewritten_phrases,
      meaning_overrule_threshold, meaning_overrule_support, meaning_support_words,
-     meaning_support_phrases) = _thresholds(
+     meaning_support_phrases, meaning_unframed_threshold) = _thresholds(
         check, raw, "meaning", ("threshold", "rewritten", "clauses", "headings", "support", "lists",
                                 "rewritten_agreed", "rewritten_phrases", "overrule", "overrule_phrases",
-                                "support_words", "support_phrases"))
+                                "support_words", "support_phrases", "unframed"))
     language = head.get("language", "")
     if not isinstance(language, str) or language not in ("", "en"):
         check.fail(f"guidelines.language has to be \"en\" (prompts must be English) or \"\" (any) but is {language!r}",
@@ -305,6 +306,7 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         meaning_overrule_support=meaning_overrule_support,
         meaning_support_words=meaning_support_words,
         meaning_support_phrases=meaning_support_phrases,
+        meaning_unframed_threshold=meaning_unframed_threshold,
     )
 
 

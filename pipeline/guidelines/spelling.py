@@ -92,7 +92,7 @@ def repair(found: list[Word], text: str, lexicon: Lexicon) -> list[Word]:
             out.append(word)
             index += used
             continue
-        out.append(_correct(found[index], lexicon))
+        out.append(_correct(found[index], lexicon, text[found[index].start:found[index].start + 1].isupper()))
         index += 1
     return out
 
@@ -121,12 +121,14 @@ def _join(found: list[Word], index: int, text: str, lexicon: Lexicon) -> tuple[W
     return None
 
 
-def _correct(word: Word, lexicon: Lexicon) -> Word:
+def _correct(word: Word, lexicon: Lexicon, capital: bool = False) -> Word:
+    """`word` with the policy spelling it is likeliest a slip for among its readings; `capital`: it is written with
+    a capital, as names are (a name is no slip: "Moher" is not read as "mother")."""
     extra: list[str] = []
     for reading in word.readings:
         if len(reading) < MIN_FUZZY_LENGTH or not reading.isalpha() or _real_word(reading) or lexicon.knows(reading):
             continue
-        found = _nearest(reading, lexicon.spellings)
+        found = _nearest(reading, lexicon.spellings, not capital)
         if found:
             extra.append(found)
     if not extra:
@@ -136,12 +138,23 @@ def _correct(word: Word, lexicon: Lexicon) -> Word:
 
 
 @lru_cache(maxsize=8192)
-def _nearest(reading: str, spellings: tuple[str, ...]) -> str | None:
+def _nearest(reading: str, spellings: tuple[str, ...], dropped: bool = True) -> str | None:
     limit = 1 if len(reading) < 9 else 2
-    best = process.extractOne(reading, spellings, scorer=DamerauLevenshtein.distance, score_cutoff=2)
-    if not best:
+    found = process.extract(reading, spellings, scorer=DamerauLevenshtein.distance, score_cutoff=2, limit=None)
+    if not found:
         return None
+    # Of the nearest spellings, one the word's letters are all in, in order, is the likeliest: a letter left out is
+    # a commoner slip than one put in ("hangd" is "hanged", not "hand"), where `dropped`
+    nearest = [spelling for spelling, distance, _ in found if distance == found[0][1]]
+    best = (next((spelling for spelling in nearest if dropped and _within(reading, spelling)), nearest[0]),
+            found[0][1])
     # Two edits only for long words, or when the letters are all there in another order ("soilders").
     if best[1] <= limit or sorted(best[0]) == sorted(reading):
         return best[0]
     return None
+
+
+def _within(letters: str, word: str) -> bool:
+    """Whether `letters` are all in `word`, in order."""
+    rest = iter(word)
+    return all(letter in rest for letter in letters)
