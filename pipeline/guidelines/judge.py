@@ -286,8 +286,12 @@ def judge(
     agreed = policy.meaning_rewritten_agreed if rewritten and policy.meaning_rewritten_phrases is not None and not (
         removed or frame_end(policy, written)) else None
     bars = [bar for bar in (threshold, agreed) if bar is not None]
+    # (step 7's phrases are read with the prompt, in one pass of the encoder)
+    unframed = (use_meaning and policy.meaning_unframed_threshold is not None and not frame
+                and len(phrases(subject)) >= UNFRAMED_PHRASES)
     if use_meaning and bars and len(_CONTENT.findall(text)) >= MIN_CONTENT_WORDS:
-        common.update(_meaning_read(text, reads))
+        common.update(_meaning_read(text, reads, [subject[a:b].strip() for a, b in phrases(subject)] if unframed
+                                    else None))
         score = common["meaning_score"]
         if score >= min(bars):
             reasons = excused(policy, written)
@@ -332,18 +336,24 @@ def judge(
     # phrase head can be as sure of a harmless phrase ("flexing his biceps in the mirror" 0.998), which then goes:
     # letting a rule's innocent phrase in the prompt ("guns out at the gym") stop this step cost more harmful
     # prompts than it saved harmless ones (docs/guidelines.md)
-    if (use_meaning and policy.meaning_unframed_threshold is not None and not frame
-            and len(phrases(subject)) >= UNFRAMED_PHRASES):
+    # (a prompt whose phrases were all read with it, none at the bar, is not analysed again)
+    if unframed and any(reads.get(("phrase", subject[a:b].strip()), 1.0) >= policy.meaning_unframed_threshold
+                        for a, b in phrases(subject)):
         final = framed(policy, analyse(policy, subject))
-        subject, taken, read = _remove_harmful_phrases(policy, final, 0, None, policy.meaning_unframed_threshold)
+        subject, taken, read = _remove_harmful_phrases(policy, final, 0, None, policy.meaning_unframed_threshold,
+                                                       reads)
         if read:
             common.update(meaning_digest=read[0], encoder_digest=read[1])
         if taken:
             acted += taken
             removed += taken
-            if len(_CONTENT.findall(subject)) < MIN_CONTENT_WORDS or any(
-                    match.rule.action == "block" for match in _judged_again(policy, subject, chosen)[1]):
+            if len(_CONTENT.findall(subject)) < MIN_CONTENT_WORDS:
                 return Judgement("block", "", "", rules=tuple(restyled + acted + [_TOO_SHORT]), **common)
+            # ... and what is left is judged again: a cut can join words into a refused term
+            left = [match for match in _judged_again(policy, subject, chosen)[1] if match.rule.action == "block"]
+            if left:
+                return Judgement("block", "", "", rules=tuple(restyled + acted + [_action(m, None) for m in left]),
+                                 **common)
     acted.append(RuleAction(policy.always_id, "always", "", policy.always_negative))
     return Judgement(
         "rewrite" if rewrites or removed or restyled else "allow",
@@ -355,14 +365,14 @@ def judge(
     )
 
 
-def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, readable: set[str] | None, limit: float
-                            ) -> tuple[str, list[RuleAction], tuple[str, str]]:
+def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, readable: set[str] | None, limit: float,
+                            reads: dict | None = None) -> tuple[str, list[RuleAction], tuple[str, str]]:
     """A news prompt without the phrases after its framing (from punctuation to punctuation; those in `readable`,
-    and not negated) that the meaning layer's phrase head scores at `limit` or above ("the shooter
+    every one where it is None, and not negated; from the start where `frame` is 0) that the meaning layer's phrase head scores at `limit` or above ("the shooter
     mid-rampage in the hallway", "make him look like a pathetic clown"), each taken out like a rule's harmful detail
     (its places and names stay); with what was taken out, and the digests of the head and the encoder that read
-    them (empty when nothing was read)."""
-    from pipeline.guidelines.meaning import phrase_scores
+    them (empty when nothing was read). A phrase's score kept in `reads` (_meaning_read) is not read again."""
+    from pipeline.guidelines.meaning import meaning_head, phrase_scores, sentence_encoder
 
     text = prompt.text
     spans, taken, read = [], [], ()
@@ -371,8 +381,12 @@ def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, read
                   if (readable is None or _phrase_key(written) in readable) and not _negated(policy, written)]
     if not candidates:
         return text, taken, read
-    scores, head, encoder = phrase_scores([written for _, _, written in candidates])
-    read = (head.digest, encoder.digest)
+    known = reads or {}
+    missing = [written for _, _, written in candidates if ("phrase", written) not in known]
+    if missing:
+        known = {**known, **{("phrase", written): one for written, one in zip(missing, phrase_scores(missing)[0])}}
+    scores = [known["phrase", written] for _, _, written in candidates]
+    read = (meaning_head().digest, sentence_encoder().digest)
     for (start, end, written), score in zip(candidates, scores):
         if score >= limit:
             spans.append((start, end))
@@ -431,13 +445,15 @@ def _classifier_read(policy: Guidelines, prompt: Prompt, reads: dict) -> dict:
     return reads["classifier", prompt.text]
 
 
-def _meaning_read(text: str, reads: dict) -> dict:
+def _meaning_read(text: str, reads: dict, later: list[str] | None = None) -> dict:
     """The meaning head's score of `text`, with the head's and the encoder's digests, as a Judgement records them
-    (kept in `reads` by the text, and taken from there when it was read before)."""
+    (kept in `reads` by the text, and taken from there when it was read before). The phrase head's scores of the
+    phrases `later` (those a later step may read) are read in the same pass, and kept in `reads` too."""
     if ("meaning", text) not in reads:
-        from pipeline.guidelines.meaning import meaning_score
+        from pipeline.guidelines.meaning import meaning_scores
 
-        score, head, encoder = meaning_score(text)
+        score, scores, head, encoder = meaning_scores(text, later or [])
+        reads.update({("phrase", phrase): one for phrase, one in zip(later or [], scores)})
         reads["meaning", text] = dict(meaning_digest=head.digest, encoder_digest=encoder.digest, meaning_score=score)
     return reads["meaning", text]
 
@@ -672,9 +688,8 @@ def _cut(text: str, spans: list[tuple[int, int]], remnants: tuple[tuple[int, int
             # ... and a joining word the edge and the first remnant both hold is said once after a dash ("— and the
             # man"; after a comma the tidying below takes the first off)
             joined = re.search(rf"\b{_JOINING}\s+$", edge, flags=re.IGNORECASE)
-            if joined and not (text[:start] + edge[:joined.start()]).rstrip().endswith((",", ";", ":")) and left[
-                    0].lower().startswith(
-                    joined.group().strip().lower() + " "):
+            after_comma = joined and (text[:start] + edge[:joined.start()]).rstrip().endswith((",", ";", ":"))
+            if joined and not after_comma and left[0].lower().startswith(joined.group().strip().lower() + " "):
                 edge = edge[:joined.start()]
             kept.append(edge + ", ".join(left) + tail.group())
         position = end

@@ -170,7 +170,7 @@ class Guidelines:
     meaning_rewritten_phrases: float | None = None  # a phrase's score, without the rewritten words, that it needs
     meaning_overrule_threshold: float | None = None  # a sentence score under which the rules' refusal is overruled
     meaning_overrule_support: float | None = None  # ... when no phrase scores this or above (None: overrule is off)
-    meaning_unframed_threshold: float | None = None  # `clauses` for a prompt with no framing or heading (None: off)
+    meaning_unframed_threshold: float | None = None  # `clauses` for a prompt with no framing or heading (None: none)
 
     def style(self, name: str | None) -> Style:
         """The named style (the default when None); an unknown name is bad input."""

@@ -143,8 +143,8 @@ def _nearest(reading: str, spellings: tuple[str, ...], dropped: bool = True) -> 
     found = process.extract(reading, spellings, scorer=DamerauLevenshtein.distance, score_cutoff=2, limit=None)
     if not found:
         return None
-    # Of the nearest spellings, one the word's letters are all in, in order, is the likeliest: a letter left out is
-    # a commoner slip than one put in ("hangd" is "hanged", not "hand"), where `dropped`
+    # Of the nearest spellings, one the word's letters are all in, in order, is the likeliest where `dropped`: a
+    # letter left out is a commoner slip than one put in ("hangd" is "hanged", not "hand")
     nearest = [spelling for spelling, distance, _ in found if distance == found[0][1]]
     best = (next((spelling for spelling in nearest if dropped and _within(reading, spelling)), nearest[0]),
             found[0][1])
