@@ -422,7 +422,9 @@ class Scoring:
     beside the other tests; the `reports` fixture adds one when they are done (this module's tests run last), so the
     chunks left are scored on both cores."""
 
-    def __init__(self, chunks: int = 12):
+    # Two dozen chunks (each about 40 s of one core): when the other tests are done and a second worker joins, the
+    # last chunk running alone is short (twelve left about a minute of one core idle at worst)
+    def __init__(self, chunks: int = 24):
         bins: list[list[str]] = [[] for _ in range(chunks)]
         sizes = [0] * chunks
         for name in sorted(corpus_names(), key=lambda name: -(CORPUS / name).stat().st_size):
