@@ -286,12 +286,13 @@ def judge(
     agreed = policy.meaning_rewritten_agreed if rewritten and policy.meaning_rewritten_phrases is not None and not (
         removed or frame_end(policy, written)) else None
     bars = [bar for bar in (threshold, agreed) if bar is not None]
-    # (step 7's phrases are read with the prompt, in one pass of the encoder)
-    unframed = (use_meaning and policy.meaning_unframed_threshold is not None and not frame
-                and len(phrases(subject)) >= UNFRAMED_PHRASES)
+    # The phrases step 7 reads (a prompt with no framing or heading, of UNFRAMED_PHRASES phrases or more), read
+    # with the prompt, in one pass of the encoder
+    unframed = [subject[a:b].strip() for a, b in phrases(subject)] if (
+        use_meaning and policy.meaning_unframed_threshold is not None and not frame) else []
+    unframed = unframed if len(unframed) >= UNFRAMED_PHRASES else []
     if use_meaning and bars and len(_CONTENT.findall(text)) >= MIN_CONTENT_WORDS:
-        common.update(_meaning_read(text, reads, [subject[a:b].strip() for a, b in phrases(subject)] if unframed
-                                    else None))
+        common.update(_meaning_read(text, reads, unframed))
         score = common["meaning_score"]
         if score >= min(bars):
             reasons = excused(policy, written)
@@ -337,8 +338,7 @@ def judge(
     # letting a rule's innocent phrase in the prompt ("guns out at the gym") stop this step cost more harmful
     # prompts than it saved harmless ones (docs/guidelines.md)
     # (a prompt whose phrases were all read with it, none at the bar, is not analysed again)
-    if unframed and any(reads.get(("phrase", subject[a:b].strip()), 1.0) >= policy.meaning_unframed_threshold
-                        for a, b in phrases(subject)):
+    if any(reads.get(("phrase", phrase), 1.0) >= policy.meaning_unframed_threshold for phrase in unframed):
         final = framed(policy, analyse(policy, subject))
         subject, taken, read = _remove_harmful_phrases(policy, final, 0, None, policy.meaning_unframed_threshold,
                                                        reads)
@@ -367,9 +367,10 @@ def judge(
 
 def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, readable: set[str] | None, limit: float,
                             reads: dict | None = None) -> tuple[str, list[RuleAction], tuple[str, str]]:
-    """A news prompt without the phrases after its framing (from punctuation to punctuation; those in `readable`,
-    every one where it is None, and not negated; from the start where `frame` is 0) that the meaning layer's phrase head scores at `limit` or above ("the shooter
-    mid-rampage in the hallway", "make him look like a pathetic clown"), each taken out like a rule's harmful detail
+    """A news prompt without the phrases after its framing (from punctuation to punctuation, from the start where
+    `frame` is 0; those in `readable`, every one where it is None, and not negated) that the meaning layer's phrase
+    head scores at `limit` or above ("the shooter mid-rampage in the hallway", "make him look like a pathetic
+    clown"), each taken out like a rule's harmful detail
     (its places and names stay); with what was taken out, and the digests of the head and the encoder that read
     them (empty when nothing was read). A phrase's score kept in `reads` (_meaning_read) is not read again."""
     from pipeline.guidelines.meaning import meaning_head, phrase_scores, sentence_encoder
@@ -445,15 +446,15 @@ def _classifier_read(policy: Guidelines, prompt: Prompt, reads: dict) -> dict:
     return reads["classifier", prompt.text]
 
 
-def _meaning_read(text: str, reads: dict, later: list[str] | None = None) -> dict:
+def _meaning_read(text: str, reads: dict, later: list[str] | tuple[str, ...] = ()) -> dict:
     """The meaning head's score of `text`, with the head's and the encoder's digests, as a Judgement records them
     (kept in `reads` by the text, and taken from there when it was read before). The phrase head's scores of the
     phrases `later` (those a later step may read) are read in the same pass, and kept in `reads` too."""
     if ("meaning", text) not in reads:
         from pipeline.guidelines.meaning import meaning_scores
 
-        score, scores, head, encoder = meaning_scores(text, later or [])
-        reads.update({("phrase", phrase): one for phrase, one in zip(later or [], scores)})
+        score, scores, head, encoder = meaning_scores(text, list(later))
+        reads.update({("phrase", phrase): one for phrase, one in zip(later, scores)})
         reads["meaning", text] = dict(meaning_digest=head.digest, encoder_digest=encoder.digest, meaning_score=score)
     return reads["meaning", text]
 

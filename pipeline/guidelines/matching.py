@@ -454,11 +454,11 @@ def _an_act(guidelines: Guidelines, rule: Rule, prompt: Prompt, match: Match, st
     people = _people(guidelines.keep_people)
     # people, then "being" or "getting" and a participle: "the men being shot at the edge of the pit", wherever the
     # rule's term starts ("being shot" or "men being shot")
-    words, begin = prompt.words, starts.get(match.start)
+    found, begin = prompt.words, starts.get(match.start)
     if begin is not None and any(
-            words[index].readings[-1] in _BEING and words[index - 1].stems[-1] in people
-            and _participle(words[index + 1].readings[-1])
-            for index in range(max(begin, 1), len(words) - 1) if words[index].start < match.end):
+            found[index].readings[-1] in _BEING and found[index - 1].stems[-1] in people
+            and _participle(found[index + 1].readings[-1])
+            for index in range(max(begin, 1), len(found) - 1) if found[index].start < match.end):
         return True
     if len(match.parts) < 2:
         return False
@@ -578,13 +578,13 @@ def _story_qualified(prompt: Prompt, after: int) -> tuple[int, re.Match | None]:
     _STORY_QUALIFIERS opening at most QUALIFIER_WORDS words, up to a colon, full stop, line break or spaced dash
     ("For the mining economy story from the Kakamega gold fields: ..."); with the match of that end (None when
     there is no such qualifier)."""
-    words = prompt.words
-    if after >= len(words) or prompt.text[words[after].start:words[after].end].lower() not in _STORY_QUALIFIERS:
+    found = prompt.words
+    if after >= len(found) or prompt.text[found[after].start:found[after].end].lower() not in _STORY_QUALIFIERS:
         return 0, None
-    end = _QUALIFIED_END.search(prompt.text, words[after].end)
-    if not end or _STORY_CLAUSE_START.search(prompt.text, words[after].end, end.start()):
+    end = _QUALIFIED_END.search(prompt.text, found[after].end)
+    if not end or _STORY_CLAUSE_START.search(prompt.text, found[after].end, end.start()):
         return 0, None
-    inside = list(takewhile(lambda word: word.end <= end.start(), words[after:]))
+    inside = list(takewhile(lambda word: word.end <= end.start(), found[after:]))
     if len(inside) > QUALIFIER_WORDS:
         return 0, None
     return inside[-1].end, _STORY_CLAUSE_END.match(prompt.text, inside[-1].end)

@@ -315,14 +315,8 @@ def phrase_scores(texts: list[str]) -> tuple[list[float], MeaningHead, SentenceE
 
 
 def meaning_scores(text: str, phrases: list[str]) -> tuple[float, list[float], MeaningHead, SentenceEncoder]:
-    """meaning_score() of `text` and the phrase head's score of each of `phrases`, embedded in one pass (the
-    encoder's weights are read once for all of them), with the head and the encoder."""
+    """The shipped head's score of `text` and its phrase head's score of each of `phrases`, embedded in one pass
+    (the encoder's weights are read once for all of them), with the head and the encoder that gave them."""
     head, encoder = meaning_head(), sentence_encoder()
     first, *rest = encoder.embed_many([text, *phrases])
     return round(head.score(first), 4), [round(head.score_phrase(one), 4) for one in rest], head, encoder
-
-
-def meaning_score(text: str) -> tuple[float, MeaningHead, SentenceEncoder]:
-    """The shipped head's score of `text`, with the head and the encoder that gave it."""
-    head, encoder = meaning_head(), sentence_encoder()
-    return round(head.score(encoder.embed(text)), 4), head, encoder

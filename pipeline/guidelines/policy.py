@@ -170,7 +170,7 @@ class Guidelines:
     meaning_rewritten_phrases: float | None = None  # a phrase's score, without the rewritten words, that it needs
     meaning_overrule_threshold: float | None = None  # a sentence score under which the rules' refusal is overruled
     meaning_overrule_support: float | None = None  # ... when no phrase scores this or above (None: overrule is off)
-    meaning_unframed_threshold: float | None = None  # `clauses` for a prompt with no framing or heading (None: none)
+    meaning_unframed_threshold: float | None = None  # `clauses` for a prompt with no framing or heading (None: off)
 
     def style(self, name: str | None) -> Style:
         """The named style (the default when None); an unknown name is bad input."""
@@ -313,7 +313,7 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
 def _thresholds(check: _Checker, raw: dict, table: str, keys: tuple[str, ...]) -> tuple[float | None, ...]:
     """A learnt layer's thresholds (`[classifier] threshold`, `[meaning] threshold`, `rewritten`, `clauses`,
     `headings`, `support`, `lists`, `rewritten_agreed`, `rewritten_phrases`, `overrule`, `overrule_phrases`,
-    `support_words` and `support_phrases`),
+    `support_words`, `support_phrases` and `unframed`),
     each a probability; None where the key (or the table) is absent: that part of the layer is off."""
     learned = check.table(raw, table, set(keys), required=False)
     found = []

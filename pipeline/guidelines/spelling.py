@@ -145,12 +145,12 @@ def _nearest(reading: str, spellings: tuple[str, ...], dropped: bool = True) -> 
         return None
     # Of the nearest spellings, one the word's letters are all in, in order, is the likeliest where `dropped`: a
     # letter left out is a commoner slip than one put in ("hangd" is "hanged", not "hand")
-    nearest = [spelling for spelling, distance, _ in found if distance == found[0][1]]
-    best = (next((spelling for spelling in nearest if dropped and _within(reading, spelling)), nearest[0]),
-            found[0][1])
+    distance = found[0][1]
+    nearest = [spelling for spelling, at, _ in found if at == distance]
+    best = next((spelling for spelling in nearest if dropped and _within(reading, spelling)), nearest[0])
     # Two edits only for long words, or when the letters are all there in another order ("soilders").
-    if best[1] <= limit or sorted(best[0]) == sorted(reading):
-        return best[0]
+    if distance <= limit or sorted(best) == sorted(reading):
+        return best
     return None
 
 
