@@ -590,3 +590,27 @@ def test_failures_are_listed_on_request(cli, tmp_path):
     assert "harmful neutralised all 0/1 0.0%" in lines and "benign kept all 1/1 100.0%" in lines
     assert "miss h1 [harmful/weapons-war/plain] allow: 'a quiet meadow'" in result.stdout
     assert "miss b1" not in result.stdout
+
+
+def test_a_corpus_is_judged_as_each_prompt_is_alone(cli, tmp_path):
+    """`--corpus` judges its prompts side by side, their encoder reads made together: each verdict and final prompt
+    is the one `check-prompt PROMPT` gives (prompts refused, rewritten, read for meaning, losing phrases, and one
+    that is an error; each labelled to miss, so the report lists them all)."""
+    rows = [json.loads(line) for line in (CORPUS / "dev33.jsonl").read_text(encoding="utf-8").splitlines()[:48]]
+    rows.append({**rows[0], "id": "empty", "prompt": "   "})
+    corpus = tmp_path / "side-by-side.jsonl"
+    corpus.write_text("".join(json.dumps({**row, "kind": "benign", "harm": [], "keep": ["never in the prompt"]})
+                              + "\n" for row in rows), encoding="utf-8")
+    result = cli("check-prompt", "--corpus", corpus, "--failures", "--json")
+    assert result.exit_code == 0, result.stderr
+    listed = {miss["id"]: miss for miss in json.loads(result.stdout)[0]["failures"]}
+    assert list(listed) == [row["id"] for row in rows]
+    assert listed["empty"]["verdict"] == "error"
+    verdicts = set()
+    for row in rows[:-1]:
+        alone = json.loads(cli("check-prompt", "--json", "--style", "none", row["prompt"]).stdout)
+        assert (listed[row["id"]]["verdict"], listed[row["id"]]["subject"]) == (
+            alone["verdict"], alone["subject"] if alone["verdict"] != "block" else ""), row["prompt"]
+        verdicts.add(alone["verdict"])
+        verdicts.update(rule["action"] for rule in alone["rules"] if rule["id"] == "meaning")
+    assert verdicts >= {"allow", "rewrite", "block", "remove"}

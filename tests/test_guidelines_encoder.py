@@ -274,3 +274,19 @@ def test_a_head_without_its_phrase_part_is_one_line(cli, monkeypatch):
     result = cli("check-prompt", NEWS_SCENE)
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert "has no phrase head" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_texts_read_together_are_read_as_each_alone():
+    """The encoder's pass over several texts (a prompt and its phrases, or the prompts `--corpus` judges side by
+    side) gives each text the embedding it has alone, to the bit, long texts read in windows included."""
+    import numpy as np
+
+    from pipeline.guidelines.meaning import sentence_encoder
+
+    encoder = sentence_encoder()
+    texts = ["a think tank debates the defence budget", "knife", "Ein Panzer rollt durch das Dorf 🪖",
+             "Delegates gather around a chessboard in a quiet hall. " * 40, "men in uniform walking captives"]
+    together = encoder.embed_many(texts)
+    assert len(together[3]) > 1
+    for text, embedding in zip(texts, together):
+        assert np.array_equal(embedding, encoder.embed(text)), text

@@ -20,6 +20,8 @@ import io
 import json
 import math
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -95,7 +97,14 @@ class SentenceEncoder:
 
     def embed_many(self, texts: list[str]) -> list:
         """embed() of each text, in one pass: the layers that act on each word piece alone (the dense layers, their
-        norms) run once over the pieces of every window together, attention within each window."""
+        norms) run once over the pieces of every window together, attention within each window. In a thread that
+        joined a Gathering, the pass waits for the other threads' and is made with theirs."""
+        gathering = getattr(_THREAD, "gathering", None)
+        if gathering is not None:
+            return gathering.embed(self, texts)
+        return self._embed_now(texts)
+
+    def _embed_now(self, texts: list[str]) -> list:
         windows = [self.windows(text) for text in texts]
         flat = [ids for group in windows for ids in group]
         if not flat:
@@ -138,6 +147,66 @@ class SentenceEncoder:
                             w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"])
         means = [x[a:b].mean(0) for a, b in zip(bounds[:-1], bounds[1:])]
         return [mean / np.linalg.norm(mean) for mean in means]
+
+
+_THREAD = threading.local()
+
+
+class Gathering:
+    """The encoder reads of several threads (each judging its own prompts), made in one pass each time every thread
+    still at work is waiting for one. One pass over many word pieces costs much less than a pass for each prompt (the
+    dense layers' weights are read once, and their products run on larger blocks), and each text's embedding is the
+    same to the bit as when it is read alone: every step but attention acts on each word piece alone, and attention
+    stays within each window (checked with NumPy's OpenBLAS on every development prompt's verdict and final prompt,
+    and by tests/test_guidelines_encoder.py)."""
+
+    def __init__(self, threads: int):
+        """For `threads` threads, each of which enters `joined()` once."""
+        self.working = threads
+        self.waiting: list[tuple[SentenceEncoder, list[str], dict]] = []
+        self.changed = threading.Condition()
+
+    def embed(self, encoder: SentenceEncoder, texts: list[str]) -> list:
+        answer: dict = {}
+        with self.changed:
+            self.waiting.append((encoder, texts, answer))
+            self._read_if_all_wait()
+            while not answer:
+                self.changed.wait()
+        if "error" in answer:
+            raise answer["error"]
+        return answer["embeddings"]
+
+    @contextmanager
+    def joined(self):
+        """Within this, the thread's encoder reads are gathered with the others'; when it leaves, they no longer
+        wait for it."""
+        _THREAD.gathering = self
+        try:
+            yield
+        finally:
+            _THREAD.gathering = None
+            with self.changed:
+                self.working -= 1
+                self._read_if_all_wait()
+
+    def _read_if_all_wait(self) -> None:
+        if not self.waiting or len(self.waiting) < self.working:
+            return
+        waiting, self.waiting = self.waiting, []
+        for encoder in {id(encoder): encoder for encoder, _, _ in waiting}.values():
+            asked = [(texts, answer) for one, texts, answer in waiting if one is encoder]
+            try:
+                embeddings = encoder._embed_now([text for texts, _ in asked for text in texts])
+            except Exception as error:  # each thread raises it, as it would have alone
+                for _, answer in asked:
+                    answer["error"] = error
+                continue
+            at = 0
+            for texts, answer in asked:
+                answer["embeddings"] = embeddings[at:at + len(texts)]
+                at += len(texts)
+        self.changed.notify_all()
 
 
 def _layer_norm(x, gain, bias, eps: float = 1e-12):
