@@ -16,7 +16,8 @@ from test_guidelines_meaning import acted, check
 ENCODER_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MEANING_TABLE = ("[meaning]\nthreshold = 0.9\nrewritten = 0.98\nclauses = 0.8\nheadings = 0.5\nsupport = 0.1\n"
                  "support_words = 0.05\nsupport_phrases = 0.7\nlists = 0.8\nrewritten_agreed = 0.8\n"
-                 "rewritten_phrases = 0.5\noverrule = 0.05\noverrule_phrases = 0.15\nunframed = 0.99\n")
+                 "rewritten_phrases = 0.5\noverrule = 0.05\noverrule_phrases = 0.15\nunframed = 0.99\n"
+                 "combined = 0.7\n")
 
 
 def test_the_numpy_encoder_is_the_transformers_model():

@@ -113,7 +113,8 @@ def judge(
     6. and so is one whose meaning, read by a sentence encoder, the policy's meaning head scores at its
        threshold or above (`[meaning] threshold` for a prompt the rules left alone, `rewritten` for one they
        rewrote, judged as written less what a news story lost, or `rewritten_agreed` outside a news story where the
-       phrase head agrees; `use_meaning=False` leaves this step out);
+       phrase head agrees; `use_meaning=False` leaves this step out), or, left alone by the rules, where the mean
+       of the classifier's, the sentence head's and the phrase head's scores reaches `[meaning] combined`;
     7. outside a news story, a phrase the phrase head is sure of (`[meaning] unframed`) is taken out of what the
        steps above let through.
     """
@@ -331,6 +332,20 @@ def judge(
             if reasons:
                 acted.append(RuleAction(MEANING_RULE, "excused", f"{verdict}, excused by {', '.join(reasons)}", None,
                                         "meaning"))
+        # ... and a prompt the rules left alone is refused where the three learnt readings together are fairly sure:
+        # the mean of its words' score (the classifier), its sentence score and its highest phrase score reaches
+        # `[meaning] combined` ("Haitian families on the beach pictured as something you'd call the exterminator
+        # for": words 0.57, sentence 0.88, phrase 0.97). No one reading is sure enough alone, and harmless prompts
+        # seldom have all three fairly high. The phrases are read only where the other two can reach the mean
+        words, combined = common.get("classifier_score"), policy.meaning_combined_threshold
+        if (combined is not None and not rewritten and words is not None and words + score >= 3 * combined - 1
+                and not excused(policy, written)):
+            phrase = _highest_phrase_score(written)
+            mean = round((words + score + phrase) / 3, 4)
+            if mean >= combined:
+                acted.append(RuleAction(MEANING_RULE, "block", f"mean {mean:.3f} (words {words:.3f}, sentence "
+                                        f"{score:.3f}, phrase {phrase:.3f}) >= {combined}", None, "meaning"))
+                return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
     # 7. Outside a news story, a phrase the phrase head is sure of (`[meaning] unframed`) is taken out, like a news
     # story's harmful detail: a prompt of several phrases that the steps above let through can still carry one
     # harmful detail in words no list names (", and Jorge Glas being dragged by his hair across the floor"). The

@@ -171,6 +171,9 @@ class Guidelines:
     meaning_overrule_threshold: float | None = None  # a sentence score under which the rules' refusal is overruled
     meaning_overrule_support: float | None = None  # ... when no phrase scores this or above (None: overrule is off)
     meaning_unframed_threshold: float | None = None  # `clauses` for a prompt with no framing or heading (None: off)
+    # The mean of the classifier's, the sentence head's and the phrase head's scores (its highest phrase) at which a
+    # prompt the rules left alone is refused (None: off)
+    meaning_combined_threshold: float | None = None
 
     def style(self, name: str | None) -> Style:
         """The named style (the default when None); an unknown name is bad input."""
@@ -232,10 +235,10 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
     (meaning_threshold, meaning_rewritten_threshold, meaning_clause_threshold, meaning_heading_threshold,
      meaning_support_threshold, meaning_list_threshold, meaning_rewritten_agreed, meaning_rewritten_phrases,
      meaning_overrule_threshold, meaning_overrule_support, meaning_support_words,
-     meaning_support_phrases, meaning_unframed_threshold) = _thresholds(
+     meaning_support_phrases, meaning_unframed_threshold, meaning_combined_threshold) = _thresholds(
         check, raw, "meaning", ("threshold", "rewritten", "clauses", "headings", "support", "lists",
                                 "rewritten_agreed", "rewritten_phrases", "overrule", "overrule_phrases",
-                                "support_words", "support_phrases", "unframed"))
+                                "support_words", "support_phrases", "unframed", "combined"))
     language = head.get("language", "")
     if not isinstance(language, str) or language not in ("", "en"):
         check.fail(f"guidelines.language has to be \"en\" (prompts must be English) or \"\" (any) but is {language!r}",
@@ -307,13 +310,14 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         meaning_support_words=meaning_support_words,
         meaning_support_phrases=meaning_support_phrases,
         meaning_unframed_threshold=meaning_unframed_threshold,
+        meaning_combined_threshold=meaning_combined_threshold,
     )
 
 
 def _thresholds(check: _Checker, raw: dict, table: str, keys: tuple[str, ...]) -> tuple[float | None, ...]:
     """A learnt layer's thresholds (`[classifier] threshold`, `[meaning] threshold`, `rewritten`, `clauses`,
     `headings`, `support`, `lists`, `rewritten_agreed`, `rewritten_phrases`, `overrule`, `overrule_phrases`,
-    `support_words`, `support_phrases` and `unframed`),
+    `support_words`, `support_phrases`, `unframed` and `combined`),
     each a probability; None where the key (or the table) is absent: that part of the layer is off."""
     learned = check.table(raw, table, set(keys), required=False)
     found = []
