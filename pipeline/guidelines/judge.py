@@ -116,7 +116,9 @@ def judge(
        phrase head agrees; `use_meaning=False` leaves this step out), or, left alone by the rules, where the mean
        of the classifier's, the sentence head's and the phrase head's scores reaches `[meaning] combined`;
     7. outside a news story, a phrase the phrase head is sure of (`[meaning] unframed`) is taken out of what the
-       steps above let through.
+       steps above let through;
+    8. and what is left of a rewritten prompt is refused where the mean of its three readings reaches
+       `[meaning] combined`.
     """
     policy = guidelines if guidelines is not None else load_guidelines()
     # 1. Check the input
@@ -337,15 +339,9 @@ def judge(
         # `[meaning] combined` ("Haitian families on the beach pictured as something you'd call the exterminator
         # for": words 0.57, sentence 0.88, phrase 0.97). No one reading is sure enough alone, and harmless prompts
         # seldom have all three fairly high. The phrases are read only where the other two can reach the mean
-        words, combined = common.get("classifier_score"), policy.meaning_combined_threshold
-        if (combined is not None and not rewritten and words is not None and words + score >= 3 * combined - 1
-                and not excused(policy, written)):
-            phrase = _highest_phrase_score(written)
-            mean = round((words + score + phrase) / 3, 4)
-            if mean >= combined:
-                acted.append(RuleAction(MEANING_RULE, "block", f"mean {mean:.3f} (words {words:.3f}, sentence "
-                                        f"{score:.3f}, phrase {phrase:.3f}) >= {combined}", None, "meaning"))
-                return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
+        words = common.get("classifier_score")
+        if not rewritten and words is not None and (refusal := _combined(policy, written, words, score)):
+            return Judgement("block", "", "", rules=tuple(restyled + acted + [refusal]), **common)
     # 7. Outside a news story, a phrase the phrase head is sure of (`[meaning] unframed`) is taken out, like a news
     # story's harmful detail: a prompt of several phrases that the steps above let through can still carry one
     # harmful detail in words no list names (", and Jorge Glas being dragged by his hair across the floor"). The
@@ -369,6 +365,19 @@ def judge(
             if left:
                 return Judgement("block", "", "", rules=tuple(restyled + acted + [_action(m, None) for m in left]),
                                  **common)
+    # 8. What is left of a prompt the steps above rewrote is read as a prompt the rules left alone is: refused where
+    # the mean of its three learnt readings reaches `[meaning] combined` (a harmful scene whose named harm went, its
+    # meaning still there). The encoder reads it only where its words' score can reach the mean with the other two
+    combined = policy.meaning_combined_threshold
+    if ((rewrites or removed) and use_classifier and use_meaning and combined is not None
+            and policy.classifier_threshold is not None):
+        final = framed(policy, analyse(policy, subject))
+        left = _classifier_read(policy, final, reads)
+        if left["classifier_score"] >= 3 * combined - 2:
+            left = {**left, **_meaning_read(subject, reads)}
+            if refusal := _combined(policy, final, left["classifier_score"], left["meaning_score"], "what is left: "):
+                common.update({key: value for key, value in left.items() if key.endswith("digest")})
+                return Judgement("block", "", "", rules=tuple(restyled + acted + [refusal]), **common)
     acted.append(RuleAction(policy.always_id, "always", "", policy.always_negative))
     return Judgement(
         "rewrite" if rewrites or removed or restyled else "allow",
@@ -378,6 +387,22 @@ def judge(
         subject=subject,
         **common,
     )
+
+
+def _combined(policy: Guidelines, prompt: Prompt, words: float, sentence: float, what: str = "") -> RuleAction | None:
+    """The meaning layer's refusal of the analysed `prompt` where the mean of its words' score (the classifier's),
+    its sentence score and its highest phrase score reaches `[meaning] combined`; None where it does not, where the
+    policy sets no `combined`, or where a negated term or a rule's innocent phrase excuses the prompt. The phrases
+    are read only where the other two scores can reach the mean."""
+    combined = policy.meaning_combined_threshold
+    if combined is None or words + sentence < 3 * combined - 1 or excused(policy, prompt):
+        return None
+    phrase = _highest_phrase_score(prompt)
+    mean = round((words + sentence + phrase) / 3, 4)
+    if mean < combined:
+        return None
+    return RuleAction(MEANING_RULE, "block", f"{what}mean {mean:.3f} (words {words:.3f}, sentence {sentence:.3f}, "
+                                             f"phrase {phrase:.3f}) >= {combined}", None, "meaning")
 
 
 def _remove_harmful_phrases(policy: Guidelines, prompt: Prompt, frame: int, readable: set[str] | None, limit: float,
