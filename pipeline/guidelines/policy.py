@@ -172,7 +172,7 @@ class Guidelines:
     meaning_overrule_support: float | None = None  # ... when no phrase scores this or above (None: overrule is off)
     meaning_unframed_threshold: float | None = None  # `clauses` for a prompt with no framing or heading (None: off)
     # The mean of the classifier's, the sentence head's and the phrase head's scores (its highest phrase) at which a
-    # prompt the rules left alone is refused (None: off)
+    # prompt the rules left alone, or what is left of a rewritten one, is refused (None: off)
     meaning_combined_threshold: float | None = None
 
     def style(self, name: str | None) -> Style:
