@@ -1230,3 +1230,14 @@ def test_a_rider_hanging_on_a_blood_cake_and_a_head_shot_session_are_innocent(cl
                     "a shot to the head of the actor on stage, blood on the backdrop"):
         result, data = check(cli, refused)
         assert result.exit_code == 3 and data["verdict"] == "block", data
+
+
+def test_a_sport_sentence_excuses_its_game_not_an_act_done_to_people(cli):
+    # From 2026.11.25 `sport-and-leisure` has `acts = false`: a stabbing of a fan is shown, not played
+    result, data = check(cli, "two men stabbing a rugby league fan outside the stadium after the match")
+    assert result.exit_code == 3 and ("violence-against-people", "stabbing a rugby league fan") in acted(data, "block")
+    for kept in ("boxer landing a punch on his opponent in the final round, crowd on its feet",
+                 "striker shooting past the goalkeeper in the derby, fans celebrating",
+                 "fencers lunging at each other in the Olympic final"):
+        result, data = check(cli, kept)
+        assert result.exit_code == 0 and data["verdict"] == "allow", data
