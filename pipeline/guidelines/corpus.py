@@ -128,7 +128,7 @@ def score(examples: list[Example], guidelines: Guidelines, style: str = "none") 
     same verdicts as one at a time, in about three fifths of the time."""
     from pipeline.guidelines.meaning import Gathering
 
-    outcomes: list[Outcome | None] = [None] * len(examples)
+    outcomes: list = [None] * len(examples)  # each set by the thread that judged its example
     upcoming = iter(range(len(examples)))
     taking, failed = threading.Lock(), []
     threads = min(SIDE_BY_SIDE, len(examples))
@@ -153,7 +153,7 @@ def score(examples: list[Example], guidelines: Guidelines, style: str = "none") 
         worker.join()
     if failed:
         raise failed[0]
-    return Scores([outcome for outcome in outcomes if outcome is not None])
+    return Scores(outcomes)
 
 
 def _outcome(example: Example, guidelines: Guidelines, style: str) -> Outcome:

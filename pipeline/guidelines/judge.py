@@ -350,9 +350,8 @@ def judge(
     # prompts than it saved harmless ones (docs/guidelines.md)
     # (a prompt whose phrases were all read with it, none at the bar, is not analysed again)
     if any(reads.get(("phrase", phrase), 1.0) >= policy.meaning_unframed_threshold for phrase in unframed):
-        final = framed(policy, analyse(policy, subject))
-        subject, taken, read = _remove_harmful_phrases(policy, final, 0, None, policy.meaning_unframed_threshold,
-                                                       reads)
+        subject, taken, read = _remove_harmful_phrases(policy, _analysed(policy, subject, analysed), 0, None,
+                                                       policy.meaning_unframed_threshold, reads)
         if read:
             common.update(meaning_digest=read[0], encoder_digest=read[1])
         if taken:
@@ -361,7 +360,8 @@ def judge(
             if len(_CONTENT.findall(subject)) < MIN_CONTENT_WORDS:
                 return Judgement("block", "", "", rules=tuple(restyled + acted + [_TOO_SHORT]), **common)
             # ... and what is left is judged again: a cut can join words into a refused term
-            left = [match for match in _judged_again(policy, subject, chosen)[1] if match.rule.action == "block"]
+            analysed, matches = _judged_again(policy, subject, chosen)
+            left = [match for match in matches if match.rule.action == "block"]
             if left:
                 return Judgement("block", "", "", rules=tuple(restyled + acted + [_action(m, None) for m in left]),
                                  **common)
@@ -371,7 +371,7 @@ def judge(
     combined = policy.meaning_combined_threshold
     if ((rewrites or removed) and use_classifier and use_meaning and combined is not None
             and policy.classifier_threshold is not None):
-        final = framed(policy, analyse(policy, subject))
+        final = _analysed(policy, subject, analysed)
         left = _classifier_read(policy, final, reads)
         if left["classifier_score"] >= 3 * combined - 2:
             left = {**left, **_meaning_read(subject, reads)}
@@ -387,6 +387,11 @@ def judge(
         subject=subject,
         **common,
     )
+
+
+def _analysed(policy: Guidelines, text: str, known: Prompt) -> Prompt:
+    """`text` analysed and framed: `known` where that is `text` already (the steps above analysed what they left)."""
+    return known if known.text == text else framed(policy, analyse(policy, text))
 
 
 def _combined(policy: Guidelines, prompt: Prompt, words: float, sentence: float, what: str = "") -> RuleAction | None:
