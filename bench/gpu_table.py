@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 ORDER = ("loop-eager", "fp8-blocks", "loop-blocks", "throughput-fp8-blocks", "loop-nchw", "loop-compiled", "throughput",
-         "throughput-b2", "loop-cudnn", "fp8-compiled", "fp8-sd15", "throughput-blocks",
-         "fp8-warm", "throughput-fp8", "autotune")  # the last three: sections of earlier versions of the script
+         "throughput-b2", "loop-cudnn", "fp8-compiled", "throughput-fp8", "throughput-fp8-b2", "fp8-sd15",
+         "throughput-blocks", "fp8-warm", "autotune")  # the last two: sections of earlier versions of the script
 
 
 def fmt(value, spec: str = ".3f", unit: str = "") -> str:
@@ -92,7 +92,7 @@ def reuse(results: dict) -> list[str]:
     """Each new process's first image with the compile cache against an eager first image, at the same steps."""
     eager = results.get("loop-eager", {})
     out = []
-    for name in ("throughput", "throughput-blocks", "throughput-fp8-blocks", "throughput-fp8"):
+    for name in ("throughput", "throughput-blocks", "throughput-fp8-blocks", "throughput-fp8", "throughput-fp8-b2"):
         batch = results.get(name, {})
         if "first_image_s" not in eager or not batch.get("runs"):
             continue

@@ -112,10 +112,15 @@ section loop-compiled 240 150 loop "${xl[@]}" --steps $steps "${compiled[@]}" --
 section throughput 110 70 throughput "${xl[@]}" "${batch_compiled[@]}" --images $images --steps-list $steps_list
 section throughput-b2 200 120 throughput "${xl[@]}" "${batch_compiled[@]}" --batch-size 2 --images $images --steps-list ${steps_list##*,}
 # 6. If time is left: cuDNN's own algorithm choice, the whole fp8 UNet compiled (not finished within 165 s on
-#    2026-11-28 even without torchao's tuning: run it alone, GPU_BENCH_SECTIONS=fp8-compiled), fp8 error on
-#    SD 1.5's architecture, blocks throughput.
+#    2026-11-28 even without torchao's tuning: run it alone with the fp8 throughput sections after it,
+#    GPU_BENCH_SECTIONS=fp8-compiled,throughput-fp8,throughput-fp8-b2), fp8 error on SD 1.5's architecture,
+#    blocks throughput.
 section loop-cudnn 90 50 loop "${xl[@]}" --steps $steps "${compiled[@]}" --cudnn-benchmark --profile "$out/kernels-cudnn.txt"
-section fp8-compiled 520 300 loop "${xl[@]}" --steps $steps "${compiled[@]}" --fp8-only --profile "$out/kernels-fp8-compiled.txt"
+section fp8-compiled 430 300 loop "${xl[@]}" --steps $steps "${compiled[@]}" --fp8-only --profile "$out/kernels-fp8-compiled.txt"
+#    then `pipeline batch` with the whole fp8 UNet in a new process (its compiled code from fp8-compiled's cache):
+#    the first image and images/s at 20 steps.
+section throughput-fp8 150 90 throughput "${xl[@]}" "${batch_compiled[@]}" --fp8-only --images $images --steps-list ${steps_list##*,}
+section throughput-fp8-b2 200 150 throughput "${xl[@]}" "${batch_compiled[@]}" --fp8-only --batch-size 2 --images $images --steps-list ${steps_list##*,}
 section fp8-sd15 70 45 loop "${sd[@]}" --steps $steps --fp8
 section throughput-blocks 80 60 throughput "${xl[@]}" "${batch_compiled[@]}" "${blocks[@]}" --images $images --steps-list $steps
 
