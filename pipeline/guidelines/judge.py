@@ -168,13 +168,18 @@ def judge(
     removed: list[RuleAction] = []
     if blocks:
         removable, _ = removable_rules(policy, analysed)
+        # A news scene that opens the prompt unframed keeps its opening phrase as a framing is kept (_lead_scene)
+        lead = 0 if not use_meaning or all(match.rule.id in removable for match in blocks) else _lead_scene(
+            policy, analysed, matches, reads)
+        if lead:
+            removable = story_rules(policy)
         # A clause taken out can leave another detail that a context it held had excused ("riot police clubbing a
         # girl" once "the crowd" is gone): the rest is judged again, and taken out the same way, up to
         # REMOVAL_PASSES times
         for _ in range(REMOVAL_PASSES):
             if not blocks or not all(match.rule.id in removable for match in blocks):
                 break
-            frame = frame_end(policy, analysed)
+            frame = frame_end(policy, analysed) or lead
             # What the framing names is the story's topic; what follows it is taken out, clause by clause. An act
             # of violence the framing names with armed people or weapons ("the story on tanks shelling a school")
             # is a depiction, and goes with its clause too
@@ -639,6 +644,8 @@ MIN_CONTENT_WORDS = 3
 MIN_OVERRULE_WORDS = 6
 # How many times the clauses of a news prompt's harmful details are taken out, each time from what is left
 REMOVAL_PASSES = 3
+# The words a news scene that opens a prompt without framing it needs (_lead_scene)
+LEAD_SCENE_WORDS = 4
 # The phrases a prompt with no framing or heading needs before `[meaning] unframed` reads them one by one (one phrase
 # alone is the whole prompt, which the sentence head reads)
 UNFRAMED_PHRASES = 2
@@ -999,6 +1006,43 @@ def _shares_clause(match: Match, others: list[Match], text: str) -> bool:
     edges = [edge.start() for edge in _CLAUSE_EDGE.finditer(text)]
     clauses = {_clause_of(edges, other.start) for other in others}
     return any(_clause_of(edges, start) in clauses for start, _ in (match.parts or ((match.start, match.end),)))
+
+
+def story_rules(policy: Guidelines) -> set[str]:
+    """The rules whose harmful details a news story loses instead of being refused: those of the policy's "remove"
+    contexts that reach the whole prompt."""
+    return {rule for context in policy.contexts if context.effect == "remove" and context.scope == "prompt"
+            for rule in context.rules}
+
+
+def _lead_scene(policy: Guidelines, prompt: Prompt, matches: list[Match], reads: dict) -> int:
+    """Where the opening phrase of an unframed news prompt ends, when it is a news scene of its own ("Voters queueing
+    outside a national school in Navan, polling station sign, a candidate beaten bloody on the steps"), else 0. Such
+    a phrase holds LEAD_SCENE_WORDS words or more, a name (a capitalised word after its first), a word of
+    `[rewriting] news_scenes` (voters, protest, parliament, ...), no match of any rule whole, and the phrase head
+    reads it under `[meaning] clauses` (the bar a framed story's phrases are read at); and the classifier scores
+    the whole prompt under its threshold (it is sure of "Viktor Orbán as the doormat at the EU Council entrance,
+    delegates wiping their shoes on his face", 0.994, whose opening phrase the rules and the phrase head miss):
+    the prompt is then a news story that a harmful detail was added to, and loses the detail as a framed story
+    does, its opening phrase kept as a framing is. A prompt that opens with the harm ("A man stabbing a woman, in
+    a park") is refused."""
+    text = prompt.text
+    edge = _PHRASE_EDGE.search(text)
+    if edge is None or not policy.news_scenes or any(match.end <= edge.start() for match in matches):
+        return 0
+    end = edge.start()
+    names = [word for word in re.findall(r"[^\W\d_][\w'’-]*", text[:end])[1:] if word[0].isupper()]
+    news = [a for term in present(policy.news_scenes, prompt) for a, _ in term_spans(term, prompt)
+            if prompt.words[a].start < end]
+    if len(_CONTENT.findall(text[:end])) < LEAD_SCENE_WORDS or not names or not news:
+        return 0
+    if policy.meaning_clause_threshold is None or policy.classifier_threshold is None:
+        return 0
+    if _classifier_read(policy, prompt, reads)["classifier_score"] >= policy.classifier_threshold:
+        return 0
+    from pipeline.guidelines.meaning import phrase_scores
+
+    return end if phrase_scores([text[:end].strip()])[0][0] < policy.meaning_clause_threshold else 0
 
 
 def _story_matches(policy: Guidelines, prompt: Prompt, photorealistic_style: bool, topical: set[str],

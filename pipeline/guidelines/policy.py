@@ -31,7 +31,7 @@ _CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "unless", "rules", "scope"
 EFFECTS = ("suspend", "remove")
 _REWRITING_KEYS = {"absorb", "keep", "keep_people", "topic_rules", "named_rules", "subjects", "heading_words",
                   "name_heading_words", "names", "glorifying", "preamble",
-                  "story_endings", "institutions"}
+                  "story_endings", "institutions", "news_scenes"}
 SCOPES = ("prompt", "sentence", "near")
 _ALWAYS_KEYS = {"id", "rationale", "negative_prompt"}
 _GUIDANCE_KEYS = {"safety_concept", "strength"}
@@ -147,6 +147,7 @@ class Guidelines:
     glorifying: tuple[Term, ...] = ()
     preamble: tuple[Term, ...] = ()
     story_endings: tuple[Term, ...] = ()
+    news_scenes: tuple[Term, ...] = ()
     topic_rules: tuple[str, ...] = ()
     named_rules: tuple[str, ...] = ()
     subjects: tuple[Term, ...] = ()
@@ -288,6 +289,7 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         preamble=check.terms(rewriting, "preamble", "rewriting.preamble", False, required=False),
         story_endings=check.terms(rewriting, "story_endings", "rewriting.story_endings", False,
                                   required=False),
+        news_scenes=check.terms(rewriting, "news_scenes", "rewriting.news_scenes", True, required=False),
         topic_rules=tuple(topic_rules),
         named_rules=tuple(named_rules),
         subjects=check.terms(rewriting, "subjects", "rewriting.subjects", True, required=False),

@@ -48,15 +48,30 @@ class Lexicon:
 
 
 def inflections(word: str) -> set[str]:
-    """A term word and its usual inflected spellings, to correct a misspelling of either towards."""
-    forms = {word, word + "s", word + "es", word + "ed", word + "ing", word + "er", word + "ers"}
+    """A term word and its usual inflected spellings, to correct a misspelling of either towards.
+
+    Only spellings that English makes: a word already inflected ("soiled", "beheading") takes no more endings,
+    "-es" follows a hissing sound, a final "e" is not doubled ("smileed"), and an agent noun ("gunner", "looter")
+    only where the word list knows it. A made-up spelling is not harmless: a slip is corrected to the nearest
+    spelling, and "soileders" (from "soiled") stood nearer to "soilders" than "soldiers" does."""
+    forms = {word, word + "s"}
+    if len(word) > 5 and word.endswith(("ed", "ing")):
+        return forms
+    agents: set[str] = set()
     if word.endswith("e"):
         forms |= {word + "d", word[:-1] + "ing"}
+        agents |= {word + "r", word + "rs"}
+    else:
+        forms |= {word + "ed", word + "ing"}
+        agents |= {word + "er", word + "ers"}
+        if word.endswith(("s", "x", "z", "ch", "sh")):
+            forms.add(word + "es")
     if word.endswith("y"):
         forms |= {word[:-1] + "ies", word[:-1] + "ied"}
-    if len(word) > 2 and word[-1] not in "aeiouwxy" and word[-2] in "aeiou":
-        forms |= {word + word[-1] + "ing", word + word[-1] + "ed", word + word[-1] + "er"}
-    return forms
+    if len(word) > 2 and word[-1] not in "aeiouwxy" and word[-2] in "aeiou" and word[-3] not in "aeiou":
+        forms |= {word + word[-1] + "ing", word + word[-1] + "ed"}
+        agents |= {word + word[-1] + "er", word + word[-1] + "ers"}
+    return forms | {agent for agent in agents if _real_word(agent) or _real_word(agent.removesuffix("s"))}
 
 
 def build_lexicon(inflected: set[str], exact: set[str]) -> Lexicon:
@@ -92,9 +107,18 @@ def repair(found: list[Word], text: str, lexicon: Lexicon) -> list[Word]:
             out.append(word)
             index += used
             continue
-        out.append(_correct(found[index], lexicon, text[found[index].start:found[index].start + 1].isupper()))
+        word = found[index]
+        written = text[word.start:word.end]
+        if written[:1].isupper() and not written.isupper() and _SENTENCE_GOES_ON.search(text[:word.start]):
+            out.append(word)  # a name within a sentence is no slip: "the Cliffs of Moher", "in Nukus"
+        else:
+            out.append(_correct(word, lexicon, written[:1].isupper()))
         index += 1
     return out
+
+
+# Text before a word that puts the word within a sentence (not first in it, nor after a colon or a line break)
+_SENTENCE_GOES_ON = re.compile(r"[^\s.!?:;\n\"'“‘(\[*#>-]\s*[\"'“‘(]?$")
 
 
 def _join(found: list[Word], index: int, text: str, lexicon: Lexicon) -> tuple[Word, int] | None:
@@ -148,8 +172,11 @@ def _nearest(reading: str, spellings: tuple[str, ...], dropped: bool = True) -> 
     distance = found[0][1]
     nearest = [spelling for spelling, at, _ in found if at == distance]
     best = next((spelling for spelling in nearest if dropped and _within(reading, spelling)), nearest[0])
-    # Two edits only for long words, or when the letters are all there in another order ("soilders").
-    if distance <= limit or sorted(best) == sorted(reading):
+    # ... and, before it, one with the very same letters in another order ("soilders" is "soldiers")
+    best = next((spelling for spelling in nearest if sorted(spelling) == sorted(reading)), best)
+    # Two edits only for long words, or when the letters of a word of six or more are all there in another order
+    # ("soilders"; "kunar", a province, is no "kuran")
+    if distance <= limit or (len(reading) >= 6 and sorted(best) == sorted(reading)):
         return best
     return None
 
