@@ -1305,7 +1305,13 @@ def test_names_and_slips_are_told_apart(cli):
     # not "nukes"), and the spellings a slip is corrected towards are only those English makes ("soiled" gives no
     # "soileders", which stood nearer to "soilders" than "soldiers" does)
     assert_kept(cli, "storm waves battering the Cliffs of Moher, spray high in the air",
-                "Relatives waiting quietly on the Nukus courthouse steps for the verdict")
+                "Relatives waiting quietly on the Nukus courthouse steps for the verdict",
+                "firefighters dampening down after a gorse fire on Arthur's Seat, smoke drifting over Holyrood Park")
+    # ... and the letters of a short word in another order make no slip of it: "kunar" (a province) is no "kuran"
+    result, data = check(cli, "tags: earthquake, afghanistan, kunar, mud houses, rescuers")
+    assert data["verdict"] == "allow" and "kunar" in data["subject"], data
+    result, data = check(cli, "graffiti tagger at work on a railway bridge at night, spray cans, fat cap drips")
+    assert data["verdict"] == "allow" and "tagger" in data["subject"], data
     result, data = check(cli, "soilders marching through a village at dawn")
     assert data["verdict"] in ("rewrite", "block") and any(r["id"] == "troops" for r in data["rules"]), data
     assert "soilders" not in data["subject"], data

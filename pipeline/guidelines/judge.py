@@ -9,7 +9,7 @@ from pipeline.errors import InputError
 from pipeline.guidelines.language import identify
 from pipeline.guidelines.matching import (Match, Prompt, analyse, excused, find_matches, frame_end, framed, heading_end,
                                           overlaps, present, removable_rules, photorealistic, rule_term_spans,
-                                          spans_of, term_spans)
+                                          spans_of, story_rules, term_spans)
 from pipeline.guidelines.policy import Guidelines, load_guidelines
 from pipeline.guidelines.styles import apply_style, merge_negatives
 from pipeline.guidelines.vocabulary import vocabulary
@@ -1006,13 +1006,6 @@ def _shares_clause(match: Match, others: list[Match], text: str) -> bool:
     edges = [edge.start() for edge in _CLAUSE_EDGE.finditer(text)]
     clauses = {_clause_of(edges, other.start) for other in others}
     return any(_clause_of(edges, start) in clauses for start, _ in (match.parts or ((match.start, match.end),)))
-
-
-def story_rules(policy: Guidelines) -> set[str]:
-    """The rules whose harmful details a news story loses instead of being refused: those of the policy's "remove"
-    contexts that reach the whole prompt."""
-    return {rule for context in policy.contexts if context.effect == "remove" and context.scope == "prompt"
-            for rule in context.rules}
 
 
 def _lead_scene(policy: Guidelines, prompt: Prompt, matches: list[Match], reads: dict) -> int:

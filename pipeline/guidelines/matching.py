@@ -484,16 +484,24 @@ def _an_act(guidelines: Guidelines, rule: Rule, prompt: Prompt, match: Match, st
     return False
 
 
+def story_contexts(guidelines: Guidelines) -> list:
+    """The policy's news-story contexts: those that take harmful details out ("remove") across the whole prompt."""
+    return [context for context in guidelines.contexts if context.effect == "remove" and context.scope == "prompt"]
+
+
+def story_rules(guidelines: Guidelines) -> set[str]:
+    """The rules whose harmful details a news story loses instead of being refused (story_contexts)."""
+    return {rule for context in story_contexts(guidelines) for rule in context.rules}
+
+
 def removable_rules(guidelines: Guidelines, prompt: Prompt) -> tuple[set[str], list[str]]:
     """The rules whose matches the prompt's "remove" contexts take out instead of refusing, and those contexts. A
     news heading (heading_end) counts as the news-story contexts' own words."""
     everywhere, _, acted, _ = _suspended(guidelines, prompt, effect="remove")
     if not acted and (heading_end(guidelines, prompt) or story_clause_ends(guidelines, prompt)
                       or closing_heading(guidelines, prompt)):
-        for context in guidelines.contexts:
-            if context.effect == "remove" and context.scope == "prompt":
-                everywhere.update(context.rules)
-                acted.append(context.id)
+        everywhere |= story_rules(guidelines)
+        acted += [context.id for context in story_contexts(guidelines)]
     return everywhere, acted
 
 
