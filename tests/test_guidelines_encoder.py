@@ -16,8 +16,8 @@ from test_guidelines_meaning import acted, check
 ENCODER_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MEANING_TABLE = ("[meaning]\nthreshold = 0.9\nrewritten = 0.98\nclauses = 0.7\nheadings = 0.5\nsupport = 0.1\n"
                  "support_words = 0.05\nsupport_phrases = 0.7\nlists = 0.8\nrewritten_agreed = 0.8\n"
-                 "rewritten_phrases = 0.5\noverrule = 0.05\noverrule_phrases = 0.15\nunframed = 0.99\n"
-                 "combined = 0.6\n")
+                 "rewritten_phrases = 0.5\noverrule = 0.05\noverrule_phrases = 0.15\noverrule_rewrites = true\n"
+                 "unframed = 0.99\ncombined = 0.6\n")
 
 
 def test_the_numpy_encoder_is_the_transformers_model():
@@ -134,6 +134,37 @@ def test_the_policy_turns_the_layer_off_and_checks_its_thresholds(cli, tmp_path)
         assert result.exit_code == 2 and "Traceback" not in result.stderr
         assert f"{policy}, line " in result.stderr and "has to be a number between 0 and 1" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_rules_rewrites_are_overruled_like_their_refusals(cli, tmp_path):
+    """From 2026.11.28 a prompt whose armed people or weapons the rules rewrite keeps them where the learnt layers
+    read it, and each of its phrases, as harmless (`[meaning] overrule_rewrites`), recorded as excused; a news story,
+    and a prompt the layers read as harmful, are rewritten as before."""
+    text = "Mother of a kidnapped soldier speaking at the Saturday rally, Habima Square, microphones, calm"
+    result, data = check(cli, text)
+    assert result.exit_code == 0 and data["verdict"] == "allow" and data["subject"] == text
+    excused = [rule for rule in data["rules"] if rule["action"] == "excused"]
+    assert ("troops", "soldier") in [(rule["id"], rule["matched"].split(" (")[0]) for rule in excused]
+    assert all("overruled: sentence score" in rule["matched"] for rule in excused)
+    assert data["meaning_score"] < 0.05 and data["classifier_score"] < 0.9
+    # Framed as a news story, the scene's soldier is drawn as the policy draws one
+    result, data = check(cli, "Hero image for the hostages story: " + text)
+    assert data["verdict"] == "rewrite" and "soldier" not in data["subject"]
+    # ... and so is a prompt the sentence head reads as harmful, however calm its words
+    result, data = check(cli, "soldiers storming the village at dawn, rifles raised, smoke over the rooftops")
+    assert data["verdict"] in ("rewrite", "block") and "soldiers" not in data["subject"]
+    # Without the switch, the rewrite stands
+    shipped = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
+    policy = tmp_path / "no-overrule-rewrites.toml"
+    policy.write_text(shipped.replace("overrule_rewrites = true\n", ""), encoding="utf-8")
+    result, data = check(cli, text, "--guidelines", policy)
+    assert data["verdict"] == "rewrite" and "kidnapped soldier" not in data["subject"]
+    # A switch that is not true or false is one line naming the file and place
+    policy.write_text(shipped.replace("overrule_rewrites = true", "overrule_rewrites = 0.5"), encoding="utf-8")
+    result = cli("check-prompt", "tanks", "--guidelines", policy)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert f"{policy}, line " in result.stderr and "overrule_rewrites has to be true or false" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_a_missing_or_different_encoder_is_one_line_never_a_silent_score(cli, tmp_path, monkeypatch):

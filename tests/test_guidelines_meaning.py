@@ -436,9 +436,12 @@ def test_words_read_in_their_context(cli, text, verdict):
 
 def test_a_context_near_a_word_acts_within_its_phrase(cli):
     result, data = check(cli, "lawmakers debating tank purchases in parliament")
-    assert data["verdict"] == "allow"
+    assert data["verdict"] == "allow" and not any(rule["id"] == "military-hardware" for rule in data["rules"])
+    # The context does not reach the howitzer in another phrase: the rule matches it (and the learnt layers, reading
+    # the prompt as harmless, keep it as written: [meaning] overrule_rewrites)
     result, data = check(cli, "lawmakers arguing in parliament, with a howitzer parked outside the window")
-    assert data["verdict"] == "rewrite" and "howitzer" not in data["subject"]
+    assert [(rule["id"], rule["action"]) for rule in data["rules"] if "howitzer" in rule["matched"]] == [
+        ("military-hardware", "excused")]
 
 
 def test_names_left_by_a_removed_clause_stay_one_phrase(cli):
@@ -486,10 +489,11 @@ def test_a_news_heading_frames_its_story_like_a_framing_sentence(cli, tmp_path):
     # The phrases after a heading are read at the stricter `[meaning] headings` (0.5): a heading is weaker evidence
     # of a story, and can dress a harmful scene; without the key they are read at `clauses` (here 0.99, and without
     # `combined`, which refuses what is left: words 0.85, sentence 0.31, phrase 0.95)
-    scene = "Morning commute: motorbike crash, rider's leg torn off, bone sticking out, intestines on the asphalt, 4k."
+    # (a leg "ripped away": no rule names it; from 2026.11.28 a leg "torn off" is a term)
+    scene = "Morning commute: motorbike crash, rider's leg ripped away, bone sticking out, intestines on the asphalt, 4k."
     result, data = check(cli, scene)
-    assert data["verdict"] == "rewrite" and "leg torn off" not in data["subject"], data
-    assert any(rule == "meaning" and matched.startswith("rider's leg torn off (phrase score") and matched.endswith(">= 0.5)")
+    assert data["verdict"] == "rewrite" and "leg ripped away" not in data["subject"], data
+    assert any(rule == "meaning" and matched.startswith("rider's leg ripped away (phrase score") and matched.endswith(">= 0.5)")
                for rule, matched in acted(data, "remove")), data
     shipped = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
     assert "\nheadings = 0.5\n" in shipped and "\nclauses = 0.7\n" in shipped and "\ncombined = 0.6\n" in shipped
@@ -497,7 +501,7 @@ def test_a_news_heading_frames_its_story_like_a_framing_sentence(cli, tmp_path):
     lenient.write_text(shipped.replace("\nheadings = 0.5\n", "\n").replace("\nclauses = 0.7\n", "\nclauses = 0.99\n")
                        .replace("\ncombined = 0.6\n", "\n"), encoding="utf-8")
     result, data = check(cli, scene, "--guidelines", str(lenient))
-    assert data["verdict"] == "rewrite" and "leg torn off" in data["subject"], data
+    assert data["verdict"] == "rewrite" and "leg ripped away" in data["subject"], data
     # `[rewriting] heading_words = 0` turns headings off: the worker's clause then refuses the whole prompt
     policy = variant(tmp_path, "no-headings.toml", "\nheading_words = 8\n", "\nheading_words = 0\n")
     result, data = check(cli, "Detroit plant closures: factory gates chained shut, a union banner, a laid-off worker "
@@ -1180,8 +1184,11 @@ def test_misspellings_read_as_the_letter_left_out_and_relief_keeps_its_troops(cl
                  "Shot 2: slow push in across the carpet."):
         result, data = check(cli, kept)
         assert result.exit_code == 0 and data["verdict"] == "allow", data
+    # (the relief context does not excuse it: the rule matches it, and the learnt layers, reading the prompt as
+    # harmless, keep it as written: [meaning] overrule_rewrites)
     result, data = check(cli, "a tank parked by the flooded farms near Lismore")
-    assert data["verdict"] == "rewrite" and "tank" not in data["subject"], data
+    assert [(rule["id"], rule["action"]) for rule in data["rules"] if rule["matched"].startswith("tank")] == [
+        ("military-hardware", "excused")], data
 
 
 def test_three_readings_fairly_sure_together_refuse_a_prompt_the_rules_left_alone(cli, tmp_path):

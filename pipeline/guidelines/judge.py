@@ -103,7 +103,8 @@ def judge(
     1. check the prompt (not empty, within the policy's size) and its language;
     2. match the rules, with the prompt's contexts taken into account (a refusal for words alone, outside a news
        story, is overruled where the classifier and the meaning layer read the prompt and each of its phrases as
-       harmless: `[meaning] overrule` and `overrule_phrases`);
+       harmless: `[meaning] overrule` and `overrule_phrases`; and so, where `overrule_rewrites`, is a rewrite of
+       its armed people and weapons);
     3. block, or rewrite each matched phrase into the policy's symbolic vocabulary (a news story loses its harmful
        details instead: the clauses the rules refuse, and the phrases the meaning layer's phrase head reads as
        harmful where no rule acts, `[meaning] clauses`);
@@ -258,6 +259,15 @@ def judge(
                                   and not _names_event(policy, analysed, match, policy.subjects
                                                        if match.start < frame else policy.institutions)],
                                  text)
+    # A prompt whose armed people or weapons the rules would rewrite keeps them as written where its refusal would
+    # be overruled (`[meaning] overrule_rewrites`: outside a news story, the learnt layers read it and each of its
+    # phrases as harmless): "Mother of a kidnapped soldier speaking at the Saturday rally", "Belgian soldiers
+    # marching on the Place des Palais for the 21 July parade"
+    if rewrites and not removed and not restyled and use_meaning and policy.meaning_overrule_rewrites:
+        kept, read = _overruled(policy, analysed, rewrites, reads)
+        common.update(read)
+        if kept:
+            overruled, rewrites = overruled + kept, []
     subject, acted = rewrite(text, rewrites)
     acted = overruled + removed + acted
     written = analysed  # the prompt as written, less the phrases taken out: what step 6 reads

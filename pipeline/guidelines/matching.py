@@ -608,16 +608,17 @@ def preamble_end(guidelines: Guidelines, prompt: Prompt) -> int:
     look.", "Need a 16:9 header, editorial, no text.", "Podcast episode artwork: ...")."""
     if not guidelines.preamble:
         return 0
-    first = _PREAMBLE_END.search(prompt.text)
-    if not first:
-        return 0
-    inside = [index for index, word in enumerate(prompt.words) if word.end <= first.start()]
     covered = {index for a, b in spans_of(guidelines.preamble, prompt) for index in range(a, b)}
-    lettered = [index for index in inside if any(c.isalpha() for c in prompt.text[prompt.words[index].start:
-                                                                                   prompt.words[index].end])]
-    if not lettered or not all(index in covered for index in lettered):
-        return 0
-    return first.end()
+    # Several such sentences in a row are one preamble ("Re: Fwd: ...", "Hero image. 16:9. ...")
+    end = 0
+    while first := _PREAMBLE_END.search(prompt.text, end):
+        inside = [index for index, word in enumerate(prompt.words) if end <= word.start and word.end <= first.start()]
+        lettered = [index for index in inside if any(c.isalpha() for c in prompt.text[prompt.words[index].start:
+                                                                                       prompt.words[index].end])]
+        if not lettered or not all(index in covered for index in lettered):
+            return end
+        end = first.end()
+    return end
 
 
 # What ends a news heading: a colon or a full stop before a space (not the weight in "(tanks:1.3)"), a line
@@ -646,9 +647,11 @@ def _named(word: str, index: int, known: bool = False) -> bool:
     return (index > 0 and word[:1].isupper()) or any(c.isupper() for c in word[1:])
 
 
-def _counted(prompt: Prompt, words: list[Word]) -> int:
-    """How many words a heading has, a possessive's "s" not counted ("Iran women's protest ...")."""
-    return sum(1 for word in words if prompt.text[word.start:word.end].lower() != "s")
+def _counted(prompt: Prompt, words: list[Word], hyphenated: bool = False) -> int:
+    """How many words a heading has, a possessive's "s" not counted ("Iran women's protest ..."), nor, where
+    `hyphenated`, the second half of a hyphenated word ("so-called", "anti-war")."""
+    return sum(1 for before, word in zip([None, *words], words) if prompt.text[word.start:word.end].lower() != "s"
+               and not (hyphenated and before is not None and prompt.text[before.end:word.start] == "-"))
 
 
 def _known_first(guidelines: Guidelines, prompt: Prompt, opening: int = 0) -> bool:
@@ -707,7 +710,7 @@ def _heading(guidelines: Guidelines, prompt: Prompt, start: int, first: re.Match
     end = first.start()
     inside = [word for word in prompt.words if start <= word.start and word.end <= end]
     # ... and it is written in words: "A I R - S T R I K E on ..." is a word split into letters, not a heading
-    if not 1 <= _counted(prompt, inside) <= guidelines.heading_words or re.search(
+    if not 1 <= _counted(prompt, inside, not comma) <= guidelines.heading_words or re.search(
             r"[(\[{<]", prompt.text[start:end]) or (
             not any(_SCENE_WORD.search(prompt.text, word.start, word.end) for word in inside)):
         return 0

@@ -171,6 +171,7 @@ class Guidelines:
     meaning_rewritten_phrases: float | None = None  # a phrase's score, without the rewritten words, that it needs
     meaning_overrule_threshold: float | None = None  # a sentence score under which the rules' refusal is overruled
     meaning_overrule_support: float | None = None  # ... when no phrase scores this or above (None: overrule is off)
+    meaning_overrule_rewrites: bool = False  # the rules' rewrites are overruled the same way (outside a news story)
     meaning_unframed_threshold: float | None = None  # `clauses` for a prompt with no framing or heading (None: off)
     # The mean of the classifier's, the sentence head's and the phrase head's scores (its highest phrase) at which a
     # prompt the rules left alone, or what is left of a rewritten one, is refused (None: off)
@@ -239,7 +240,11 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
      meaning_support_phrases, meaning_unframed_threshold, meaning_combined_threshold) = _thresholds(
         check, raw, "meaning", ("threshold", "rewritten", "clauses", "headings", "support", "lists",
                                 "rewritten_agreed", "rewritten_phrases", "overrule", "overrule_phrases",
-                                "support_words", "support_phrases", "unframed", "combined"))
+                                "support_words", "support_phrases", "unframed", "combined"), {"overrule_rewrites"})
+    meaning_overrule_rewrites = raw.get("meaning", {}).get("overrule_rewrites", False)
+    if not isinstance(meaning_overrule_rewrites, bool):
+        check.fail(f"meaning.overrule_rewrites has to be true or false but is {meaning_overrule_rewrites!r}",
+                   "overrule_rewrites")
     language = head.get("language", "")
     if not isinstance(language, str) or language not in ("", "en"):
         check.fail(f"guidelines.language has to be \"en\" (prompts must be English) or \"\" (any) but is {language!r}",
@@ -309,6 +314,7 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         meaning_rewritten_phrases=meaning_rewritten_phrases,
         meaning_overrule_threshold=meaning_overrule_threshold,
         meaning_overrule_support=meaning_overrule_support,
+        meaning_overrule_rewrites=meaning_overrule_rewrites,
         meaning_support_words=meaning_support_words,
         meaning_support_phrases=meaning_support_phrases,
         meaning_unframed_threshold=meaning_unframed_threshold,
@@ -316,12 +322,14 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
     )
 
 
-def _thresholds(check: _Checker, raw: dict, table: str, keys: tuple[str, ...]) -> tuple[float | None, ...]:
+def _thresholds(check: _Checker, raw: dict, table: str, keys: tuple[str, ...], switches: set[str] = frozenset()
+                ) -> tuple[float | None, ...]:
     """A learnt layer's thresholds (`[classifier] threshold`, `[meaning] threshold`, `rewritten`, `clauses`,
     `headings`, `support`, `lists`, `rewritten_agreed`, `rewritten_phrases`, `overrule`, `overrule_phrases`,
     `support_words`, `support_phrases`, `unframed` and `combined`),
-    each a probability; None where the key (or the table) is absent: that part of the layer is off."""
-    learned = check.table(raw, table, set(keys), required=False)
+    each a probability; None where the key (or the table) is absent: that part of the layer is off. The table may
+    hold the `switches` too (read by the caller)."""
+    learned = check.table(raw, table, set(keys) | set(switches), required=False)
     found = []
     for key in keys:
         threshold = learned.get(key)
