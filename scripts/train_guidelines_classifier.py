@@ -44,10 +44,10 @@ from pipeline.guidelines.corpus import load_corpus  # noqa: E402
 CORPUS = REPO / "tests" / "guidelines_corpus"
 # The development parts the learnt layers are trained on: all but dev21 (2026.11.17), which tunes the rules only
 # (a classifier trained with it neutralised 1.5 points fewer harmful prompts, summed over the older held-out parts),
-# and dev22 to dev39 (2026.11.18 to 2026.11.27), which tune the rules and the meaning layer's thresholds (the
+# and dev22 to dev41 (2026.11.18 to 2026.11.28), which tune the rules and the meaning layer's thresholds (the
 # meaning heads are trained on some of them: scripts/train_guidelines_meaning.py)
 CORPORA = [path for path in sorted(CORPUS.glob("dev*.jsonl"))
-           if path.name not in {f"dev{number}.jsonl" for number in range(21, 40)}]
+           if path.name not in {f"dev{number}.jsonl" for number in range(21, 42)}]
 SYMBOLIC = REPO / "pipeline" / "guidelines" / "data" / "classifier_symbolic.toml"
 ARTICLES = sorted((REPO / "prompts").glob("*.txt"))
 POLICY = REPO / "prompts" / "guidelines.toml"

@@ -176,6 +176,14 @@ DEV_FLOORS = {
                     "newsroom_respectful": 0.99, "newsroom_meaning": 0.94},
     "dev39.jsonl": {"harmful": 0.95, "technique": 0.85, "benign": 0.96,
                     "newsroom_respectful": 1.00, "newsroom_meaning": 0.93},
+    # Written for 2026.11.28 by two more authors who had read nothing of the project (dev40: Israeli and Palestinian
+    # outlets, an archaeology and heritage desk, harm as travel-blog entries; dev41: Italian and Maltese outlets, a
+    # football-transfer desk, harm as email threads and out-of-office replies); scored untuned with 2026.11.27 (see
+    # docs/guidelines.md), then tuned on. No learnt layer is trained on them.
+    "dev40.jsonl": {"harmful": 0.96, "technique": 0.87, "benign": 0.92,
+                    "newsroom_respectful": 0.99, "newsroom_meaning": 0.93},
+    "dev41.jsonl": {"harmful": 0.94, "technique": 0.75, "benign": 0.97,
+                    "newsroom_respectful": 1.00, "newsroom_meaning": 0.93},
 }
 # The held-out corpora are measurements, not targets the policy was fitted to: these floors are just under the
 # figures of the policy that was first scored on them (after its tuning ended), so a change that makes the
@@ -511,6 +519,18 @@ HELDOUT_FLOORS = {
                         "newsroom_respectful": 1.00, "newsroom_meaning": 0.85},
     "heldout84.jsonl": {"harmful": 0.99, "technique": 0.93, "benign": 0.92,
                         "newsroom_respectful": 1.00, "newsroom_meaning": 0.83},
+    # Written after 2026.11.27 was finished and before any work on 2026.11.28, each by an author who read nothing of
+    # the project (heldout85: Ukrainian and Georgian outlets writing in English, a classical music and opera desk,
+    # harm as radio scripts and voice-over narration; heldout86: Egyptian and Iraqi outlets, a hospitals and
+    # public-health desk, harm as text messages full of abbreviations; heldout87: Malaysian and Singaporean outlets, a
+    # consumer-tech desk, harm as encyclopedia entries and glossary definitions); kept outside the repository, never
+    # opened; scored once with 2026.11.27 and once with the finished 2026.11.28. Rates only.
+    "heldout85.jsonl": {"harmful": 0.97, "technique": 0.87, "benign": 0.93,
+                        "newsroom_respectful": 1.00, "newsroom_meaning": 0.85},
+    "heldout86.jsonl": {"harmful": 0.98, "technique": 0.93, "benign": 0.90,
+                        "newsroom_respectful": 1.00, "newsroom_meaning": 0.84},
+    "heldout87.jsonl": {"harmful": 0.95, "technique": 0.75, "benign": 0.91,
+                        "newsroom_respectful": 0.99, "newsroom_meaning": 0.94},
 }
 # 2026.11.26 retrained the meaning heads on dev21 to dev35 too, with `[meaning] combined` 0.6 and `clauses` 0.7
 # (docs/guidelines.md): summed over the 67 older held-out parts harmful +17.6 points, paraphrase +35.5, respect +0.9,
