@@ -261,10 +261,12 @@ def judge(
                                  text)
     # A prompt whose armed people or weapons the rules would rewrite keeps them as written where its refusal would
     # be overruled (`[meaning] overrule_rewrites`: outside a news story, the learnt layers read it and each of its
-    # phrases as harmless): "Mother of a kidnapped soldier speaking at the Saturday rally", "Belgian soldiers
-    # marching on the Place des Palais for the 21 July parade"
+    # phrases as harmless): "Mother of a kidnapped soldier speaking at the Saturday rally", "Lebanese army deploying
+    # south after the ceasefire, a checkpoint, civilians driving home"
     if rewrites and not removed and not restyled and use_meaning and policy.meaning_overrule_rewrites:
-        kept, read = _overruled(policy, analysed, rewrites, reads)
+        # (the prompt is read with the phrases step 7 reads where the rewrite stands, in one pass of the encoder)
+        kept, read = _overruled(policy, analysed, rewrites, reads,
+                                _unframed_phrases(policy, rewrite(text, rewrites)[0], frame))
         common.update(read)
         if kept:
             overruled, rewrites = overruled + kept, []
@@ -304,11 +306,8 @@ def judge(
     agreed = policy.meaning_rewritten_agreed if rewritten and policy.meaning_rewritten_phrases is not None and not (
         removed or frame_end(policy, written)) else None
     bars = [bar for bar in (threshold, agreed) if bar is not None]
-    # The phrases step 7 reads (a prompt with no framing or heading, of UNFRAMED_PHRASES phrases or more), read
-    # with the prompt, in one pass of the encoder
-    unframed = [subject[a:b].strip() for a, b in phrases(subject)] if (
-        use_meaning and policy.meaning_unframed_threshold is not None and not frame) else []
-    unframed = unframed if len(unframed) >= UNFRAMED_PHRASES else []
+    # The phrases step 7 reads, read with the prompt, in one pass of the encoder
+    unframed = _unframed_phrases(policy, subject, frame) if use_meaning else []
     if use_meaning and bars and len(_CONTENT.findall(text)) >= MIN_CONTENT_WORDS:
         common.update(_meaning_read(text, reads, unframed))
         score = common["meaning_score"]
@@ -464,13 +463,22 @@ def _phrase_key(phrase: str) -> str:
     return _JOINING_FRONT.sub("", phrase.strip())
 
 
-def _overruled(policy: Guidelines, prompt: Prompt, blocks: list[Match], reads: dict
+def _unframed_phrases(policy: Guidelines, subject: str, frame: int) -> list[str]:
+    """The phrases of `subject` that step 7 reads: those of a prompt with no framing or heading (`frame` 0), of
+    UNFRAMED_PHRASES phrases or more, where the policy sets `[meaning] unframed`; none otherwise."""
+    if policy.meaning_unframed_threshold is None or frame:
+        return []
+    found = [subject[a:b].strip() for a, b in phrases(subject)]
+    return found if len(found) >= UNFRAMED_PHRASES else []
+
+
+def _overruled(policy: Guidelines, prompt: Prompt, blocks: list[Match], reads: dict, later: list[str] = ()
                ) -> tuple[list[RuleAction], dict]:
     """The rules' refusals of `prompt` (`blocks`) overruled by the meaning layer, each recorded as excused, or none;
     with the scores read. A prompt is overruled when it has no news framing or heading (the sentence head scores
     news stories low, harm and all), it has MIN_OVERRULE_WORDS words or more, the classifier scores it under its
     threshold, the sentence head under `[meaning] overrule` and the phrase head every one of its phrases under
-    `overrule_phrases`."""
+    `overrule_phrases`. The phrases `later` (those a later step reads) are read with the prompt."""
     low, phrase_low = policy.meaning_overrule_threshold, policy.meaning_overrule_support
     if (low is None or phrase_low is None or frame_end(policy, prompt)
             or len(_CONTENT.findall(prompt.text)) < MIN_OVERRULE_WORDS):
@@ -481,7 +489,7 @@ def _overruled(policy: Guidelines, prompt: Prompt, blocks: list[Match], reads: d
         read = dict(_classifier_read(policy, prompt, reads))
         if read["classifier_score"] >= policy.classifier_threshold:
             return [], read
-    read.update(_meaning_read(prompt.text, reads))
+    read.update(_meaning_read(prompt.text, reads, later))
     score = read["meaning_score"]
     if score >= low:
         return [], read

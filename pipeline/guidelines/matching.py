@@ -603,13 +603,12 @@ _PREAMBLE_END = re.compile(r"[:.](?=\s)|\n")
 
 
 def preamble_end(guidelines: Guidelines, prompt: Prompt) -> int:
-    """Where a prompt's preamble ends, 0 when it has none: a first sentence that only says what kind of picture to
-    make, each of its words (numbers aside) one of `[rewriting] preamble` ("Lead photo illustration, wire-photo
-    look.", "Need a 16:9 header, editorial, no text.", "Podcast episode artwork: ...")."""
+    """Where a prompt's preamble ends, 0 when it has none: the first sentences that only say what kind of picture to
+    make, each of their words (numbers aside) one of `[rewriting] preamble` ("Lead photo illustration, wire-photo
+    look.", "Need a 16:9 header, editorial, no text.", "Podcast episode artwork: ...", an email's "Re: Fwd: ...")."""
     if not guidelines.preamble:
         return 0
     covered = {index for a, b in spans_of(guidelines.preamble, prompt) for index in range(a, b)}
-    # Several such sentences in a row are one preamble ("Re: Fwd: ...", "Hero image. 16:9. ...")
     end = 0
     while first := _PREAMBLE_END.search(prompt.text, end):
         inside = [index for index, word in enumerate(prompt.words) if end <= word.start and word.end <= first.start()]
