@@ -53,12 +53,14 @@ if [[ $smoke == 1 ]]; then
   export PIPELINE_COMPILE_CACHE=$work/compile-cache PIPELINE_THREADS=1 OMP_NUM_THREADS=1
   xl=(--model tiny-sdxl --width 64 --height 64 --device cpu --dtype float32)
   sd=(--model tiny --width 64 --height 64 --device cpu --dtype float32)
-  steps=2; compiled=(--compile default --compile-backend eager); batch_compiled=(); images=2; steps_list=2,3
+  steps=2; compiled=(--compile default --compile-backend eager); batch_compiled=(); batch_graphs=(); images=2
+  steps_list=2,3
 else
   export PIPELINE_COMPILE_CACHE=${PIPELINE_COMPILE_CACHE:-/tmp/pipeline-compile-cache}
   xl=(--model sdxl-arch --width 1024 --height 1024 --device cuda --dtype bfloat16)
   sd=(--model sd15-arch --width 512 --height 512 --device cuda --dtype bfloat16)
-  steps=30; compiled=(--compile default); batch_compiled=(--compile default); images=8; steps_list=30,20
+  steps=30; compiled=(--compile default); batch_compiled=(--compile default); batch_graphs=(--compile reduce-overhead)
+  images=8; steps_list=30,20
 fi
 
 # section NAME CAP MIN_LEFT ARGS...: bench/speed.py ARGS with its JSON in $work/NAME.json, for at most CAP
@@ -111,6 +113,9 @@ section loop-compiled 240 150 loop "${xl[@]}" --steps $steps "${compiled[@]}" --
 #    time goes), then images/s at 30 and 20 steps; then two images a forward pass.
 section throughput 110 70 throughput "${xl[@]}" "${batch_compiled[@]}" --images $images --steps-list $steps_list
 section throughput-b2 200 120 throughput "${xl[@]}" "${batch_compiled[@]}" --batch-size 2 --images $images --steps-list ${steps_list##*,}
+# ... and with CUDA graphs (`reduce-overhead`), which took 21 ms a step of host gaps off the fp8 loop (2026-11-28):
+# not yet measured on bf16 at batch size 2 (run it alone: GPU_BENCH_SECTIONS=throughput-b2-graphs)
+section throughput-b2-graphs 240 150 throughput "${xl[@]}" "${batch_graphs[@]}" --batch-size 2 --images $images --steps-list ${steps_list##*,}
 # 6. If time is left: cuDNN's own algorithm choice, the whole fp8 UNet compiled (not finished within 165 s on
 #    2026-11-28 even without torchao's tuning: run it alone with the fp8 throughput sections after it,
 #    GPU_BENCH_SECTIONS=fp8-compiled,throughput-fp8,throughput-fp8-b2), fp8 error on SD 1.5's architecture,
