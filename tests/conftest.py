@@ -19,10 +19,9 @@ os.environ.setdefault("PIPELINE_THREADS", "1")
 os.environ.setdefault("PIPELINE_RENDITIONS", "none")
 
 
-# The labelled corpora's scoring (tests/test_guidelines_corpus.py, about fourteen minutes of one core) starts in the
+# The labelled corpora's scoring (tests/test_guidelines_corpus.py, about nine minutes of one core) starts in the
 # background as soon as the session knows it will run, and that module's tests run last: the other tests run on one
-# core, the scoring on the other and, at a lower priority, on what the other tests leave idle; on both once the other
-# tests are done.
+# core, the scoring on the other, and on both once the other tests are done.
 SCORING = pytest.StashKey[object]()
 
 
@@ -32,9 +31,9 @@ def pytest_collection_modifyitems(session, config, items):
     if not corpus:
         return
     items[:] = [item for item in items if item not in corpus] + corpus
-    # Alone, the corpora are scored two chunks at a time; beside other tests too, the second at a lower priority
+    # Alone, the corpora are scored two chunks at a time; beside other tests, one (a second worker joins later)
     alone = all(item.module.__name__ == "test_guidelines_corpus" for item in items)
-    config.stash[SCORING] = corpus[0].module.start_scoring(2, low=0 if alone else 1)
+    config.stash[SCORING] = corpus[0].module.start_scoring(2 if alone else 1)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -9,7 +9,6 @@ issue's targets).
 """
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -566,13 +565,12 @@ def corpus_names() -> list[str]:
 class Scoring:
     """The corpora scored by `pipeline check-prompt --corpus FILE ... --json` in chunks of about equal size, each
     chunk a process writing its JSON to a file of its own; each worker (a thread) runs one chunk at a time until
-    none is left. tests/conftest.py starts the workers when the session is collected: beside the other tests, one at
-    the normal priority and one at a lower one (`nice`), which takes the CPU time the other tests leave idle (they
-    wait on subprocesses, signals and Ray a good part of their time) and yields it when they need it; the `reports`
-    fixture adds a worker if fewer than two run (this module's tests run last)."""
+    none is left. tests/conftest.py starts one worker when the session is collected, so the scoring runs on one core
+    beside the other tests; the `reports` fixture adds one when they are done (this module's tests run last), so the
+    chunks left are scored on both cores."""
 
-    # Two dozen chunks (each about 40 s of one core): when the other tests are done, the last chunk running alone is
-    # short (twelve left about a minute of one core idle at worst)
+    # Two dozen chunks (each about 40 s of one core): when the other tests are done and a second worker joins, the
+    # last chunk running alone is short (twelve left about a minute of one core idle at worst)
     def __init__(self, chunks: int = 24):
         bins: list[list[str]] = [[] for _ in range(chunks)]
         sizes = [0] * chunks
@@ -587,13 +585,12 @@ class Scoring:
         self.done: list[tuple[int, bytes, Path]] = []
         self.stopped = False
 
-    def add_worker(self, nice: int = 0) -> None:
-        """A worker whose processes run `nice` steps below the normal priority (0: at it)."""
-        worker = threading.Thread(target=self._work, args=(nice,), daemon=True)
+    def add_worker(self) -> None:
+        worker = threading.Thread(target=self._work, daemon=True)
         worker.start()
         self.workers.append(worker)
 
-    def _work(self, nice: int) -> None:
+    def _work(self) -> None:
         while True:
             with self.lock:
                 if not self.pending or self.stopped:
@@ -610,11 +607,6 @@ class Scoring:
                     self.done.append((1, str(error).encode(), out))
                     continue
                 self.running.append(process)
-            if nice:
-                try:
-                    os.setpriority(os.PRIO_PROCESS, process.pid, nice)
-                except (AttributeError, OSError):  # no such call here, or the process is gone: it runs as it is
-                    pass
             _, stderr = process.communicate()
             with self.lock:
                 if self.stopped:  # killed by stop(), which has removed the files already written
@@ -646,11 +638,11 @@ class Scoring:
                 out.unlink(missing_ok=True)
 
 
-def start_scoring(workers: int, low: int = 0) -> Scoring:
-    """The corpora's scoring, started with `workers` workers, the last `low` of them at a lower priority."""
+def start_scoring(workers: int) -> Scoring:
+    """The corpora's scoring, started with `workers` workers."""
     scoring = Scoring()
-    for number in range(workers):
-        scoring.add_worker(nice=10 if number >= workers - low else 0)
+    for _ in range(workers):
+        scoring.add_worker()
     return scoring
 
 
