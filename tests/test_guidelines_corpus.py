@@ -9,6 +9,7 @@ issue's targets).
 """
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -558,8 +559,27 @@ HELDOUT_FLOORS = {
 # heldout26's respect 99.1% -> 98.2%, heldout28's benign 94.4% -> 93.7%, heldout30's respect 96.4% -> 95.5%.
 
 
+# The development parts a shipped learnt layer was trained on, as its data file records them (dev to dev35): their
+# figures say more about what the classifier and the meaning heads learnt than about prompts nobody has seen, and
+# scoring them took about a third of the corpora's time, which took the suite past ten minutes. They are scored
+# when PIPELINE_TEST_TRAINING_CORPUS=1 (their floors stay); the held-out parts, and the development parts no learnt
+# layer was trained on (dev36 on), are scored on every run.
+TRAINING_CORPUS_ENV = "PIPELINE_TEST_TRAINING_CORPUS"
+
+
+def training_parts() -> set[str]:
+    """The development parts the shipped classifier or meaning heads were trained on."""
+    from pipeline.guidelines.classifier import classifier
+    from pipeline.guidelines.meaning import meaning_head
+
+    return {name for name in (*classifier().trained_on, *meaning_head().trained_on) if name in DEV_FLOORS}
+
+
 def corpus_names() -> list[str]:
-    return sorted(DEV_FLOORS) + sorted(HELDOUT_FLOORS)
+    """The parts this run scores: every held-out part, and the development parts (those a learnt layer was trained on
+    only where PIPELINE_TEST_TRAINING_CORPUS=1)."""
+    left_out = set() if os.environ.get(TRAINING_CORPUS_ENV) == "1" else training_parts()
+    return [name for name in sorted(DEV_FLOORS) if name not in left_out] + sorted(HELDOUT_FLOORS)
 
 
 class Scoring:
@@ -685,7 +705,7 @@ def show(capsys, name, report, figures, floors):
             print(f"  {key:20s} {value:6.1%}  target {TARGETS[key]:.0%}  floor {floors[key]:.0%}")
 
 
-@pytest.mark.parametrize("name", sorted(DEV_FLOORS) + sorted(HELDOUT_FLOORS))
+@pytest.mark.parametrize("name", corpus_names())
 def test_corpus_rates(reports, capsys, name):
     floors = {**DEV_FLOORS, **HELDOUT_FLOORS}[name]
     report, figures = rates(reports, name)
@@ -693,6 +713,23 @@ def test_corpus_rates(reports, capsys, name):
     assert set(figures) == set(floors), (name, sorted(figures))
     for key, floor in floors.items():
         assert figures[key] >= floor, (name, key, figures[key])
+
+
+def test_only_training_data_is_left_out_of_a_default_run():
+    """The parts a default run leaves out are development parts a learnt layer was trained on: never a held-out part
+    (no learnt layer may be trained on one), nor a development part written after the layers were trained."""
+    from pipeline.guidelines.classifier import classifier
+    from pipeline.guidelines.meaning import meaning_head
+
+    trained = {*classifier().trained_on, *meaning_head().trained_on}
+    assert not {name for name in trained if name.startswith("heldout")}, "a learnt layer was trained on a held-out part"
+    left_out = training_parts()
+    assert left_out and left_out <= set(DEV_FLOORS) and not left_out & set(HELDOUT_FLOORS)
+    assert {"dev36.jsonl", "dev41.jsonl"} <= set(DEV_FLOORS) - left_out
+    every = {path.name for path in CORPUS.glob("*.jsonl")}
+    assert every == set(DEV_FLOORS) | set(HELDOUT_FLOORS), "every corpus part has floors"
+    if os.environ.get(TRAINING_CORPUS_ENV) != "1":
+        assert set(corpus_names()) == every - left_out
 
 
 def test_corpus_files_are_well_formed_and_large_enough():
