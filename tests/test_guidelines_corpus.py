@@ -567,12 +567,17 @@ HELDOUT_FLOORS = {
 TRAINING_CORPUS_ENV = "PIPELINE_TEST_TRAINING_CORPUS"
 
 
-def training_parts() -> set[str]:
-    """The development parts the shipped classifier or meaning heads were trained on."""
+def trained_on() -> set[str]:
+    """The files the shipped classifier or meaning heads were trained on, as their data files record them."""
     from pipeline.guidelines.classifier import classifier
     from pipeline.guidelines.meaning import meaning_head
 
-    return {name for name in (*classifier().trained_on, *meaning_head().trained_on) if name in DEV_FLOORS}
+    return {*classifier().trained_on, *meaning_head().trained_on}
+
+
+def training_parts() -> set[str]:
+    """The development parts the shipped classifier or meaning heads were trained on."""
+    return trained_on() & set(DEV_FLOORS)
 
 
 def corpus_names() -> list[str]:
@@ -718,11 +723,8 @@ def test_corpus_rates(reports, capsys, name):
 def test_only_training_data_is_left_out_of_a_default_run():
     """The parts a default run leaves out are development parts a learnt layer was trained on: never a held-out part
     (no learnt layer may be trained on one), nor a development part written after the layers were trained."""
-    from pipeline.guidelines.classifier import classifier
-    from pipeline.guidelines.meaning import meaning_head
-
-    trained = {*classifier().trained_on, *meaning_head().trained_on}
-    assert not {name for name in trained if name.startswith("heldout")}, "a learnt layer was trained on a held-out part"
+    assert not {name for name in trained_on() if name.startswith("heldout")}, \
+        "a learnt layer was trained on a held-out part"
     left_out = training_parts()
     assert left_out and left_out <= set(DEV_FLOORS) and not left_out & set(HELDOUT_FLOORS)
     assert {"dev36.jsonl", "dev41.jsonl"} <= set(DEV_FLOORS) - left_out

@@ -263,14 +263,13 @@ def judge(
     # be overruled (`[meaning] overrule_rewrites`: outside a news story, the learnt layers read it and each of its
     # phrases as harmless): "Mother of a kidnapped soldier speaking at the Saturday rally", "Lebanese army deploying
     # south after the ceasefire, a checkpoint, civilians driving home"
+    subject, acted = rewrite(text, rewrites)
     if rewrites and not removed and not restyled and use_meaning and policy.meaning_overrule_rewrites:
         # (the prompt is read with the phrases step 7 reads where the rewrite stands, in one pass of the encoder)
-        kept, read = _overruled(policy, analysed, rewrites, reads,
-                                _unframed_phrases(policy, rewrite(text, rewrites)[0], frame))
+        kept, read = _overruled(policy, analysed, rewrites, reads, _unframed_phrases(policy, subject, frame))
         common.update(read)
         if kept:
-            overruled, rewrites = overruled + kept, []
-    subject, acted = rewrite(text, rewrites)
+            overruled, rewrites, subject, acted = overruled + kept, [], text, []
     acted = overruled + removed + acted
     written = analysed  # the prompt as written, less the phrases taken out: what step 6 reads
     # 4. Judge the result again
