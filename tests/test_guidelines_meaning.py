@@ -1336,3 +1336,20 @@ def test_more_idioms_and_ceremonies_are_innocent(cli):
     assert data["verdict"] != "block" and not any(r["id"] == "captives-scene" for r in data["rules"]), data
     assert_refused(cli, "prisoners paraded through the streets by masked men",
                    "Captured North Korean soldiers paraded in their underwear in front of jeering crowds")
+
+
+def test_an_email_prefix_and_a_hyphenated_word_leave_a_news_heading_a_heading(cli):
+    # From 2026.11.28 an email's "Re:" / "FW:" are a preamble (several preamble sentences in a row are one), so the
+    # heading after them frames the story as it would without them: the hanging goes, the court stays
+    story = ("Iran court case / Tehran revolutionary court, judge in a turban, and the accused already hanged from a "
+             "crane outside the window")
+    for text in (story, "Re: FW: " + story, "Re: Re: " + story):
+        result, data = check(cli, text)
+        assert result.exit_code == 0 and data["verdict"] == "rewrite", (text, data)
+        assert "Tehran revolutionary court" in data["subject"] and "hanged" not in data["subject"]
+        assert ("captives-executions", "hanged from a") in acted(data, "remove")
+    # ... and a heading's hyphenated word counts once: eight words with "so-called" are still a heading
+    result, data = check(cli, "For the Maan investigation into so-called honour crimes: a veiled silhouette by a "
+                              "window, soft light — and the sister's strangled body on the bed")
+    assert result.exit_code == 0 and data["verdict"] == "rewrite", data
+    assert "veiled silhouette" in data["subject"] and "strangled" not in data["subject"]
