@@ -17,7 +17,7 @@ ENCODER_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9
 MEANING_TABLE = ("[meaning]\nthreshold = 0.9\nrewritten = 0.98\nclauses = 0.7\nheadings = 0.5\nsupport = 0.1\n"
                  "support_words = 0.05\nsupport_phrases = 0.7\nlists = 0.8\nrewritten_agreed = 0.8\n"
                  "rewritten_phrases = 0.5\noverrule = 0.05\noverrule_phrases = 0.15\noverrule_rewrites = true\n"
-                 "unframed = 0.99\ncombined = 0.6\n")
+                 "unframed = 0.99\ncombined = 0.6\nlead_scenes = 0.2\n")
 
 
 def test_the_numpy_encoder_is_the_transformers_model():
@@ -128,7 +128,7 @@ def test_the_policy_turns_the_layer_off_and_checks_its_thresholds(cli, tmp_path)
     result, data = check(cli, text, "--guidelines", policy)
     assert data["verdict"] == "allow" and data["meaning_score"] is None and data["encoder_digest"] == ""
     shipped = (REPO / "prompts" / "guidelines.toml").read_text(encoding="utf-8")
-    for bad in ("threshold = 1.5", "threshold = true", "rewritten = 'high'", "clauses = 0"):
+    for bad in ("threshold = 1.5", "threshold = true", "rewritten = 'high'", "clauses = 0", "lead_scenes = 2"):
         policy.write_text(shipped.replace(MEANING_TABLE, f"[meaning]\n{bad}\n"), encoding="utf-8")
         result = cli("check-prompt", "tanks", "--guidelines", policy)
         assert result.exit_code == 2 and "Traceback" not in result.stderr

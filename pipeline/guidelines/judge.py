@@ -257,7 +257,8 @@ def judge(
                                   and not (match.start < frame and (match.rule.id in policy.topic_rules
                                                                     or _named_force(policy, analysed, match)))
                                   and not _names_event(policy, analysed, match, policy.subjects
-                                                       if match.start < frame else policy.institutions)],
+                                                       if match.start < frame else policy.institutions)
+                                  and not _in_a_name(policy, analysed, match)],
                                  text)
     # A prompt whose armed people or weapons the rules would rewrite keeps them as written where its refusal would
     # be overruled (`[meaning] overrule_rewrites`: outside a news story, the learnt layers read it and each of its
@@ -663,6 +664,9 @@ MIN_OVERRULE_WORDS = 6
 REMOVAL_PASSES = 3
 # The words a news scene that opens a prompt without framing it needs (_lead_scene)
 LEAD_SCENE_WORDS = 4
+_LETTERED = re.compile(r"[^\W\d_][\w'’-]*")
+# A prompt with more than this share of its words capitalised is in title case: its capitals name nothing
+_TITLE_CASE_SHARE = 0.6
 # The phrases a prompt with no framing or heading needs before `[meaning] unframed` reads them one by one (one phrase
 # alone is the whole prompt, which the sentence head reads)
 UNFRAMED_PHRASES = 2
@@ -1013,6 +1017,26 @@ def _named_force(policy: Guidelines, prompt: Prompt, match: Match) -> bool:
     return (word[:1].isupper() or word.isupper()) and prompt.text[before[-1].end:match.start] in (" ", "-")
 
 
+def _in_a_name(policy: Guidelines, prompt: Prompt, match: Match) -> bool:
+    """Whether a match of a rule of `[rewriting] proper_name_rules` is part of a name: its words capitalised, without
+    digits, and next to another capitalised word ("the Royal Regiment of Scotland", "Armed Response Vehicle parked
+    outside Holyrood", "the A-Bomb Dome"), in a prompt not written in title case ("Army Troops Roll Into Town"). A
+    weapon's maker or model is capitalised alone, and is no name of this kind ("a Molotov", "AK-47s")."""
+    if match.rule.id not in policy.proper_name_rules:
+        return False
+    text = prompt.text
+    written = _LETTERED.findall(text[match.start:match.end])
+    if not written or not all(word[:1].isupper() and not word.isupper() for word in written) or any(
+            character.isdigit() for character in text[match.start:match.end]):
+        return False
+    lettered = _LETTERED.findall(text)
+    if sum(word[:1].isupper() for word in lettered) > _TITLE_CASE_SHARE * len(lettered):
+        return False
+    before = re.search(r"([^\W\d_][\w'’-]*) $", text[:match.start])
+    after = re.match(r" ([^\W\d_][\w'’-]*)", text[match.end:])
+    return any(word is not None and word.group(1)[:1].isupper() for word in (before, after))
+
+
 def _titled(word: str) -> bool:
     """Whether a word is written as a name: a capital, then lower-case letters ("Wagner", not "HIMARS")."""
     return word[:1].isupper() and word[1:].isalpha() and word[1:].islower()
@@ -1044,15 +1068,19 @@ def _lead_scene(policy: Guidelines, prompt: Prompt, matches: list[Match], reads:
     names = [word for word in re.findall(r"[^\W\d_][\w'’-]*", text[:end])[1:] if word[0].isupper()]
     news = [a for term in present(policy.news_scenes, prompt) for a, _ in term_spans(term, prompt)
             if prompt.words[a].start < end]
-    if len(_CONTENT.findall(text[:end])) < LEAD_SCENE_WORDS or not names or not news:
+    # (a phrase without such a word is read at the stricter `[meaning] lead_scenes`: "Uber drivers block the
+    # Autopista Central over the new app law; ..." is a news scene, "the blue-and-yellow cloth of Ukraine laid down
+    # as a doormat in a Moscow office, ..." is not)
+    bar = policy.meaning_clause_threshold if news else policy.meaning_lead_threshold
+    if len(_CONTENT.findall(text[:end])) < LEAD_SCENE_WORDS or not names or bar is None:
         return 0
-    if policy.meaning_clause_threshold is None or policy.classifier_threshold is None:
+    if policy.classifier_threshold is None:
         return 0
     if _classifier_read(policy, prompt, reads)["classifier_score"] >= policy.classifier_threshold:
         return 0
     from pipeline.guidelines.meaning import phrase_scores
 
-    return end if phrase_scores([text[:end].strip()])[0][0] < policy.meaning_clause_threshold else 0
+    return end if phrase_scores([text[:end].strip()])[0][0] < bar else 0
 
 
 def _story_matches(policy: Guidelines, prompt: Prompt, photorealistic_style: bool, topical: set[str],

@@ -29,7 +29,8 @@ _TOP_KEYS = {"guidelines", "always", "guidance", "image_checks", "styles", "rule
 _GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negations", "language", "max_prompt_chars"}
 _CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "unless", "rules", "scope", "effect", "acts"}
 EFFECTS = ("suspend", "remove")
-_REWRITING_KEYS = {"absorb", "keep", "keep_people", "topic_rules", "named_rules", "subjects", "heading_words",
+_REWRITING_KEYS = {"absorb", "keep", "keep_people", "topic_rules", "named_rules", "proper_name_rules", "subjects",
+                   "heading_words",
                   "name_heading_words", "names", "glorifying", "preamble",
                   "story_endings", "institutions", "news_scenes"}
 SCOPES = ("prompt", "sentence", "near")
@@ -150,6 +151,7 @@ class Guidelines:
     news_scenes: tuple[Term, ...] = ()
     topic_rules: tuple[str, ...] = ()
     named_rules: tuple[str, ...] = ()
+    proper_name_rules: tuple[str, ...] = ()  # rewrite rules whose words, capitalised within a sentence, are a name's
     subjects: tuple[Term, ...] = ()
     institutions: tuple[Term, ...] = ()
     heading_words: int = 0
@@ -173,6 +175,9 @@ class Guidelines:
     meaning_overrule_support: float | None = None  # ... when no phrase scores this or above (None: overrule is off)
     meaning_overrule_rewrites: bool = False  # the rules' rewrites are overruled the same way (outside a news story)
     meaning_unframed_threshold: float | None = None  # `clauses` for a prompt with no framing or heading (None: off)
+    # `clauses` for the opening phrase of an unframed prompt without a word of `[rewriting] news_scenes` (None: such
+    # a phrase is no news scene)
+    meaning_lead_threshold: float | None = None
     # The mean of the classifier's, the sentence head's and the phrase head's scores (its highest phrase) at which a
     # prompt the rules left alone, or what is left of a rewritten one, is refused (None: off)
     meaning_combined_threshold: float | None = None
@@ -237,10 +242,12 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
     (meaning_threshold, meaning_rewritten_threshold, meaning_clause_threshold, meaning_heading_threshold,
      meaning_support_threshold, meaning_list_threshold, meaning_rewritten_agreed, meaning_rewritten_phrases,
      meaning_overrule_threshold, meaning_overrule_support, meaning_support_words,
-     meaning_support_phrases, meaning_unframed_threshold, meaning_combined_threshold) = _thresholds(
+     meaning_support_phrases, meaning_unframed_threshold, meaning_combined_threshold,
+     meaning_lead_threshold) = _thresholds(
         check, raw, "meaning", ("threshold", "rewritten", "clauses", "headings", "support", "lists",
                                 "rewritten_agreed", "rewritten_phrases", "overrule", "overrule_phrases",
-                                "support_words", "support_phrases", "unframed", "combined"), {"overrule_rewrites"})
+                                "support_words", "support_phrases", "unframed", "combined", "lead_scenes"),
+        {"overrule_rewrites"})
     meaning_overrule_rewrites = raw.get("meaning", {}).get("overrule_rewrites", False)
     if not isinstance(meaning_overrule_rewrites, bool):
         check.fail(f"meaning.overrule_rewrites has to be true or false but is {meaning_overrule_rewrites!r}",
@@ -255,7 +262,9 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
                    "max_prompt_chars")
     rewrite_ids = {rule.id for rule in rules if rule.action == "rewrite"}
     topic_rules, named_rules = rewriting.get("topic_rules", []), rewriting.get("named_rules", [])
-    for key, value in (("topic_rules", topic_rules), ("named_rules", named_rules)):
+    proper_name_rules = rewriting.get("proper_name_rules", [])
+    for key, value in (("topic_rules", topic_rules), ("named_rules", named_rules),
+                       ("proper_name_rules", proper_name_rules)):
         if not isinstance(value, list) or not all(isinstance(item, str) and item in rewrite_ids for item in value):
             check.fail(f"rewriting.{key} has to be a list of the ids of rewrite rules "
                        f"({', '.join(sorted(rewrite_ids))}) but is {value!r}", key)
@@ -297,6 +306,7 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         news_scenes=check.terms(rewriting, "news_scenes", "rewriting.news_scenes", True, required=False),
         topic_rules=tuple(topic_rules),
         named_rules=tuple(named_rules),
+        proper_name_rules=tuple(proper_name_rules),
         subjects=check.terms(rewriting, "subjects", "rewriting.subjects", True, required=False),
         institutions=check.terms(rewriting, "institutions", "rewriting.institutions", True, required=False),
         heading_words=heading_words,
@@ -315,6 +325,7 @@ def parse_guidelines(data: bytes, source: str) -> Guidelines:
         meaning_overrule_threshold=meaning_overrule_threshold,
         meaning_overrule_support=meaning_overrule_support,
         meaning_overrule_rewrites=meaning_overrule_rewrites,
+        meaning_lead_threshold=meaning_lead_threshold,
         meaning_support_words=meaning_support_words,
         meaning_support_phrases=meaning_support_phrases,
         meaning_unframed_threshold=meaning_unframed_threshold,
