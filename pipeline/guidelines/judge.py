@@ -1032,8 +1032,8 @@ def _in_a_name(policy: Guidelines, prompt: Prompt, match: Match) -> bool:
     lettered = _LETTERED.findall(text)
     if sum(word[:1].isupper() for word in lettered) > _TITLE_CASE_SHARE * len(lettered):
         return False
-    before = re.search(r"([^\W\d_][\w'’-]*) $", text[:match.start])
-    after = re.match(r" ([^\W\d_][\w'’-]*)", text[match.end:])
+    before = re.search(f"({_LETTERED.pattern}) $", text[:match.start])
+    after = re.match(f" ({_LETTERED.pattern})", text[match.end:])
     return any(word is not None and word.group(1)[:1].isupper() for word in (before, after))
 
 
@@ -1052,9 +1052,10 @@ def _shares_clause(match: Match, others: list[Match], text: str) -> bool:
 def _lead_scene(policy: Guidelines, prompt: Prompt, matches: list[Match], reads: dict) -> int:
     """Where the opening phrase of an unframed news prompt ends, when it is a news scene of its own ("Voters queueing
     outside a national school in Navan, polling station sign, a candidate beaten bloody on the steps"), else 0. Such
-    a phrase holds LEAD_SCENE_WORDS words or more, a name (a capitalised word after its first), a word of
-    `[rewriting] news_scenes` (voters, protest, parliament, ...), no match of any rule whole, and the phrase head
-    reads it under `[meaning] clauses` (the bar a framed story's phrases are read at); and the classifier scores
+    a phrase holds LEAD_SCENE_WORDS words or more, a name (a capitalised word after its first), no match of any
+    rule whole, and the phrase head reads it under `[meaning] clauses` (the bar a framed story's phrases are read
+    at) where it holds a word of `[rewriting] news_scenes` (voters, protest, parliament, ...), or under the
+    stricter `[meaning] lead_scenes` where it holds none (from 2026.11.29); and the classifier scores
     the whole prompt under its threshold (it is sure of "Viktor Orbán as the doormat at the EU Council entrance,
     delegates wiping their shoes on his face", 0.994, whose opening phrase the rules and the phrase head miss):
     the prompt is then a news story that a harmful detail was added to, and loses the detail as a framed story
@@ -1065,7 +1066,7 @@ def _lead_scene(policy: Guidelines, prompt: Prompt, matches: list[Match], reads:
     if edge is None or not policy.news_scenes or any(match.end <= edge.start() for match in matches):
         return 0
     end = edge.start()
-    names = [word for word in re.findall(r"[^\W\d_][\w'’-]*", text[:end])[1:] if word[0].isupper()]
+    names = [word for word in _LETTERED.findall(text[:end])[1:] if word[0].isupper()]
     news = [a for term in present(policy.news_scenes, prompt) for a, _ in term_spans(term, prompt)
             if prompt.words[a].start < end]
     # (a phrase without such a word is read at the stricter `[meaning] lead_scenes`: "Uber drivers block the

@@ -30,9 +30,8 @@ _GUIDELINES_KEYS = {"version", "default_style", "photorealistic_terms", "negatio
 _CONTEXT_KEYS = {"id", "rationale", "terms", "exact", "unless", "rules", "scope", "effect", "acts"}
 EFFECTS = ("suspend", "remove")
 _REWRITING_KEYS = {"absorb", "keep", "keep_people", "topic_rules", "named_rules", "proper_name_rules", "subjects",
-                   "heading_words",
-                  "name_heading_words", "names", "glorifying", "preamble",
-                  "story_endings", "institutions", "news_scenes"}
+                   "heading_words", "name_heading_words", "names", "glorifying", "preamble",
+                   "story_endings", "institutions", "news_scenes"}
 SCOPES = ("prompt", "sentence", "near")
 _ALWAYS_KEYS = {"id", "rationale", "negative_prompt"}
 _GUIDANCE_KEYS = {"safety_concept", "strength"}
@@ -151,7 +150,8 @@ class Guidelines:
     news_scenes: tuple[Term, ...] = ()
     topic_rules: tuple[str, ...] = ()
     named_rules: tuple[str, ...] = ()
-    proper_name_rules: tuple[str, ...] = ()  # rewrite rules whose words, capitalised within a sentence, are a name's
+    # rewrite rules whose words, capitalised next to another capitalised word, are part of a name and are kept
+    proper_name_rules: tuple[str, ...] = ()
     subjects: tuple[Term, ...] = ()
     institutions: tuple[Term, ...] = ()
     heading_words: int = 0
