@@ -4,7 +4,7 @@ dev.jsonl to dev43.jsonl are the development corpora the policy was tuned on or 
 (dev4.jsonl to dev7.jsonl were first held-out parts, each scored before it was used); heldout.jsonl,
 heldout2.jsonl and heldout7.jsonl to heldout90.jsonl were written by other authors who read nothing of the policy,
 and are only ever scored. The tables (neutralised and kept rates, overall, by category and by technique) are
-printed on every run (for the parts a learnt layer was trained on, with PIPELINE_TEST_TRAINING_CORPUS=1); the test
+printed on every run (for the development parts, with PIPELINE_TEST_DEV_CORPUS=1); the test
 fails below the recorded floors (see docs/guidelines.md for the figures and the issue's targets).
 """
 
@@ -586,12 +586,12 @@ HELDOUT_FLOORS = {
 # heldout26's respect 99.1% -> 98.2%, heldout28's benign 94.4% -> 93.7%, heldout30's respect 96.4% -> 95.5%.
 
 
-# The development parts a shipped learnt layer was trained on, as its data file records them (dev to dev35): their
-# figures say more about what the classifier and the meaning heads learnt than about prompts nobody has seen, and
-# they are 29% of the corpora's prompts (16,362), whose scoring took the suite past ten minutes. They are scored
-# when PIPELINE_TEST_TRAINING_CORPUS=1 (their floors stay); the held-out parts, and the development parts no learnt
-# layer was trained on (dev36 on), are scored on every run.
-TRAINING_CORPUS_ENV = "PIPELINE_TEST_TRAINING_CORPUS"
+# The development parts are what the policy was tuned on (and dev to dev35 what its learnt layers were trained on):
+# their figures say how well the tuning took, not how the policy does on prompts nobody has seen, and they are 34% of
+# the corpora's prompts (20,362). From 2026.11.28 the training parts, and from 2026.11.29 every development part, are
+# scored only when PIPELINE_TEST_DEV_CORPUS=1 (their floors stay): with them the suite passed ten minutes on a fresh
+# clone (633.6 s with all of them; 599.0 s with dev36 to dev43). Every held-out part is scored on every run.
+DEV_CORPUS_ENV = "PIPELINE_TEST_DEV_CORPUS"
 
 
 def trained_on() -> set[str]:
@@ -602,16 +602,10 @@ def trained_on() -> set[str]:
     return {*classifier().trained_on, *meaning_head().trained_on}
 
 
-def training_parts() -> set[str]:
-    """The development parts the shipped classifier or meaning heads were trained on."""
-    return trained_on() & set(DEV_FLOORS)
-
-
 def corpus_names() -> list[str]:
-    """The parts this run scores: every held-out part, and the development parts (those a learnt layer was trained on
-    only where PIPELINE_TEST_TRAINING_CORPUS=1)."""
-    left_out = set() if os.environ.get(TRAINING_CORPUS_ENV) == "1" else training_parts()
-    return [name for name in sorted(DEV_FLOORS) if name not in left_out] + sorted(HELDOUT_FLOORS)
+    """The parts this run scores: every held-out part, and the development parts where PIPELINE_TEST_DEV_CORPUS=1."""
+    development = sorted(DEV_FLOORS) if os.environ.get(DEV_CORPUS_ENV) == "1" else []
+    return development + sorted(HELDOUT_FLOORS)
 
 
 class Scoring:
@@ -747,18 +741,19 @@ def test_corpus_rates(reports, capsys, name):
         assert figures[key] >= floor, (name, key, figures[key])
 
 
-def test_only_training_data_is_left_out_of_a_default_run():
-    """The parts a default run leaves out are development parts a learnt layer was trained on: never a held-out part
-    (no learnt layer may be trained on one), nor a development part written after the layers were trained."""
+def test_only_development_data_is_left_out_of_a_default_run():
+    """A default run leaves out the development parts only: never a held-out part, on which no learnt layer may be
+    trained either; and every corpus part has floors."""
     assert not {name for name in trained_on() if name.startswith("heldout")}, \
         "a learnt layer was trained on a held-out part"
-    left_out = training_parts()
-    assert left_out and left_out <= set(DEV_FLOORS) and not left_out & set(HELDOUT_FLOORS)
-    assert {"dev36.jsonl", "dev41.jsonl"} <= set(DEV_FLOORS) - left_out
     every = {path.name for path in CORPUS.glob("*.jsonl")}
     assert every == set(DEV_FLOORS) | set(HELDOUT_FLOORS), "every corpus part has floors"
-    if os.environ.get(TRAINING_CORPUS_ENV) != "1":
-        assert set(corpus_names()) == every - left_out
+    assert {"dev.jsonl", "dev43.jsonl"} <= set(DEV_FLOORS) and not set(DEV_FLOORS) & set(HELDOUT_FLOORS)
+    assert all(name.startswith("heldout") for name in HELDOUT_FLOORS)
+    if os.environ.get(DEV_CORPUS_ENV) != "1":
+        assert set(corpus_names()) == set(HELDOUT_FLOORS)
+    else:
+        assert set(corpus_names()) == every
 
 
 def test_corpus_files_are_well_formed_and_large_enough():
