@@ -9,11 +9,13 @@ from pipeline.errors import InputError
 from pipeline.guidelines.language import identify
 from pipeline.guidelines.matching import (Match, Prompt, analyse, excused, find_matches, frame_end, framed, heading_end,
                                           overlaps, present, removable_rules, photorealistic, rule_term_spans,
-                                          spans_of, story_rules, term_spans)
+                                          shows_an_act, spans_of, story_rules, term_spans)
 from pipeline.guidelines.policy import Guidelines, load_guidelines
 from pipeline.guidelines.styles import apply_style, merge_negatives
 from pipeline.guidelines.vocabulary import vocabulary
 
+# The categories of a removed detail that no glorifying phrase dresses: a caricature or a humiliation of someone
+_UNDRESSED = frozenset({"dehumanising", "humiliation"})
 _ARTICLE_BEFORE = re.compile(r"\b(a|an)(\s+)$", re.IGNORECASE)
 # A headline quoted in a framing ("Hero image, 'Kharkiv wakes to another night of glide bombs': ..."): an opening
 # quote after no letter, a closing one before none (an apostrophe inside, "Korea's", is neither)
@@ -206,9 +208,12 @@ def judge(
             acted = [_action(match, None) for match in blocks] + removed + ([] if blocks else [_TOO_SHORT])
             acted += [_action(m, None) for m in matches if m.rule.action == "rewrite"]
             return Judgement("block", "", "", rules=tuple(restyled + acted), **common)
-    # A news story whose scene lost a harmful detail, or whose weapons and troops are rewritten, loses the phrases
-    # that glorify too (`[rewriting] glorifying`: "heroic golden lighting", "sunrise glory"): they dressed the scene
-    if policy.glorifying and (removed or any(m.rule.category == "weapons-war" for m in matches)):
+    # A news story whose scene lost a harmful detail (other than a caricature or a humiliation of someone), or whose
+    # weapons and troops are rewritten, loses the phrases that glorify too (`[rewriting] glorifying`: "heroic golden
+    # lighting", "sunrise glory"): they dressed the scene. (A caricature taken out of an election night leaves its
+    # "victory speech".)
+    if policy.glorifying and (any(action.category not in _UNDRESSED for action in removed)
+                              or any(m.rule.category == "weapons-war" for m in matches)):
         text, taken = _remove_glorifying(policy, analysed)
         if taken:
             removed += taken
@@ -478,10 +483,15 @@ def _overruled(policy: Guidelines, prompt: Prompt, blocks: list[Match], reads: d
     with the scores read. A prompt is overruled when it has no news framing or heading (the sentence head scores
     news stories low, harm and all), it has MIN_OVERRULE_WORDS words or more, the classifier scores it under its
     threshold, the sentence head under `[meaning] overrule` and the phrase head every one of its phrases under
-    `overrule_phrases`. The phrases `later` (those a later step reads) are read with the prompt."""
+    `overrule_phrases`, and none of the refusals is an act of violence shown being done to people
+    (shows_an_act). The phrases `later` (those a later step reads) are read with the prompt."""
     low, phrase_low = policy.meaning_overrule_threshold, policy.meaning_overrule_support
     if (low is None or phrase_low is None or frame_end(policy, prompt)
             or len(_CONTENT.findall(prompt.text)) < MIN_OVERRULE_WORDS):
+        return [], {}
+    # An act of violence shown being done to people is the harm itself, whatever the voice it is told in ("((player
+    # strangling opponent))" at a chess olympiad)
+    if any(shows_an_act(policy, prompt, match) for match in blocks):
         return [], {}
     # Words the classifier too reads as harmful are not the rules' words alone (and the encoder is not loaded)
     read: dict = {}

@@ -426,6 +426,8 @@ def find_matches(guidelines: Guidelines, prompt: Prompt, *, photorealistic_style
 _DETERMINERS = frozenset("the a an this that these those its their his her our of after before since".split())
 # ... and those that make a participle after them an act being done ("being beaten", "getting stabbed")
 _BEING = frozenset("being getting".split())
+# ... and, right after people, these too ("the loser is beaten"; not "the victims who were executed")
+_BEING_AFTER_PEOPLE = _BEING | frozenset("is are was were gets got".split())
 # ... and the nouns that make it a noun too ("shooting victims", "the bombing anniversary")
 _AFTERMATH = frozenset("victim victims survivor survivors family families relatives anniversary suspect suspects"
                        .split())
@@ -437,6 +439,12 @@ def _people(keep_people: tuple[Term, ...]) -> frozenset[str]:
     return frozenset({base(term.words[-1]) for term in keep_people} | {"him", "her", "them"})
 
 
+# Words that end the run of words between a violent term and the people it is done to ("stabbing a tax official",
+# "beating his opponent"; not "killing time with friends")
+_OBJECT_BREAK = frozenset("with for in on at and or to by from as like into onto over under of than but while"
+                          .split())
+
+
 # Participles that end in neither "-ed" nor "-en" ("being shot", "getting hit")
 _IRREGULAR_PARTICIPLES = frozenset("shot hit cut struck hung slain thrown run knifed burnt dragged".split())
 
@@ -445,22 +453,45 @@ def _participle(word: str) -> bool:
     return word.endswith(("ed", "en")) or word in _IRREGULAR_PARTICIPLES
 
 
-def _an_act(guidelines: Guidelines, rule: Rule, prompt: Prompt, match: Match, starts: dict[int, int]) -> bool:
+def shows_an_act(guidelines: Guidelines, prompt: Prompt, match: Match) -> bool:
+    """Whether a violent rule's `match` in the analysed `prompt` plainly shows an act being done to people: people
+    being or getting hurt ("an old woman being beaten"), or a term followed by the people it is done to ("strangling
+    his opponent"); the looser readings of _an_act aside."""
+    starts = {word.start: index for index, word in enumerate(prompt.words)}
+    return _an_act(guidelines, match.rule, prompt, match, starts, plainly=True)
+
+
+def _an_act(guidelines: Guidelines, rule: Rule, prompt: Prompt, match: Match, starts: dict[int, int],
+            plainly: bool = False) -> bool:
     """Whether a violent rule's match is an act being done to people ("police beating an old woman", "an old woman
-    being beaten"), which a context with `acts = false` does not excuse: a vigil names a tragedy, but a beating at
-    a vigil is shown. `starts`: each word's index by where it starts, as find_matches keeps it."""
+    being beaten", "strangling his opponent"), which a context with `acts = false` does not excuse: a vigil names a
+    tragedy, but a beating at a vigil is shown. `starts`: each word's index by where it starts, as find_matches keeps
+    it; `plainly`: only the plain readings (shows_an_act)."""
     if rule.category != "violence":
         return False
     people = _people(guidelines.keep_people)
-    # people, then "being" or "getting" and a participle: "the men being shot at the edge of the pit", wherever the
-    # rule's term starts ("being shot" or "men being shot")
+    # people, then "being" or "getting" (or "is", "was", ...) and a participle: "the men being shot at the edge of
+    # the pit", "the loser is beaten", wherever the rule's term starts ("being shot" or "men being shot")
     found, begin = prompt.words, starts.get(match.start)
     if begin is not None and any(
-            found[index].readings[-1] in _BEING and found[index - 1].stems[-1] in people
+            found[index].readings[-1] in _BEING_AFTER_PEOPLE and found[index - 1].stems[-1] in people
             and _participle(found[index + 1].readings[-1])
             for index in range(max(begin, 1), len(found) - 1) if found[index].start < match.end):
         return True
-    if len(match.parts) < 2:
+    # a term followed in its phrase by the people it is done to: "cutting the throat of a tax official",
+    # "strangling his opponent" (at most two words between, none of _OBJECT_BREAK)
+    end = next((index for index, word in enumerate(found) if word.start >= match.end), len(found))
+    last = found[end - 1].readings[-1] if end else ""
+    doing = last == "of" or last.endswith("ing") and (begin is None or not begin
+                                                      or found[begin - 1].readings[-1] not in _DETERMINERS)
+    for index in range(end, min(end + 3, len(found)) if doing else end):
+        if _PHRASE_END.search(prompt.text[found[index - 1].end:found[index].start]):
+            break
+        if found[index].stems[-1] in people:
+            return not {found[index].readings[-1], found[index].stems[-1]} & _AFTERMATH
+        if found[index].readings[-1] in _OBJECT_BREAK:
+            break
+    if plainly or len(match.parts) < 2:
         return False
     # one of its parts ends in people (`[rewriting] keep_people`): "an old woman", "the marchers", "him"
     ends = {word.end: word for word in prompt.words}
@@ -775,8 +806,9 @@ def _tag_heading(guidelines: Guidelines, prompt: Prompt, start: int, limit: int)
 
 def names_a_story(guidelines: Guidelines, text: str, comma: bool = False) -> bool:
     """Whether a heading, or a clause ending with a story's name, names a story: it does when no refusing rule
-    matches in it (judged on `text` alone), or when it also names a place or a person outside the match
-    ("Stabbing outside Leeds nightclub - ...", "Cartel killings in Sinaloa: ..."), unless it ends at a comma (a
+    matches in it (judged on `text` alone), or when it also names a place or a person outside the match's words
+    ("Stabbing outside Leeds nightclub - ...", "Cartel killings in Sinaloa: ..."; the words a `near` match pairs:
+    "Machete attack in Merthyr town centre"), unless it ends at a comma (a
     shorter heading). One that names nothing ("Execution: ...", "Execution Story: ...") is none."""
     key = (guidelines.digest or str(id(guidelines)), text, comma)
     if key not in _HEADINGS:
@@ -788,7 +820,8 @@ def names_a_story(guidelines: Guidelines, text: str, comma: bool = False) -> boo
         known = _known_first(guidelines, heading)
         _HEADINGS[key] = not refused or (not comma and any(
             _named(heading.text[word.start:word.end], index, known) and heading.text[word.start:word.end].lower()
-            not in _TITLE_WORDS and not any(match.start < word.end and word.start < match.end for match in refused)
+            not in _TITLE_WORDS and not any(start < word.end and word.start < end for match in refused
+                                             for start, end in match.parts or ((match.start, match.end),))
             for index, word in enumerate(heading.words)))
     return _HEADINGS[key]
 
