@@ -1455,8 +1455,10 @@ def test_an_act_is_read_from_the_people_it_is_done_to(cli):
                           "farmer cutting the throat of a tax official", kept=["Knesset lawn"], gone=["throat"])
     assert_rewritten(cli, "Illustration for the chess club newsletter: two players in Kecskemét, the loser is beaten "
                           "with the chessboard until his face breaks", kept=["Kecskemét"], gone=["beaten"])
-    # ... but not the people a term names the aftermath of, nor a game's rivals or a plan
+    # ... but not the people a term names the aftermath of, nor those after a term a determiner makes a noun, nor a
+    # game's rivals
     assert_kept(cli, "Mass shooting survivors meeting lawmakers in a quiet office, hands clasped",
+                "Vigil for the killing of a student in Kampala, candles and portraits",
                 "A mother of a shooting victim lighting a candle at a vigil in La Matanza, neighbours holding hands",
                 "Paintball team ambushing rivals in a forest course, colourful splats",
                 "boxer punching his opponent in the title fight")

@@ -480,17 +480,19 @@ def _an_act(guidelines: Guidelines, rule: Rule, prompt: Prompt, match: Match, st
         return True
     # a term followed in its phrase by the people it is done to: "cutting the throat of a tax official",
     # "strangling his opponent" (at most two words between, none of _OBJECT_BREAK)
+    # (a term ending in "of" or in an "-ing" word, that no determiner makes a noun: not "a vigil for the killing of a
+    # student")
     end = next((index for index, word in enumerate(found) if word.start >= match.end), len(found))
     last = found[end - 1].readings[-1] if end else ""
-    doing = last == "of" or last.endswith("ing") and (begin is None or not begin
-                                                      or found[begin - 1].readings[-1] not in _DETERMINERS)
-    for index in range(end, min(end + 3, len(found)) if doing else end):
-        if _PHRASE_END.search(prompt.text[found[index - 1].end:found[index].start]):
-            break
-        if found[index].stems[-1] in people:
-            return not {found[index].readings[-1], found[index].stems[-1]} & _AFTERMATH
-        if found[index].readings[-1] in _OBJECT_BREAK:
-            break
+    a_noun = begin is not None and begin > 0 and found[begin - 1].readings[-1] in _DETERMINERS
+    if not a_noun and (last == "of" or last.endswith("ing")):
+        for index in range(end, min(end + 3, len(found))):
+            if _PHRASE_END.search(prompt.text[found[index - 1].end:found[index].start]):
+                break
+            if found[index].stems[-1] in people:
+                return not {found[index].readings[-1], found[index].stems[-1]} & _AFTERMATH
+            if found[index].readings[-1] in _OBJECT_BREAK:
+                break
     if plainly or len(match.parts) < 2:
         return False
     # one of its parts ends in people (`[rewriting] keep_people`): "an old woman", "the marchers", "him"
