@@ -228,7 +228,7 @@ def judge(
     frame = max(story, heading_end(policy, analysed))
     if use_meaning and policy.meaning_clause_threshold is not None and frame:
         given = prompt.strip()
-        ruled = [part for match in matches for part in (match.parts or ((match.start, match.end),))]
+        ruled = [part for match in matches for part in match.spans]
         readable = {_phrase_key(given[a:b]) for a, b in phrases(given)} - {
             _phrase_key(text[a:b]) for a, b in phrases(text) if overlaps((a, b), ruled)}
         # A heading is weaker evidence of a news story than a framing sentence ("Morning commute: ..." can dress a
@@ -340,8 +340,7 @@ def judge(
                 refused = not reasons
             else:  # a rewritten prompt at `rewritten_agreed`: refused where a phrase reaches `rewritten_phrases`
                 # without the words the rules rewrote (their harm is gone: "two T-90 tanks at the border")
-                support = _highest_phrase_score(written, [part for match in rewrites
-                                                          for part in (match.parts or ((match.start, match.end),))])
+                support = _highest_phrase_score(written, [part for match in rewrites for part in match.spans])
                 verdict = (f"score {score:.3f} >= {agreed}, phrase score {support:.3f} >= "
                            f"{policy.meaning_rewritten_phrases}")
                 refused = support >= policy.meaning_rewritten_phrases and not reasons
@@ -491,7 +490,7 @@ def _overruled(policy: Guidelines, prompt: Prompt, blocks: list[Match], reads: d
         return [], {}
     # An act of violence shown being done to people is the harm itself, whatever the voice it is told in ("((player
     # strangling opponent))" at a chess olympiad)
-    if any(shows_an_act(policy, prompt, match) for match in blocks):
+    if shows_an_act(policy, prompt, blocks):
         return [], {}
     # Words the classifier too reads as harmful are not the rules' words alone (and the encoder is not loaded)
     read: dict = {}
@@ -727,7 +726,7 @@ def _acting_parts(match: Match, clause_starts: list[int], remnants: tuple[tuple[
     pairs words of different clauses ("exploding drones over apartment blocks, residents sheltering in a metro
     station") takes out the clause of its act, not that of a place or name it reached across to (a remnant), which
     stays whole."""
-    parts = match.parts or ((match.start, match.end),)
+    parts = match.spans
     if len(parts) < 2:
         return parts
     if len({_clause_of(clause_starts, start) for start, _ in parts}) < 2:
@@ -810,7 +809,7 @@ def _within_clauses(matches: list[Match], text: str) -> list[Match]:
               if _clause_of(edges, match.start) == _clause_of(edges, max(match.start, match.end - 1))]
     kept = []
     for match in matches:
-        parts = match.parts or ((match.start, match.end),)
+        parts = match.spans
         spread = len({_clause_of(edges, start) for start, _ in parts}) > 1
         explained = spread and any(other.rule.id == match.rule.id and other is not match
                                    and any(other.start < end and start < other.end for start, end in parts)
@@ -1056,7 +1055,7 @@ def _shares_clause(match: Match, others: list[Match], text: str) -> bool:
     """Whether `match` lies in the same clause as one of `others`."""
     edges = [edge.start() for edge in _CLAUSE_EDGE.finditer(text)]
     clauses = {_clause_of(edges, other.start) for other in others}
-    return any(_clause_of(edges, start) in clauses for start, _ in (match.parts or ((match.start, match.end),)))
+    return any(_clause_of(edges, start) in clauses for start, _ in match.spans)
 
 
 def _lead_scene(policy: Guidelines, prompt: Prompt, matches: list[Match], reads: dict) -> int:

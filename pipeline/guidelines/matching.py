@@ -37,6 +37,11 @@ class Match:
     matched: str = ""
     parts: tuple[tuple[int, int], ...] = ()
 
+    @property
+    def spans(self) -> tuple[tuple[int, int], ...]:
+        """The spans of the words the match is made of: its parts (a `near` match's paired words), or its span."""
+        return self.parts or ((self.start, self.end),)
+
 
 class _Index(dict):
     """Where each spelling and each base of a list of words occurs, to find a term without scanning every word."""
@@ -453,12 +458,12 @@ def _participle(word: str) -> bool:
     return word.endswith(("ed", "en")) or word in _IRREGULAR_PARTICIPLES
 
 
-def shows_an_act(guidelines: Guidelines, prompt: Prompt, match: Match) -> bool:
-    """Whether a violent rule's `match` in the analysed `prompt` plainly shows an act being done to people: people
-    being or getting hurt ("an old woman being beaten"), or a term followed by the people it is done to ("strangling
-    his opponent"); the looser readings of _an_act aside."""
+def shows_an_act(guidelines: Guidelines, prompt: Prompt, matches: list[Match]) -> bool:
+    """Whether one of violent rules' `matches` in the analysed `prompt` plainly shows an act being done to people:
+    people being or getting hurt ("an old woman being beaten"), or a term followed by the people it is done to
+    ("strangling his opponent"); the looser readings of _an_act aside."""
     starts = {word.start: index for index, word in enumerate(prompt.words)}
-    return _an_act(guidelines, match.rule, prompt, match, starts, plainly=True)
+    return any(_an_act(guidelines, match.rule, prompt, match, starts, plainly=True) for match in matches)
 
 
 def _an_act(guidelines: Guidelines, rule: Rule, prompt: Prompt, match: Match, starts: dict[int, int],
@@ -823,7 +828,7 @@ def names_a_story(guidelines: Guidelines, text: str, comma: bool = False) -> boo
         _HEADINGS[key] = not refused or (not comma and any(
             _named(heading.text[word.start:word.end], index, known) and heading.text[word.start:word.end].lower()
             not in _TITLE_WORDS and not any(start < word.end and word.start < end for match in refused
-                                             for start, end in match.parts or ((match.start, match.end),))
+                                             for start, end in match.spans)
             for index, word in enumerate(heading.words)))
     return _HEADINGS[key]
 
