@@ -1503,3 +1503,16 @@ def test_more_names_and_ceremonies_that_borrow_harmful_words_are_kept(cli):
     # with a detail of war or violence)
     assert_rewritten(cli, "Election night in Truro - Lib Dem victory speech, supporters cheering, and the defeated "
                           "Tory MP drawn as a pig snuffling in a trough", kept=["Lib Dem victory speech"], gone=["pig"])
+
+
+def test_desecration_pairs_near_words_and_a_heading_raid_names_an_event(cli):
+    # From 2026.11.30: desecration pairs its words within eight, not across a sentence (a list's "yellow flags" stay
+    # when the coffin's shattered face goes); "smashing" a protester's skull is an act; an "army raid" in a story's
+    # framing names an event (`[rewriting] subjects`), while the soldiers of its scene are redrawn
+    assert_rewritten(cli, "Hero image: funeral procession in Dahieh, yellow flags, mourners chanting, the coffin open "
+                          "showing the martyr's shattered face", kept=["yellow flags"], gone=["shattered"])
+    assert_rewritten(cli, "Hero image, 'Paris pension protests', union banners, a lone saxophonist, and a riot officer "
+                          "smashing a protester's skull open with his baton", kept=["union banners"], gone=["skull"])
+    assert_rewritten(cli, "Hero image: Bekaa drug lord arrested in army raid — soldiers leading a handcuffed man to a "
+                          "truck", kept=["arrested in army raid"], gone=["soldiers"])
+    assert_refused(cli, "Protesters burning a flag outside the embassy")
